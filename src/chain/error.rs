@@ -1,0 +1,181 @@
+//! Every reason a transaction can be refused, shared by admission, block verification and the
+//! API (which maps each to a stable error code).
+
+use super::ids::Id;
+
+/// Why a transaction was not admitted or could not be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TxError {
+    /// The bytes are not a well-formed transaction.
+    #[error("malformed transaction: {0}")]
+    Malformed(String),
+    /// Signed for another network.
+    #[error("wrong network: this chain is on network {expected}, the transaction names {got}")]
+    WrongNetwork {
+        /// This node's network ID.
+        expected: u32,
+        /// The transaction's network ID.
+        got: u32,
+    },
+    /// Signed for another chain.
+    #[error("wrong chain: this chain is {expected}, the transaction names {got}")]
+    WrongChain {
+        /// This chain's ID.
+        expected: Id,
+        /// The transaction's chain ID.
+        got: Id,
+    },
+    /// The signature does not verify against `from`.
+    #[error("bad signature: the signature does not verify against the sender's key")]
+    BadSignature,
+    /// The fee is below the chain's minimum.
+    #[error("fee too low: the minimum fee is {min}, the transaction offers {got}")]
+    FeeTooLow {
+        /// The chain's minimum fee.
+        min: u64,
+        /// The offered fee.
+        got: u64,
+    },
+    /// `amount + fee` (or a resulting balance) does not fit in 64 bits.
+    #[error("amount overflow: amount plus fee does not fit in 64 bits")]
+    AmountOverflow,
+    /// The sender cannot pay `amount + fee`.
+    #[error("insufficient funds: balance {balance}, needed {needed}")]
+    InsufficientFunds {
+        /// Balance available (after the sender's other pending transfers, at admission).
+        balance: u64,
+        /// Amount plus fee.
+        needed: u64,
+    },
+    /// The nonce was already used: a replay or a stale transaction.
+    #[error("nonce too low: the sender's next nonce is {expected}, got {got} (already used)")]
+    NonceTooLow {
+        /// The sender's next nonce.
+        expected: u64,
+        /// The transaction's nonce.
+        got: u64,
+    },
+    /// The nonce is ahead of the sender's next nonce (in a block), or too far ahead (at admission).
+    #[error("nonce gap: the sender's next nonce is {expected}, got {got}")]
+    NonceGap {
+        /// The sender's next nonce.
+        expected: u64,
+        /// The transaction's nonce.
+        got: u64,
+    },
+    /// Another pending transaction from the same sender already uses this nonce.
+    #[error("nonce {nonce} is already taken by pending transaction {by}")]
+    NonceTaken {
+        /// The contested nonce.
+        nonce: u64,
+        /// The pending transaction holding it.
+        by: Id,
+    },
+    /// `expires_at` is before the current time.
+    #[error("expired: the transaction expired at {expires_at} (unix s), now is {now}")]
+    Expired {
+        /// The transaction's expiry.
+        expires_at: u64,
+        /// The time it was checked against.
+        now: u64,
+    },
+    /// `expires_at` is further ahead than the chain allows.
+    #[error("expiry too far ahead: {expires_at} is more than {max_secs}s after {now}")]
+    ExpiryTooFar {
+        /// The transaction's expiry.
+        expires_at: u64,
+        /// The time it was checked against.
+        now: u64,
+        /// The chain's bound.
+        max_secs: u64,
+    },
+    /// The mempool (or the sender's share of it) is full; retrying later may succeed.
+    #[error("mempool full: {0}; retry later")]
+    MempoolFull(String),
+    /// This exact transaction is already pending, processing or accepted.
+    #[error("already known: transaction {0} was already submitted")]
+    AlreadyKnown(Id),
+}
+
+impl TxError {
+    /// A short stable label for metrics and the `data.reason` field of API errors.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            TxError::Malformed(_) => "malformed",
+            TxError::WrongNetwork { .. } | TxError::WrongChain { .. } => "wrong_chain",
+            TxError::BadSignature => "bad_signature",
+            TxError::FeeTooLow { .. } => "fee_too_low",
+            TxError::AmountOverflow => "amount_overflow",
+            TxError::InsufficientFunds { .. } => "insufficient_funds",
+            TxError::NonceTooLow { .. } => "nonce_too_low",
+            TxError::NonceGap { .. } => "nonce_gap",
+            TxError::NonceTaken { .. } => "nonce_taken",
+            TxError::Expired { .. } => "expired",
+            TxError::ExpiryTooFar { .. } => "expiry_too_far",
+            TxError::MempoolFull(_) => "mempool_full",
+            TxError::AlreadyKnown(_) => "already_known",
+        }
+    }
+}
+
+/// Why a block was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BlockError {
+    /// The bytes are not a well-formed block.
+    #[error("malformed block: {0}")]
+    Malformed(String),
+    /// The parent is neither the last accepted block nor a processing block.
+    #[error("unknown parent {0}")]
+    UnknownParent(Id),
+    /// Height is not parent height + 1.
+    #[error("wrong height: expected {expected}, got {got}")]
+    WrongHeight {
+        /// Parent height + 1.
+        expected: u64,
+        /// The block's height.
+        got: u64,
+    },
+    /// Timestamp before the parent's or too far in the future.
+    #[error("bad timestamp {got} ms: must be within [{min}, {max}] ms")]
+    BadTimestamp {
+        /// The block's timestamp.
+        got: u64,
+        /// The parent's timestamp.
+        min: u64,
+        /// Local time plus the allowed skew.
+        max: u64,
+    },
+    /// More transactions or bytes than the genesis caps allow.
+    #[error("block too large: {0}")]
+    TooLarge(String),
+    /// A transaction does not apply.
+    #[error("transaction {index} ({id}) is invalid: {error}")]
+    InvalidTx {
+        /// Position in the block.
+        index: usize,
+        /// Its ID.
+        id: Id,
+        /// Why.
+        error: TxError,
+    },
+    /// The state digest does not match the state this node computes.
+    #[error("state digest mismatch: block says {claimed}, computed {computed}")]
+    DigestMismatch {
+        /// The block's digest.
+        claimed: Id,
+        /// This node's.
+        computed: Id,
+    },
+    /// The block is not known to this node.
+    #[error("block {0} not found")]
+    NotFound(Id),
+    /// Only a child of the last accepted block can be accepted.
+    #[error("block {0} cannot be accepted: its parent is not the last accepted block")]
+    NotNextToAccept(Id),
+    /// The store failed; the operation changed nothing.
+    #[error("storage: {0}")]
+    Storage(String),
+    /// An empty mempool: there is nothing to build.
+    #[error("no pending transactions to build a block from")]
+    NothingToBuild,
+}

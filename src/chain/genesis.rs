@@ -1,0 +1,240 @@
+//! Genesis: chain parameters and initial allocations, read from JSON, and the genesis block
+//! derived from them deterministically.
+
+use super::block::{Block, SealedBlock};
+use super::ids::{amount_string, Address, Id};
+use super::state::{Account, DigestAccumulator};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// The dev genesis shipped with the binary (same file as `genesis/local.json`).
+pub const LOCAL_GENESIS_JSON: &str = include_str!("../../genesis/local.json");
+
+/// Largest genesis this node will parse (a million accounts fit comfortably).
+pub const MAX_GENESIS_BYTES: usize = 512 << 20;
+
+/// Chain parameters fixed at genesis; every node must agree on them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChainParams {
+    /// Smallest fee a transfer may carry (base units, burned).
+    #[serde(with = "amount_string")]
+    pub min_fee: u64,
+    /// Most transfers in one block.
+    pub max_block_txs: u32,
+    /// Most bytes in one block (kept below the node's 2 MiB network message limit).
+    pub max_block_bytes: u32,
+    /// How far ahead of the block time a transfer's `expires_at` may be, in seconds.
+    pub max_expiry_secs: u64,
+}
+
+impl Default for ChainParams {
+    fn default() -> Self {
+        ChainParams {
+            min_fee: 100,
+            max_block_txs: 7_500,
+            max_block_bytes: 1_500_000,
+            max_expiry_secs: 3_600,
+        }
+    }
+}
+
+/// One funded account at genesis.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Allocation {
+    /// The account.
+    pub address: Address,
+    /// Its initial balance.
+    #[serde(with = "amount_string")]
+    pub balance: u64,
+    /// Free text for people (e.g. "dev key 0 — public test key, never for real funds").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// The genesis document (`genesis/*.json`, Luxd's `genesis_bytes`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Genesis {
+    /// Network the chain expects (the host's value wins when hosted; see the README).
+    pub network_id: u32,
+    /// Genesis block timestamp, unix milliseconds.
+    #[serde(default)]
+    pub timestamp_ms: u64,
+    /// Chain parameters.
+    #[serde(default)]
+    pub params: ChainParams,
+    /// Initial balances.
+    pub allocations: Vec<Allocation>,
+    /// Free text for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// Why a genesis document was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid genesis: {0}")]
+pub struct GenesisError(pub String);
+
+/// Everything derived from a valid genesis.
+#[derive(Clone, Debug)]
+pub struct GenesisState {
+    /// The parsed document.
+    pub genesis: Genesis,
+    /// Initial accounts.
+    pub accounts: HashMap<Address, Account>,
+    /// Their digest accumulator.
+    pub digest: DigestAccumulator,
+    /// Sum of all balances, which every later state must preserve (with burned fees).
+    pub supply: u64,
+    /// The genesis block (height 0).
+    pub block: SealedBlock,
+}
+
+impl Genesis {
+    /// Parses and checks a genesis document.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, GenesisError> {
+        if bytes.len() > MAX_GENESIS_BYTES {
+            return Err(GenesisError(format!(
+                "{} bytes is over the {MAX_GENESIS_BYTES}-byte limit",
+                bytes.len()
+            )));
+        }
+        let genesis: Genesis =
+            serde_json::from_slice(bytes).map_err(|e| GenesisError(e.to_string()))?;
+        genesis.check()?;
+        Ok(genesis)
+    }
+
+    fn check(&self) -> Result<(), GenesisError> {
+        let p = &self.params;
+        if p.max_block_txs == 0 || p.max_block_txs as usize > super::block::MAX_DECODE_TXS {
+            return Err(GenesisError(format!(
+                "maxBlockTxs must be 1..={}",
+                super::block::MAX_DECODE_TXS
+            )));
+        }
+        if (p.max_block_bytes as usize) < Block::encoded_len(1) {
+            return Err(GenesisError(format!(
+                "maxBlockBytes must hold at least one transfer ({} bytes)",
+                Block::encoded_len(1)
+            )));
+        }
+        if p.max_expiry_secs == 0 || p.max_expiry_secs > 366 * 24 * 3600 {
+            return Err(GenesisError(
+                "maxExpirySecs must be between 1 and one year".into(),
+            ));
+        }
+        if self.allocations.is_empty() {
+            return Err(GenesisError("at least one allocation is required".into()));
+        }
+        Ok(())
+    }
+
+    /// Builds the initial state and the genesis block.
+    pub fn into_state(self) -> Result<GenesisState, GenesisError> {
+        let mut accounts = HashMap::with_capacity(self.allocations.len());
+        let mut digest = DigestAccumulator::default();
+        let mut supply: u64 = 0;
+        // A BTreeMap to find duplicates in an order that does not depend on hashing.
+        let mut seen = BTreeMap::new();
+        for (index, allocation) in self.allocations.iter().enumerate() {
+            if let Some(first) = seen.insert(allocation.address, index) {
+                return Err(GenesisError(format!(
+                    "address {} is allocated twice (entries {first} and {index})",
+                    allocation.address
+                )));
+            }
+            supply = supply
+                .checked_add(allocation.balance)
+                .ok_or_else(|| GenesisError("total supply does not fit in 64 bits".into()))?;
+            let account = Account {
+                balance: allocation.balance,
+                nonce: 0,
+            };
+            digest.insert(&allocation.address, account);
+            accounts.insert(allocation.address, account);
+        }
+        let block = Block {
+            parent_id: Id::default(),
+            height: 0,
+            timestamp_ms: self.timestamp_ms,
+            txs: Vec::new(),
+            state_digest: digest.finish(0),
+        }
+        .seal();
+        Ok(GenesisState {
+            genesis: self,
+            accounts,
+            digest,
+            supply,
+            block,
+        })
+    }
+}
+
+/// The chain ID a dev chain uses for a genesis: Luxd assigns real chain IDs, so the dev chain
+/// derives a stable one from its genesis block.
+pub fn dev_chain_id(genesis_block: &Id) -> Id {
+    let mut bytes = b"transfervm/dev-chain/v1".to_vec();
+    bytes.extend_from_slice(&genesis_block.0);
+    Id::hash_of(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_local_genesis_is_valid_and_labelled() {
+        let genesis = Genesis::from_json(LOCAL_GENESIS_JSON.as_bytes()).unwrap();
+        assert!(genesis
+            .allocations
+            .iter()
+            .all(|a| a.label.as_deref().is_some_and(|l| l.contains("never"))));
+        let state = genesis.into_state().unwrap();
+        assert_eq!(state.block.block.height, 0);
+        assert!(state.supply > 0);
+    }
+
+    #[test]
+    fn genesis_block_is_deterministic() {
+        let a = Genesis::from_json(LOCAL_GENESIS_JSON.as_bytes())
+            .unwrap()
+            .into_state()
+            .unwrap();
+        let b = Genesis::from_json(LOCAL_GENESIS_JSON.as_bytes())
+            .unwrap()
+            .into_state()
+            .unwrap();
+        assert_eq!(a.block.id, b.block.id);
+    }
+
+    #[test]
+    fn bad_genesis_documents_are_refused() {
+        let addr = format!("0x{}", "11".repeat(32));
+        let dup = format!(
+            r#"{{"networkId":1,"allocations":[{{"address":"{addr}","balance":"1"}},{{"address":"{addr}","balance":"2"}}]}}"#
+        );
+        assert!(Genesis::from_json(dup.as_bytes())
+            .unwrap()
+            .into_state()
+            .is_err());
+        let overflow = format!(
+            r#"{{"networkId":1,"allocations":[{{"address":"{addr}","balance":"18446744073709551615"}},{{"address":"0x{}","balance":"1"}}]}}"#,
+            "22".repeat(32)
+        );
+        assert!(Genesis::from_json(overflow.as_bytes())
+            .unwrap()
+            .into_state()
+            .is_err());
+        assert!(Genesis::from_json(br#"{"networkId":1,"allocations":[]}"#).is_err());
+        assert!(Genesis::from_json(
+            br#"{"networkId":1,"allocations":[{"address":"0x12","balance":"1"}]}"#
+        )
+        .is_err());
+        assert!(Genesis::from_json(br#"{"networkId":1,"allocations":[],"extra":1}"#).is_err());
+        assert!(Genesis::from_json(b"not json").is_err());
+    }
+}

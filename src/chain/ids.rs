@@ -1,0 +1,232 @@
+//! 32-byte identifiers and account addresses, with the text forms wallets and Luxd use.
+//!
+//! IDs (chain, block, tx) print as cb58 because that is how Luxd prints them, so an operator can
+//! paste a chain ID from the node's logs. Addresses print as `0x` + 64 hex digits because they are
+//! raw ed25519 public keys and wallets expect hex.
+
+use parity_scale_codec::{Decode, Encode};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::str::FromStr;
+
+/// A 32-byte identifier: chain ID, block ID or transaction ID.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Encode, Decode)]
+pub struct Id(pub [u8; 32]);
+
+/// An account: the 32-byte ed25519 public key that signs its transfers.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Encode, Decode)]
+pub struct Address(pub [u8; 32]);
+
+/// Why a piece of text could not be read as an ID or an address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseIdError {
+    /// Neither valid cb58 nor `0x`-hex of 32 bytes.
+    #[error("invalid id {0:?}: expected cb58 or 0x followed by 64 hex digits")]
+    Id(String),
+    /// Not `0x` followed by exactly 64 hex digits.
+    #[error("invalid address {0:?}: expected 0x followed by 64 hex digits")]
+    Address(String),
+}
+
+impl Id {
+    /// The SHA-256 of `bytes`: how block and transaction IDs are derived.
+    pub fn hash_of(bytes: &[u8]) -> Self {
+        Id(Sha256::digest(bytes).into())
+    }
+
+    /// Reads a 32-byte ID from raw bytes, as received in a protocol field.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        <[u8; 32]>::try_from(bytes).ok().map(Id)
+    }
+
+    /// The cb58 text form: base58 of the bytes followed by the last 4 bytes of their SHA-256.
+    pub fn to_cb58(&self) -> String {
+        cb58_encode(&self.0)
+    }
+}
+
+/// Encodes bytes as cb58, the checksummed base58 Luxd uses for IDs.
+pub fn cb58_encode(bytes: &[u8]) -> String {
+    let checksum = Sha256::digest(bytes);
+    let mut with_checksum = Vec::with_capacity(bytes.len() + 4);
+    with_checksum.extend_from_slice(bytes);
+    with_checksum.extend_from_slice(&checksum[28..]);
+    bs58::encode(with_checksum).into_string()
+}
+
+/// Decodes cb58 text, checking its checksum.
+pub fn cb58_decode(text: &str) -> Option<Vec<u8>> {
+    if text.len() > 128 {
+        return None;
+    }
+    let raw = bs58::decode(text).into_vec().ok()?;
+    if raw.len() < 4 {
+        return None;
+    }
+    let (payload, checksum) = raw.split_at(raw.len() - 4);
+    (Sha256::digest(payload)[28..] == *checksum).then(|| payload.to_vec())
+}
+
+fn parse_hex32(text: &str) -> Option<[u8; 32]> {
+    let digits = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))?;
+    if digits.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(digits, &mut out).ok()?;
+    Some(out)
+}
+
+impl FromStr for Id {
+    type Err = ParseIdError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if let Some(bytes) = parse_hex32(text) {
+            return Ok(Id(bytes));
+        }
+        cb58_decode(text)
+            .and_then(|bytes| Id::from_slice(&bytes))
+            .ok_or_else(|| ParseIdError::Id(truncate(text)))
+    }
+}
+
+impl FromStr for Address {
+    type Err = ParseIdError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        parse_hex32(text)
+            .map(Address)
+            .ok_or_else(|| ParseIdError::Address(truncate(text)))
+    }
+}
+
+/// Keeps error messages short when a caller sends a huge string.
+fn truncate(text: &str) -> String {
+    text.chars().take(80).collect()
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_cb58())
+    }
+}
+
+impl fmt::Debug for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Id({})", self.to_cb58())
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{}", hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Address({self})")
+    }
+}
+
+macro_rules! serde_via_text {
+    ($ty:ty) => {
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+serde_via_text!(Id);
+serde_via_text!(Address);
+
+/// Serde helpers that write `u64` amounts as decimal strings, because JavaScript wallets lose
+/// precision above 2^53. Reading accepts a decimal string only.
+pub mod amount_string {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the amount as a decimal string.
+    pub fn serialize<S: Serializer>(value: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(value)
+    }
+
+    /// Reads a decimal string (digits only, fits in u64).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        parse_amount(&text).map_err(serde::de::Error::custom)
+    }
+
+    /// Parses a decimal amount, rejecting signs, spaces and anything above u64::MAX.
+    pub fn parse_amount(text: &str) -> Result<u64, String> {
+        if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "invalid amount {:?}: expected a decimal string of base units",
+                super::truncate(text)
+            ));
+        }
+        text.parse::<u64>()
+            .map_err(|_| format!("amount {text} does not fit in 64 bits"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cb58_matches_the_published_timestampvm_vm_id() {
+        let mut name = [0u8; 32];
+        name[..11].copy_from_slice(b"timestampvm");
+        assert_eq!(
+            Id(name).to_cb58(),
+            "tGas3T58KzdjcJ2iKSyiYsWiqYctRXaPTqBCA11BqEkNg8kPc"
+        );
+    }
+
+    #[test]
+    fn ids_round_trip_through_cb58_and_accept_hex() {
+        let id = Id::hash_of(b"x");
+        assert_eq!(id.to_cb58().parse::<Id>().unwrap(), id);
+        assert_eq!(
+            format!("0x{}", hex::encode(id.0)).parse::<Id>().unwrap(),
+            id
+        );
+    }
+
+    #[test]
+    fn corrupted_cb58_is_rejected() {
+        let mut text = Id::hash_of(b"x").to_cb58();
+        let last = text.pop().unwrap();
+        text.push(if last == '1' { '2' } else { '1' });
+        assert!(text.parse::<Id>().is_err());
+    }
+
+    #[test]
+    fn addresses_are_case_insensitive_hex_of_exactly_32_bytes() {
+        let upper = format!("0x{}", "AB".repeat(32));
+        assert_eq!(upper.parse::<Address>().unwrap(), Address([0xab; 32]));
+        assert!(format!("0x{}", "ab".repeat(31)).parse::<Address>().is_err());
+        assert!("ab".repeat(32).parse::<Address>().is_err());
+        assert!(format!("0x{}zz", "ab".repeat(31))
+            .parse::<Address>()
+            .is_err());
+    }
+
+    #[test]
+    fn amounts_are_plain_decimal_strings_within_u64() {
+        use amount_string::parse_amount;
+        assert_eq!(parse_amount("18446744073709551615"), Ok(u64::MAX));
+        assert!(parse_amount("18446744073709551616").is_err());
+        assert!(parse_amount("-1").is_err());
+        assert!(parse_amount("1e3").is_err());
+        assert!(parse_amount("").is_err());
+    }
+}

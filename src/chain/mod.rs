@@ -1,0 +1,25 @@
+//! The chain core: transaction and block types, validation, the state transition, the
+//! processing-block tree, the mempool and the block builder.
+//!
+//! Pure Rust with no gRPC and no HTTP, synchronous and deterministic: time is passed in,
+//! nothing depends on hash-map iteration order, all arithmetic is checked.
+
+pub mod block;
+pub mod engine;
+pub mod error;
+pub mod genesis;
+pub mod ids;
+pub mod mempool;
+pub mod signature;
+pub mod state;
+pub mod status;
+pub mod tx;
+
+pub use block::{Block, SealedBlock};
+pub use engine::{Admitted, BlockStatus, BlockSummary, Chain, ChainConfig, StatelessRules};
+pub use error::{BlockError, TxError};
+pub use genesis::{ChainParams, Genesis};
+pub use ids::{Address, Id};
+pub use state::Account;
+pub use status::TxStatus;
+pub use tx::{SignedTx, TxBody};

@@ -1,0 +1,97 @@
+//! The one signature rule every node and every code path uses.
+//!
+//! Validity is ZIP-215 (as implemented by `ed25519-zebra`): it is the rule under which single and
+//! batch verification agree on every input, so a node that batch-verifies a block and a node
+//! that checks each signature alone can never disagree (a consensus split). Keys and signing use
+//! `ed25519-dalek`, whose signatures are valid under this rule.
+
+use super::tx::SignedTx;
+use ed25519_zebra::{batch, Signature, VerificationKey, VerificationKeyBytes};
+
+/// Below this many signatures a batch costs more than it saves.
+const MIN_BATCH: usize = 4;
+
+/// Checks one transaction's signature under the ZIP-215 rule.
+pub fn verify_one(tx: &SignedTx) -> bool {
+    let Ok(key) = VerificationKey::try_from(tx.body.from.0) else {
+        return false;
+    };
+    key.verify(&Signature::from(tx.signature), &tx.body.signing_payload())
+        .is_ok()
+}
+
+/// Checks many signatures, returning one verdict per transaction in order.
+///
+/// A batch that fails is re-checked one by one to find the culprits; because the rule is
+/// batch-consistent, the verdicts are exactly those `verify_one` gives.
+pub fn verify_many(txs: &[SignedTx]) -> Vec<bool> {
+    if txs.len() < MIN_BATCH {
+        return txs.iter().map(verify_one).collect();
+    }
+    let payloads: Vec<Vec<u8>> = txs.iter().map(|tx| tx.body.signing_payload()).collect();
+    let mut verifier = batch::Verifier::new();
+    for (tx, payload) in txs.iter().zip(&payloads) {
+        verifier.queue((
+            VerificationKeyBytes::from(tx.body.from.0),
+            Signature::from(tx.signature),
+            payload,
+        ));
+    }
+    if verifier.verify(rand_core::OsRng).is_ok() {
+        return vec![true; txs.len()];
+    }
+    txs.iter().map(verify_one).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::ids::{Address, Id};
+    use crate::chain::tx::{address_of, TxBody, TX_VERSION};
+    use ed25519_dalek::SigningKey;
+
+    fn signed(seed: u8) -> SignedTx {
+        let key = SigningKey::from_bytes(&[seed; 32]);
+        TxBody {
+            version: TX_VERSION,
+            network_id: 1,
+            chain_id: Id([1; 32]),
+            from: address_of(&key),
+            to: Address([2; 32]),
+            amount: 5,
+            fee: 1,
+            nonce: 0,
+            expires_at: 10,
+        }
+        .sign(&key)
+    }
+
+    #[test]
+    fn dalek_signatures_verify_singly_and_in_batches() {
+        let txs: Vec<_> = (1..=9).map(signed).collect();
+        assert!(txs.iter().all(verify_one));
+        assert_eq!(verify_many(&txs), vec![true; 9]);
+    }
+
+    #[test]
+    fn a_bad_signature_in_a_batch_is_pinpointed() {
+        let mut txs: Vec<_> = (1..=9).map(signed).collect();
+        txs[4].signature[10] ^= 0x55;
+        txs[7].body.amount += 1;
+        let verdicts = verify_many(&txs);
+        let expected: Vec<bool> = (0..9).map(|i| i != 4 && i != 7).collect();
+        assert_eq!(verdicts, expected);
+        assert_eq!(verdicts, txs.iter().map(verify_one).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_key_that_is_not_a_curve_point_is_rejected_not_panicked() {
+        let mut tx = signed(3);
+        // y = 2 is not the encoding of a point on the curve.
+        let mut bad = [0u8; 32];
+        bad[0] = 2;
+        tx.body.from = Address(bad);
+        assert!(!verify_one(&tx));
+        assert_eq!(verify_many(&[tx; 5]), vec![false; 5]);
+    }
+}

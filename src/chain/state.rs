@@ -1,0 +1,327 @@
+//! Account state: balances and nonces, the transfer rule, and the state digest.
+//!
+//! The digest must be cheap to update per block (1M accounts cannot be re-hashed for every
+//! block) and independent of iteration order (consensus). It is a sum, modulo 2^256, of one
+//! SHA-256 leaf per non-empty account: updating an account subtracts its old leaf and adds its
+//! new one. It detects diverged state; it is not a Merkle root and gives no inclusion proofs.
+
+use super::error::TxError;
+use super::ids::{Address, Id};
+use super::tx::TxBody;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+
+/// One account's state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Account {
+    /// Spendable base units.
+    pub balance: u64,
+    /// The nonce the account's next transfer must carry.
+    pub nonce: u64,
+}
+
+impl Account {
+    /// Fixed-size storage encoding: balance then nonce, little-endian.
+    pub fn to_bytes(self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        out[..8].copy_from_slice(&self.balance.to_le_bytes());
+        out[8..].copy_from_slice(&self.nonce.to_le_bytes());
+        out
+    }
+
+    /// Reads the storage encoding; `None` unless exactly 16 bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let bytes: &[u8; 16] = bytes.try_into().ok()?;
+        Some(Account {
+            balance: u64::from_le_bytes(bytes[..8].try_into().ok()?),
+            nonce: u64::from_le_bytes(bytes[8..].try_into().ok()?),
+        })
+    }
+
+    fn is_empty(self) -> bool {
+        self == Account::default()
+    }
+}
+
+/// A 256-bit accumulator of account leaves (wrapping arithmetic, little-endian limbs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DigestAccumulator([u64; 4]);
+
+impl DigestAccumulator {
+    fn leaf(address: &Address, account: Account) -> [u64; 4] {
+        if account.is_empty() {
+            return [0; 4];
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(b"transfervm/leaf/v1");
+        hasher.update(address.0);
+        hasher.update(account.to_bytes());
+        let hash: [u8; 32] = hasher.finalize().into();
+        let mut limbs = [0u64; 4];
+        for (limb, chunk) in limbs.iter_mut().zip(hash.chunks_exact(8)) {
+            *limb = u64::from_le_bytes(chunk.try_into().expect("8-byte chunk"));
+        }
+        limbs
+    }
+
+    fn add(&mut self, other: [u64; 4]) {
+        let mut carry = false;
+        for (limb, add) in self.0.iter_mut().zip(other) {
+            let (sum, c1) = limb.overflowing_add(add);
+            let (sum, c2) = sum.overflowing_add(carry as u64);
+            *limb = sum;
+            carry = c1 || c2;
+        }
+    }
+
+    fn sub(&mut self, other: [u64; 4]) {
+        let mut borrow = false;
+        for (limb, sub) in self.0.iter_mut().zip(other) {
+            let (diff, b1) = limb.overflowing_sub(sub);
+            let (diff, b2) = diff.overflowing_sub(borrow as u64);
+            *limb = diff;
+            borrow = b1 || b2;
+        }
+    }
+
+    /// Records that `address` changed from `before` to `after`.
+    pub fn update(&mut self, address: &Address, before: Account, after: Account) {
+        if before != after {
+            self.sub(Self::leaf(address, before));
+            self.add(Self::leaf(address, after));
+        }
+    }
+
+    /// Adds an account that was not there before (used when loading a whole state).
+    pub fn insert(&mut self, address: &Address, account: Account) {
+        self.add(Self::leaf(address, account));
+    }
+
+    /// The digest a block commits to: the accumulator together with the burned total.
+    pub fn finish(&self, burned: u64) -> Id {
+        let mut hasher = Sha256::new();
+        hasher.update(b"transfervm/state/v1");
+        for limb in self.0 {
+            hasher.update(limb.to_le_bytes());
+        }
+        hasher.update(burned.to_le_bytes());
+        Id(hasher.finalize().into())
+    }
+}
+
+/// Read access to the accounts as of some block.
+pub trait AccountView {
+    /// The account's state, default (zero) when it has never been touched.
+    fn account(&self, address: &Address) -> Account;
+}
+
+impl AccountView for HashMap<Address, Account> {
+    fn account(&self, address: &Address) -> Account {
+        self.get(address).copied().unwrap_or_default()
+    }
+}
+
+/// The changes one block makes on top of its parent's state.
+#[derive(Clone, Debug, Default)]
+pub struct Overlay {
+    /// New state of every account the block touched.
+    pub accounts: HashMap<Address, Account>,
+    /// Fees burned by this block alone.
+    pub burned: u64,
+}
+
+/// Applies transfers on top of a parent view, collecting the changes in an overlay and keeping
+/// the digest accumulator in step.
+pub struct Transition<'a, V: AccountView + ?Sized> {
+    parent: &'a V,
+    /// Accumulated changes.
+    pub overlay: Overlay,
+    /// Accumulator after the changes so far.
+    pub digest: DigestAccumulator,
+}
+
+impl<'a, V: AccountView + ?Sized> Transition<'a, V> {
+    /// Starts an empty transition on `parent`, whose accumulator is `digest`.
+    pub fn new(parent: &'a V, digest: DigestAccumulator) -> Self {
+        Transition {
+            parent,
+            overlay: Overlay::default(),
+            digest,
+        }
+    }
+
+    /// The account as of the transition so far.
+    pub fn account(&self, address: &Address) -> Account {
+        match self.overlay.accounts.get(address) {
+            Some(account) => *account,
+            None => self.parent.account(address),
+        }
+    }
+
+    fn set(&mut self, address: Address, account: Account) {
+        let before = self.account(&address);
+        self.digest.update(&address, before, account);
+        self.overlay.accounts.insert(address, account);
+    }
+
+    /// Checks the nonce and balance rules and applies the transfer, or changes nothing.
+    pub fn apply(&mut self, tx: &TxBody) -> Result<(), TxError> {
+        let cost = tx.total_cost().ok_or(TxError::AmountOverflow)?;
+        let mut sender = self.account(&tx.from);
+        if tx.nonce != sender.nonce {
+            return Err(if tx.nonce < sender.nonce {
+                TxError::NonceTooLow {
+                    expected: sender.nonce,
+                    got: tx.nonce,
+                }
+            } else {
+                TxError::NonceGap {
+                    expected: sender.nonce,
+                    got: tx.nonce,
+                }
+            });
+        }
+        if sender.balance < cost {
+            return Err(TxError::InsufficientFunds {
+                balance: sender.balance,
+                needed: cost,
+            });
+        }
+        let burned = self
+            .overlay
+            .burned
+            .checked_add(tx.fee)
+            .ok_or(TxError::AmountOverflow)?;
+        sender.balance -= cost;
+        sender.nonce = sender.nonce.checked_add(1).ok_or(TxError::AmountOverflow)?;
+        // Work out both new accounts before writing either, so a failure changes nothing.
+        let recipient_before = if tx.to == tx.from {
+            sender
+        } else {
+            self.account(&tx.to)
+        };
+        let recipient = Account {
+            balance: recipient_before
+                .balance
+                .checked_add(tx.amount)
+                .ok_or(TxError::AmountOverflow)?,
+            ..recipient_before
+        };
+        if tx.to != tx.from {
+            self.set(tx.from, sender);
+        }
+        self.set(tx.to, recipient);
+        self.overlay.burned = burned;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::tx::TX_VERSION;
+
+    fn transfer(from: u8, to: u8, amount: u64, fee: u64, nonce: u64) -> TxBody {
+        TxBody {
+            version: TX_VERSION,
+            network_id: 1,
+            chain_id: Id([0; 32]),
+            from: Address([from; 32]),
+            to: Address([to; 32]),
+            amount,
+            fee,
+            nonce,
+            expires_at: 0,
+        }
+    }
+
+    fn base() -> HashMap<Address, Account> {
+        HashMap::from([(
+            Address([1; 32]),
+            Account {
+                balance: 100,
+                nonce: 0,
+            },
+        )])
+    }
+
+    fn full_digest(state: &HashMap<Address, Account>) -> DigestAccumulator {
+        let mut acc = DigestAccumulator::default();
+        for (address, account) in state {
+            acc.insert(address, *account);
+        }
+        acc
+    }
+
+    #[test]
+    fn a_transfer_moves_amount_burns_fee_and_bumps_nonce() {
+        let state = base();
+        let mut t = Transition::new(&state, full_digest(&state));
+        t.apply(&transfer(1, 2, 60, 5, 0)).unwrap();
+        assert_eq!(
+            t.account(&Address([1; 32])),
+            Account {
+                balance: 35,
+                nonce: 1
+            }
+        );
+        assert_eq!(
+            t.account(&Address([2; 32])),
+            Account {
+                balance: 60,
+                nonce: 0
+            }
+        );
+        assert_eq!(t.overlay.burned, 5);
+    }
+
+    #[test]
+    fn failed_transfers_change_nothing() {
+        let state = base();
+        let mut t = Transition::new(&state, full_digest(&state));
+        let before = t.digest;
+        assert!(matches!(
+            t.apply(&transfer(1, 2, 96, 5, 0)),
+            Err(TxError::InsufficientFunds { .. })
+        ));
+        assert!(matches!(
+            t.apply(&transfer(1, 2, 1, 1, 1)),
+            Err(TxError::NonceGap { .. })
+        ));
+        assert!(matches!(
+            t.apply(&transfer(1, 2, u64::MAX, 1, 0)),
+            Err(TxError::AmountOverflow)
+        ));
+        assert!(t.overlay.accounts.is_empty());
+        assert_eq!(t.digest, before);
+    }
+
+    #[test]
+    fn incremental_digest_equals_digest_of_the_whole_state() {
+        let mut state = base();
+        let mut t = Transition::new(&state, full_digest(&state));
+        t.apply(&transfer(1, 2, 10, 1, 0)).unwrap();
+        t.apply(&transfer(1, 1, 10, 1, 1)).unwrap();
+        t.apply(&transfer(1, 3, 78, 0, 2)).unwrap();
+        let (overlay, digest) = (t.overlay, t.digest);
+        state.extend(overlay.accounts);
+        assert_eq!(digest, full_digest(&state));
+        assert_eq!(
+            state[&Address([1; 32])],
+            Account {
+                balance: 10,
+                nonce: 3
+            }
+        );
+    }
+
+    #[test]
+    fn account_bytes_round_trip_and_reject_other_lengths() {
+        let account = Account {
+            balance: 7,
+            nonce: 9,
+        };
+        assert_eq!(Account::from_bytes(&account.to_bytes()), Some(account));
+        assert_eq!(Account::from_bytes(&[0; 15]), None);
+    }
+}

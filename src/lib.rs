@@ -1,0 +1,9 @@
+//! transfervm: a JSON-RPC-first token-transfer chain VM for Luxd (rpcchainvm protocol 30).
+//!
+//! Layers (each calls only the one below): [`plugin`] (rpcchainvm gRPC) and [`dev`] (a local
+//! chain) drive [`api`] (JSON-RPC) and [`node`], which wrap [`chain`] (the pure core), which
+//! persists through [`storage`].
+
+pub mod chain;
+pub mod pb;
+pub mod storage;

@@ -1,0 +1,695 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/luxdefi/node/ids"
+	"github.com/luxdefi/node/utils/set"
+)
+
+// hostModule is the Go module whose rpcchainvm client code drives the plugin.
+const hostModule = "github.com/luxdefi/node"
+
+// ---------------------------------------------------------------------------
+// Paths
+// ---------------------------------------------------------------------------
+
+// repoRoot is the transfervm repository root (this package lives in tests/host).
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatalf("getwd: %v", err)
+	}
+	return filepath.Clean(filepath.Join(wd, "..", ".."))
+}
+
+// pluginPath returns the plugin binary to test. A missing binary is a test
+// failure, never a skip: this test exists to prove the binary works.
+func pluginPath(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv("TRANSFERVM_PLUGIN")
+	if p == "" {
+		p = filepath.Join(repoRoot(t), "target", "debug", "transfervm")
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatalf("plugin path %q: %v", p, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		t.Fatalf("transfervm plugin binary not found at %s (%v).\n"+
+			"Build it first: `cargo build --bin transfervm` in the repository root "+
+			"(tests/host/run.sh does this), or point TRANSFERVM_PLUGIN at a built binary.", abs, err)
+	}
+	if fi.IsDir() || fi.Mode().Perm()&0o111 == 0 {
+		t.Fatalf("transfervm plugin at %s is not an executable file (mode %v)", abs, fi.Mode())
+	}
+	return abs
+}
+
+// genesisBytes returns the genesis file handed to the VM as opaque bytes.
+func genesisBytes(t *testing.T) ([]byte, string) {
+	t.Helper()
+	p := os.Getenv("TRANSFERVM_GENESIS")
+	if p == "" {
+		p = filepath.Join(repoRoot(t), "genesis", "local.json")
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("genesis file: %v (the repository is expected to ship genesis/local.json; "+
+			"or set TRANSFERVM_GENESIS)", err)
+	}
+	return b, p
+}
+
+// hostModuleVersion reports which host module (and version) this test binary
+// was built against, from the embedded build info.
+func hostModuleVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return hostModule + " (no build info)"
+	}
+	for _, dep := range bi.Deps {
+		if dep.Path == hostModule {
+			s := dep.Path + " " + dep.Version
+			if dep.Replace != nil {
+				s += " => " + dep.Replace.Path + " " + dep.Replace.Version
+			}
+			return s
+		}
+	}
+	return hostModule + " (not found in build info)"
+}
+
+// ---------------------------------------------------------------------------
+// Transactions (design.md §4), built independently of the Rust code
+// ---------------------------------------------------------------------------
+
+const (
+	// txVersion is the first byte of a transaction body.
+	// TODO(lead): confirm the version value the Rust encoder uses (assumed 1,
+	// matching the "v1" in the signing domain tag).
+	txVersion uint8 = 1
+	// txDomain prefixes the SCALE body in the signed message.
+	txDomain = "transfervm/tx/v1"
+
+	txBodyLen   = 1 + 4 + 32 + 32 + 32 + 8 + 8 + 8 + 8 // 133
+	txSigLen    = ed25519.SignatureSize                  // 64
+	signedTxLen = txBodyLen + txSigLen                   // 197
+)
+
+// txBody is the unsigned transaction. SCALE encodes fixed-width integers as
+// little-endian and fixed-size arrays as their raw bytes, with no length
+// prefixes, so the encoding below is exactly SCALE(body).
+type txBody struct {
+	Version   uint8
+	NetworkID uint32
+	ChainID   [32]byte
+	From      [32]byte
+	To        [32]byte
+	Amount    uint64
+	Fee       uint64
+	Nonce     uint64
+	ExpiresAt uint64 // unix seconds
+}
+
+func (b *txBody) encode() []byte {
+	out := make([]byte, 0, txBodyLen)
+	out = append(out, b.Version)
+	out = binary.LittleEndian.AppendUint32(out, b.NetworkID)
+	out = append(out, b.ChainID[:]...)
+	out = append(out, b.From[:]...)
+	out = append(out, b.To[:]...)
+	out = binary.LittleEndian.AppendUint64(out, b.Amount)
+	out = binary.LittleEndian.AppendUint64(out, b.Fee)
+	out = binary.LittleEndian.AppendUint64(out, b.Nonce)
+	out = binary.LittleEndian.AppendUint64(out, b.ExpiresAt)
+	return out
+}
+
+// signingMessage is b"transfervm/tx/v1" ‖ SCALE(body).
+func (b *txBody) signingMessage() []byte {
+	return append([]byte(txDomain), b.encode()...)
+}
+
+// sign returns the signed transaction bytes: SCALE(body) ‖ signature.
+func (b *txBody) sign(key ed25519.PrivateKey) []byte {
+	sig := ed25519.Sign(key, b.signingMessage())
+	return append(b.encode(), sig...)
+}
+
+// txID is SHA-256 of the transaction's canonical (signed) bytes.
+func txID(signed []byte) ids.ID {
+	return ids.ID(sha256.Sum256(signed))
+}
+
+// devKey derives dev key i: seed = sha256("transfervm dev key <i>").
+func devKey(i int) ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte(fmt.Sprintf("transfervm dev key %d", i)))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+// keyFromLabel derives a throw-away key that no genesis funds.
+func keyFromLabel(label string) ed25519.PrivateKey {
+	seed := sha256.Sum256([]byte(label))
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+func pubKey(k ed25519.PrivateKey) [32]byte {
+	var a [32]byte
+	copy(a[:], k.Public().(ed25519.PublicKey))
+	return a
+}
+
+// addrText is the text form of an address: 0x + 64 lowercase hex digits.
+func addrText(a [32]byte) string { return "0x" + hex.EncodeToString(a[:]) }
+
+// signTxCLI runs the plugin binary's own offline signer and returns its hex
+// output, for cross-checking the Go encoder against the Rust one.
+//
+// TODO(lead): fill in the real subcommand and flags once the CLI exists; the
+// expected shape is roughly
+//
+//	transfervm tx sign --offline --key-index 0 --network-id 12345 \
+//	    --chain-id <cb58> --to 0x<64hex> --amount N --fee N --nonce N --expires-at N
+//
+// printing the signed tx as 0x-hex on stdout.
+func signTxCLI(t *testing.T, plugin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(plugin, append([]string{"tx", "sign", "--offline"}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s tx sign --offline %v: %v\nstderr: %s", plugin, args, err, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// ---------------------------------------------------------------------------
+// Genesis (parsed only to find the dev allocation; passed to the VM as bytes)
+// ---------------------------------------------------------------------------
+
+type genesisAllocation struct {
+	Address string          `json:"address"`
+	Balance json.RawMessage `json:"balance"`
+}
+
+// genesisBalance returns the genesis allocation of addr, if any.
+func genesisBalance(t *testing.T, genesis []byte, addr string) (uint64, bool) {
+	t.Helper()
+	var g struct {
+		Allocations []genesisAllocation `json:"allocations"`
+	}
+	if err := json.Unmarshal(genesis, &g); err != nil {
+		t.Fatalf("genesis is not the expected JSON object: %v", err)
+	}
+	for _, a := range g.Allocations {
+		if strings.EqualFold(a.Address, addr) {
+			v, err := parseU64(a.Balance)
+			if err != nil {
+				t.Fatalf("genesis balance of %s: %v", addr, err)
+			}
+			return v, true
+		}
+	}
+	return 0, false
+}
+
+// ---------------------------------------------------------------------------
+// JSON helpers (lenient about field names the API doc does not pin down)
+// ---------------------------------------------------------------------------
+
+// parseU64 accepts a decimal string (the API's form for amounts) or a number.
+func parseU64(raw json.RawMessage) (uint64, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		s = strings.TrimSpace(s)
+		if strings.HasPrefix(s, "0x") {
+			return strconv.ParseUint(s[2:], 16, 64)
+		}
+		return strconv.ParseUint(s, 10, 64)
+	}
+	var n json.Number
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&n); err != nil {
+		return 0, fmt.Errorf("not a number or numeric string: %s", raw)
+	}
+	bi, ok := new(big.Int).SetString(n.String(), 10)
+	if !ok || !bi.IsUint64() {
+		return 0, fmt.Errorf("not a u64: %s", raw)
+	}
+	return bi.Uint64(), nil
+}
+
+// lookup finds the first of keys (case-insensitive) in a JSON object, looking
+// at the top level first and then one level of nested objects.
+func lookup(raw json.RawMessage, keys ...string) (json.RawMessage, bool) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, false
+	}
+	for _, k := range keys {
+		for ok, v := range obj {
+			if strings.EqualFold(ok, k) {
+				return v, true
+			}
+		}
+	}
+	for _, v := range obj {
+		if r, ok := lookupTop(v, keys...); ok {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+func lookupTop(raw json.RawMessage, keys ...string) (json.RawMessage, bool) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, false
+	}
+	for _, k := range keys {
+		for ok, v := range obj {
+			if strings.EqualFold(ok, k) {
+				return v, true
+			}
+		}
+	}
+	return nil, false
+}
+
+func jsonString(raw json.RawMessage) (string, bool) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// sameID compares an ID as returned by the API (cb58, or 0x-hex) with id.
+func sameID(text string, id ids.ID) bool {
+	if text == id.String() {
+		return true
+	}
+	return strings.EqualFold(strings.TrimPrefix(text, "0x"), hex.EncodeToString(id[:]))
+}
+
+// ---------------------------------------------------------------------------
+// JSON-RPC through the host's HTTP handler
+// ---------------------------------------------------------------------------
+
+type rpcError struct {
+	Code    int             `json:"code"`
+	Message string          `json:"message"`
+	Data    json.RawMessage `json:"data,omitempty"`
+}
+
+func (e *rpcError) Error() string {
+	return fmt.Sprintf("JSON-RPC error %d: %s %s", e.Code, e.Message, e.Data)
+}
+
+type rpcResponse struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
+	Result  json.RawMessage `json:"result"`
+	Error   *rpcError       `json:"error"`
+}
+
+// rpcClient posts JSON-RPC requests to the http.Handler that the host's
+// VMClient.CreateHandlers returned (a ghttp.Client that forwards each request
+// to the plugin's http.HTTP/HandleSimple).
+type rpcClient struct {
+	handler http.Handler
+	path    string // request URI as the node would see it: /ext/bc/<chainID>/rpc
+	nextID  int
+}
+
+// post sends a raw body and returns the HTTP status, headers and body.
+func (c *rpcClient) post(t *testing.T, contentType string, body []byte) (int, http.Header, []byte) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, c.path, bytes.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req = req.WithContext(ctx)
+	rec := httptest.NewRecorder()
+	c.handler.ServeHTTP(rec, req)
+	res := rec.Result()
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("read response: %v", err)
+	}
+	return res.StatusCode, res.Header, b
+}
+
+// call makes one JSON-RPC call; a transport/HTTP failure is fatal, a JSON-RPC
+// error is returned.
+func (c *rpcClient) call(t *testing.T, method string, params any) (json.RawMessage, *rpcError) {
+	t.Helper()
+	c.nextID++
+	req := map[string]any{"jsonrpc": "2.0", "id": c.nextID, "method": method}
+	if params != nil {
+		req["params"] = params
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		t.Fatalf("marshal request: %v", err)
+	}
+	code, _, resBody := c.post(t, "application/json", body)
+	if code != http.StatusOK {
+		t.Fatalf("%s: HTTP %d from the host handler: %s", method, code, resBody)
+	}
+	var res rpcResponse
+	if err := json.Unmarshal(resBody, &res); err != nil {
+		t.Fatalf("%s: response is not a JSON-RPC object: %v\n%s", method, err, resBody)
+	}
+	if res.JSONRPC != "2.0" {
+		t.Errorf("%s: response jsonrpc = %q, want \"2.0\"", method, res.JSONRPC)
+	}
+	if string(res.ID) != strconv.Itoa(c.nextID) {
+		t.Errorf("%s: response id = %s, want %d", method, res.ID, c.nextID)
+	}
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	return res.Result, nil
+}
+
+// mustCall is call that fails the test on a JSON-RPC error.
+func (c *rpcClient) mustCall(t *testing.T, method string, params any) json.RawMessage {
+	t.Helper()
+	r, rerr := c.call(t, method, params)
+	if rerr != nil {
+		t.Fatalf("%s(%v): %v", method, params, rerr)
+	}
+	return r
+}
+
+// balance queries transfervm.balance; the result may be the decimal string
+// itself or an object with a "balance" field.
+func (c *rpcClient) balance(t *testing.T, addr string) uint64 {
+	t.Helper()
+	r := c.mustCall(t, "transfervm.balance", map[string]any{"address": addr})
+	if v, err := parseU64(r); err == nil {
+		return v
+	}
+	f, ok := lookup(r, "balance")
+	if !ok {
+		t.Fatalf("transfervm.balance result has no balance: %s", r)
+	}
+	v, err := parseU64(f)
+	if err != nil {
+		t.Fatalf("transfervm.balance: %v (result %s)", err, r)
+	}
+	return v
+}
+
+// txStatus queries transfervm.txStatus and returns the status word and the
+// whole result.
+func (c *rpcClient) txStatus(t *testing.T, id string) (string, json.RawMessage) {
+	t.Helper()
+	r := c.mustCall(t, "transfervm.txStatus", map[string]any{"txId": id})
+	if s, ok := jsonString(r); ok {
+		return s, r
+	}
+	f, ok := lookup(r, "status")
+	if !ok {
+		t.Fatalf("transfervm.txStatus result has no status: %s", r)
+	}
+	s, ok := jsonString(f)
+	if !ok {
+		t.Fatalf("transfervm.txStatus status is not a string: %s", r)
+	}
+	return s, r
+}
+
+// ---------------------------------------------------------------------------
+// Host-side fakes
+// ---------------------------------------------------------------------------
+
+// processTracker implements resource.ProcessTracker and records every PID the
+// host hands it (VMClient.SetProcess calls TrackProcess with the plugin PID).
+type processTracker struct {
+	mu        sync.Mutex
+	tracked   []int
+	untracked []int
+}
+
+func (p *processTracker) TrackProcess(pid int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tracked = append(p.tracked, pid)
+}
+
+func (p *processTracker) UntrackProcess(pid int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.untracked = append(p.untracked, pid)
+}
+
+func (p *processTracker) last() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.tracked) == 0 {
+		return 0
+	}
+	return p.tracked[len(p.tracked)-1]
+}
+
+func (p *processTracker) wasUntracked(pid int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, u := range p.untracked {
+		if u == pid {
+			return true
+		}
+	}
+	return false
+}
+
+// appSender implements common.AppSender and records what the plugin sends
+// through the host's appsender service.
+type appSender struct {
+	mu       sync.Mutex
+	gossip   [][]byte
+	specific [][]byte
+	requests [][]byte
+	notify   chan struct{}
+}
+
+func newAppSender() *appSender { return &appSender{notify: make(chan struct{}, 1024)} }
+
+func (s *appSender) poke() {
+	select {
+	case s.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (s *appSender) SendAppRequest(_ context.Context, _ set.Set[ids.NodeID], _ uint32, b []byte) error {
+	s.mu.Lock()
+	s.requests = append(s.requests, append([]byte(nil), b...))
+	s.mu.Unlock()
+	s.poke()
+	return nil
+}
+
+func (s *appSender) SendAppResponse(context.Context, ids.NodeID, uint32, []byte) error { return nil }
+
+func (s *appSender) SendAppGossip(_ context.Context, b []byte) error {
+	s.mu.Lock()
+	s.gossip = append(s.gossip, append([]byte(nil), b...))
+	s.mu.Unlock()
+	s.poke()
+	return nil
+}
+
+func (s *appSender) SendAppGossipSpecific(_ context.Context, _ set.Set[ids.NodeID], b []byte) error {
+	s.mu.Lock()
+	s.specific = append(s.specific, append([]byte(nil), b...))
+	s.mu.Unlock()
+	s.poke()
+	return nil
+}
+
+func (s *appSender) SendCrossChainAppRequest(context.Context, ids.ID, uint32, []byte) error {
+	return nil
+}
+
+func (s *appSender) SendCrossChainAppResponse(context.Context, ids.ID, uint32, []byte) error {
+	return nil
+}
+
+// gossipContaining waits until some SendAppGossip/SendAppGossipSpecific
+// payload contains needle.
+func (s *appSender) gossipContaining(needle []byte, timeout time.Duration) (int, bool) {
+	deadline := time.After(timeout)
+	for {
+		s.mu.Lock()
+		n := len(s.gossip) + len(s.specific)
+		found := false
+		for _, g := range append(append([][]byte{}, s.gossip...), s.specific...) {
+			if bytes.Contains(g, needle) {
+				found = true
+				break
+			}
+		}
+		s.mu.Unlock()
+		if found {
+			return n, true
+		}
+		select {
+		case <-s.notify:
+		case <-deadline:
+			return n, false
+		}
+	}
+}
+
+// lockedBuffer collects the plugin's stdout/stderr (the host pipes both into
+// its logger) while also echoing them.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	out io.Writer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(p)
+	if b.out != nil {
+		_, _ = b.out.Write(p)
+	}
+	return len(p), nil
+}
+
+func (b *lockedBuffer) Close() error { return nil }
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// ---------------------------------------------------------------------------
+// Processes
+// ---------------------------------------------------------------------------
+
+// procState returns the state letter of pid from /proc (R, S, Z, ...), or ""
+// if there is no such process.
+func procState(pid int) string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	// The comm field is parenthesised and may contain spaces; state follows ") ".
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 || i+2 >= len(s) {
+		return "?"
+	}
+	return s[i+2 : i+3]
+}
+
+// alive reports whether pid is a live (non-zombie) process.
+func alive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	if err := syscall.Kill(pid, 0); err != nil {
+		return false
+	}
+	st := procState(pid)
+	return st != "" && st != "Z" && st != "X"
+}
+
+// descendants lists the live descendants of pid (scanning /proc).
+func descendants(pid int) []int {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	parent := map[int]int{}
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		fields := strings.Fields(s[i+1:])
+		if len(fields) < 2 {
+			continue
+		}
+		pp, err := strconv.Atoi(fields[1])
+		if err != nil {
+			continue
+		}
+		parent[p] = pp
+	}
+	var out []int
+	for p := range parent {
+		for q := parent[p]; q > 1; q = parent[q] {
+			if q == pid {
+				out = append(out, p)
+				break
+			}
+			if _, ok := parent[q]; !ok {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// waitGone waits until none of pids is alive.
+func waitGone(pids []int, timeout time.Duration) []int {
+	deadline := time.Now().Add(timeout)
+	for {
+		var left []int
+		for _, p := range pids {
+			if alive(p) {
+				left = append(left, p)
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

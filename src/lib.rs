@@ -4,6 +4,10 @@
 //! chain) drive [`api`] (JSON-RPC) and [`node`], which wrap [`chain`] (the pure core), which
 //! persists through [`storage`].
 
+pub mod api;
 pub mod chain;
+pub mod metrics;
+pub mod node;
 pub mod pb;
+pub mod plugin;
 pub mod storage;

@@ -8,6 +8,7 @@ pub mod block;
 pub mod engine;
 pub mod error;
 pub mod genesis;
+pub mod gossip;
 pub mod ids;
 pub mod mempool;
 pub mod signature;

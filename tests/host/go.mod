@@ -28,7 +28,10 @@ require (
 	github.com/prometheus/procfs v0.12.0 // indirect
 	github.com/shirou/gopsutil v3.21.11+incompatible // indirect
 	github.com/stretchr/testify v1.8.4 // indirect
-	github.com/supranational/blst v0.3.11 // indirect
+	// Raised from v0.3.11 (the host's own requirement): v0.3.11 does not compile
+	// with Go >= 1.24 ("cannot define new methods on non-local type SecretKey").
+	// (Untested alternative: keep v0.3.11 and build with GOTOOLCHAIN=go1.21.13.)
+	github.com/supranational/blst v0.3.14 // indirect
 	github.com/tklauser/go-sysconf v0.3.13 // indirect
 	github.com/tklauser/numcpus v0.7.0 // indirect
 	github.com/yusufpapurcu/wmi v1.2.3 // indirect

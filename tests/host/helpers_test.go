@@ -100,7 +100,18 @@ func hostModuleVersion() string {
 			return s
 		}
 	}
-	return hostModule + " (not found in build info)"
+	// Test binaries carry no dependency list in their build info; fall back to
+	// the requirement in this module's go.mod (a tidy go.mod lists the
+	// selected version of every module the build uses).
+	if b, err := os.ReadFile("go.mod"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "require "))
+			if len(f) >= 2 && f[0] == hostModule {
+				return f[0] + " " + f[1] + " (from go.mod)"
+			}
+		}
+	}
+	return hostModule + " (version unknown)"
 }
 
 // ---------------------------------------------------------------------------
@@ -116,8 +127,8 @@ const (
 	txDomain = "transfervm/tx/v1"
 
 	txBodyLen   = 1 + 4 + 32 + 32 + 32 + 8 + 8 + 8 + 8 // 133
-	txSigLen    = ed25519.SignatureSize                  // 64
-	signedTxLen = txBodyLen + txSigLen                   // 197
+	txSigLen    = ed25519.SignatureSize                // 64
+	signedTxLen = txBodyLen + txSigLen                 // 197
 )
 
 // txBody is the unsigned transaction. SCALE encodes fixed-width integers as

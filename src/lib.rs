@@ -6,6 +6,9 @@
 
 pub mod api;
 pub mod chain;
+pub mod cli;
+pub mod dev;
+pub mod keys;
 pub mod metrics;
 pub mod node;
 pub mod pb;

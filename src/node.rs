@@ -6,8 +6,8 @@
 
 use crate::chain::engine::BlockSummary;
 use crate::chain::{
-    signature, Account, Address, BlockError, BlockStatus, Chain, Id, SealedBlock, SignedTx, StatelessRules, TxError,
-    TxStatus,
+    signature, Account, Address, BlockError, BlockStatus, Chain, Id, SealedBlock, SignedTx,
+    StatelessRules, TxError, TxStatus,
 };
 use crate::metrics::Metrics;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -88,7 +88,9 @@ impl Node {
     /// Wraps an opened chain.
     pub fn new(chain: Chain, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) -> Self {
         let rules = chain.rules().clone();
-        metrics.accepted_height.set(chain.last_accepted().block.height as i64);
+        metrics
+            .accepted_height
+            .set(chain.last_accepted().block.height as i64);
         Node {
             chain: Mutex::new(chain),
             rules,
@@ -104,7 +106,10 @@ impl Node {
     }
 
     fn events(&self) -> Arc<dyn NodeEvents> {
-        self.events.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.events
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The chain, locked. A panic while holding the lock cannot leave half-applied state
@@ -130,7 +135,11 @@ impl Node {
 
     /// Admits transactions: stateless checks and batched signature checks first, without the
     /// lock; then state checks under it. One verdict per input, in order.
-    pub fn submit(&self, txs: Vec<Result<SignedTx, TxError>>, source: Source) -> Vec<Result<Id, TxError>> {
+    pub fn submit(
+        &self,
+        txs: Vec<Result<SignedTx, TxError>>,
+        source: Source,
+    ) -> Vec<Result<Id, TxError>> {
         let now_ms = self.now_ms();
         let mut verdicts: Vec<Result<Id, TxError>> = Vec::with_capacity(txs.len());
         let mut candidates: Vec<(usize, SignedTx)> = Vec::new();
@@ -176,8 +185,16 @@ impl Node {
         }
         for verdict in &verdicts {
             match verdict {
-                Ok(_) => self.metrics.txs_admitted.with_label_values(&[source.label()]).inc(),
-                Err(e) => self.metrics.txs_rejected.with_label_values(&[e.reason()]).inc(),
+                Ok(_) => self
+                    .metrics
+                    .txs_admitted
+                    .with_label_values(&[source.label()])
+                    .inc(),
+                Err(e) => self
+                    .metrics
+                    .txs_rejected
+                    .with_label_values(&[e.reason()])
+                    .inc(),
             }
         }
         let events = self.events();
@@ -227,7 +244,9 @@ impl Node {
         };
         if result.is_ok() {
             self.metrics.blocks_built.inc();
-            self.metrics.build_seconds.observe(started.elapsed().as_secs_f64());
+            self.metrics
+                .build_seconds
+                .observe(started.elapsed().as_secs_f64());
         }
         if remaining > 0 {
             self.events().build_wanted();
@@ -259,7 +278,11 @@ impl Node {
         };
         if !unchecked.is_empty() {
             let verdicts = signature::verify_many(&unchecked);
-            let good = unchecked.iter().zip(verdicts).filter(|(_, ok)| *ok).map(|(tx, _)| tx.id());
+            let good = unchecked
+                .iter()
+                .zip(verdicts)
+                .filter(|(_, ok)| *ok)
+                .map(|(tx, _)| tx.id());
             self.chain().mark_signatures_verified(good);
         }
         let now_ms = self.now_ms();
@@ -272,7 +295,9 @@ impl Node {
         match &result {
             Ok(()) => {
                 self.metrics.blocks_verified.inc();
-                self.metrics.verify_seconds.observe(started.elapsed().as_secs_f64());
+                self.metrics
+                    .verify_seconds
+                    .observe(started.elapsed().as_secs_f64());
             }
             Err(_) => self.metrics.blocks_invalid.inc(),
         }
@@ -290,9 +315,13 @@ impl Node {
         };
         if let Ok(block) = &result {
             self.metrics.blocks_accepted.inc();
-            self.metrics.txs_accepted.inc_by(block.block.txs.len() as u64);
+            self.metrics
+                .txs_accepted
+                .inc_by(block.block.txs.len() as u64);
             self.metrics.accepted_height.set(block.block.height as i64);
-            self.metrics.accept_seconds.observe(started.elapsed().as_secs_f64());
+            self.metrics
+                .accept_seconds
+                .observe(started.elapsed().as_secs_f64());
             if pending > 0 {
                 self.events().build_wanted();
             }

@@ -58,7 +58,9 @@ pub fn tx_error_code(error: &TxError) -> i32 {
         TxError::FeeTooLow { .. } => FEE_TOO_LOW,
         TxError::AmountOverflow => AMOUNT_OVERFLOW,
         TxError::InsufficientFunds { .. } => INSUFFICIENT_FUNDS,
-        TxError::NonceTooLow { .. } | TxError::NonceGap { .. } | TxError::NonceTaken { .. } => BAD_NONCE,
+        TxError::NonceTooLow { .. } | TxError::NonceGap { .. } | TxError::NonceTaken { .. } => {
+            BAD_NONCE
+        }
         TxError::Expired { .. } | TxError::ExpiryTooFar { .. } => EXPIRED,
         TxError::MempoolFull(_) => MEMPOOL_FULL,
         TxError::AlreadyKnown(_) => ALREADY_KNOWN,
@@ -67,20 +69,36 @@ pub fn tx_error_code(error: &TxError) -> i32 {
 
 /// A transaction error as a JSON-RPC error object.
 pub fn tx_error(error: &TxError) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(tx_error_code(error), error.to_string(), Some(json!({ "reason": error.reason() })))
+    ErrorObjectOwned::owned(
+        tx_error_code(error),
+        error.to_string(),
+        Some(json!({ "reason": error.reason() })),
+    )
 }
 
 /// "invalid params" with a human explanation.
 pub fn invalid_params(message: impl Into<String>) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(INVALID_PARAMS, message.into(), Some(json!({ "reason": "invalid_params" })))
+    ErrorObjectOwned::owned(
+        INVALID_PARAMS,
+        message.into(),
+        Some(json!({ "reason": "invalid_params" })),
+    )
 }
 
 /// "not found".
 pub fn not_found(what: impl Into<String>) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(NOT_FOUND, what.into(), Some(json!({ "reason": "not_found" })))
+    ErrorObjectOwned::owned(
+        NOT_FOUND,
+        what.into(),
+        Some(json!({ "reason": "not_found" })),
+    )
 }
 
 /// An internal failure (e.g. the store did not answer).
 pub fn internal(message: impl Into<String>) -> ErrorObjectOwned {
-    ErrorObjectOwned::owned(-32603, message.into(), Some(json!({ "reason": "internal" })))
+    ErrorObjectOwned::owned(
+        -32603,
+        message.into(),
+        Some(json!({ "reason": "internal" })),
+    )
 }

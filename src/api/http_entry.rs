@@ -8,7 +8,9 @@ use super::methods::{module, ApiContext};
 use crate::node::Node;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use jsonrpsee::server::{stop_channel, BatchRequestConfig, Server, ServerConfig, ServerHandle, StopHandle};
+use jsonrpsee::server::{
+    stop_channel, BatchRequestConfig, Server, ServerConfig, ServerHandle, StopHandle,
+};
 use jsonrpsee::Methods;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -87,7 +89,11 @@ fn json_error_body(code: i32, message: &str) -> Vec<u8> {
 impl Api {
     /// An API over `node`.
     pub fn new(node: Arc<Node>, info: ChainInfo, limits: ApiLimits) -> Self {
-        let ctx = ApiContext { node, mode: info.mode, max_txs_per_call: limits.max_txs_per_call };
+        let ctx = ApiContext {
+            node,
+            mode: info.mode,
+            max_txs_per_call: limits.max_txs_per_call,
+        };
         let config = ServerConfig::builder()
             .max_request_body_size(limits.max_body_bytes)
             .max_response_body_size(limits.max_response_bytes)
@@ -95,7 +101,13 @@ impl Api {
             .http_only()
             .build();
         let (stop, server_handle) = stop_channel();
-        Api { methods: module(ctx).into(), config, limits, stop, _server_handle: server_handle }
+        Api {
+            methods: module(ctx).into(),
+            config,
+            limits,
+            stop,
+            _server_handle: server_handle,
+        }
     }
 
     /// The limits in force.
@@ -122,7 +134,12 @@ impl Api {
         }
         let mut builder = http::Request::builder()
             .method(request.method.as_str())
-            .uri(request.url.parse::<http::Uri>().unwrap_or_else(|_| http::Uri::from_static("/")));
+            .uri(
+                request
+                    .url
+                    .parse::<http::Uri>()
+                    .unwrap_or_else(|_| http::Uri::from_static("/")),
+            );
         let mut saw_content_type = false;
         for (name, value) in &request.headers {
             let lower = name.to_ascii_lowercase();
@@ -134,7 +151,10 @@ impl Api {
                 builder = builder.header("content-type", normalise_content_type(value));
                 continue;
             }
-            if let (Ok(n), Ok(v)) = (http::HeaderName::try_from(name.as_str()), http::HeaderValue::try_from(value.as_str())) {
+            if let (Ok(n), Ok(v)) = (
+                http::HeaderName::try_from(name.as_str()),
+                http::HeaderValue::try_from(value.as_str()),
+            ) {
                 builder = builder.header(n, v);
             }
         }
@@ -167,11 +187,21 @@ impl Api {
                 let headers = parts
                     .headers
                     .iter()
-                    .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+                    .filter_map(|(n, v)| {
+                        Some((n.as_str().to_string(), v.to_str().ok()?.to_string()))
+                    })
                     .collect();
-                ApiResponse { status: parts.status.as_u16(), headers, body }
+                ApiResponse {
+                    status: parts.status.as_u16(),
+                    headers,
+                    body,
+                }
             }
-            Err(e) => ApiResponse { status: 500, headers: json_headers, body: json_error_body(-32603, &e.to_string()) },
+            Err(e) => ApiResponse {
+                status: 500,
+                headers: json_headers,
+                body: json_error_body(-32603, &e.to_string()),
+            },
         }
     }
 }
@@ -179,7 +209,12 @@ impl Api {
 /// `application/json` with any parameters (or a trailing `;`) becomes plain `application/json`;
 /// other types pass through, and jsonrpsee answers 415 for them.
 fn normalise_content_type(value: &str) -> String {
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if essence == "application/json" || essence == "application/json-rpc" || essence.is_empty() {
         "application/json".to_string()
     } else {

@@ -36,7 +36,11 @@ fn params<T: DeserializeOwned>(raw: &Params<'_>) -> RpcResult<T> {
         Value::Null => json!({}),
         Value::Array(mut items) if items.len() == 1 && items[0].is_object() => items.remove(0),
         Value::Array(items) if items.is_empty() => json!({}),
-        _ => return Err(invalid_params("params must be one object, e.g. {\"address\": \"0x…\"}")),
+        _ => {
+            return Err(invalid_params(
+                "params must be one object, e.g. {\"address\": \"0x…\"}",
+            ))
+        }
     };
     serde_json::from_value(object).map_err(|e| invalid_params(format!("invalid params: {e}")))
 }
@@ -123,98 +127,156 @@ fn get_block(ctx: &ApiContext, p: BlockParams) -> RpcResult<BlockView> {
         .get_block(&id)
         .map_err(|e| internal(e.to_string()))?
         .ok_or_else(|| not_found(format!("block {id} not found")))?;
-    Ok(BlockView::new(&block, status_label(chain.block_status(&block))))
+    Ok(BlockView::new(
+        &block,
+        status_label(chain.block_status(&block)),
+    ))
 }
 
 /// Builds the module with every method registered.
 pub fn module(ctx: ApiContext) -> RpcModule<ApiContext> {
     let mut m = RpcModule::new(ctx);
     let reg = "method names are unique";
-    m.register_method("transfervm.info", |_, ctx, _| -> RpcResult<Value> { Ok(info(ctx)) })
-        .expect(reg);
-    m.register_method("transfervm.account", |raw, ctx, _| -> RpcResult<AccountResult> {
-        let p: AddressParams = params(&raw)?;
-        let info = ctx.node.account(&p.address);
-        Ok(AccountResult {
-            address: p.address,
-            balance: info.accepted.balance,
-            nonce: info.accepted.nonce,
-            pending_nonce: info.pending_nonce,
-        })
+    m.register_method("transfervm.info", |_, ctx, _| -> RpcResult<Value> {
+        Ok(info(ctx))
     })
     .expect(reg);
-    m.register_method("transfervm.balance", |raw, ctx, _| -> RpcResult<BalanceResult> {
-        let p: AddressParams = params(&raw)?;
-        Ok(BalanceResult { address: p.address, balance: ctx.node.account(&p.address).accepted.balance })
-    })
-    .expect(reg);
-    m.register_blocking_method("transfervm.submitTx", |raw, ctx, _| -> RpcResult<SubmitResult> {
-        let p: TxParams = params(&raw)?;
-        let tx = decode_tx_hex(&p.tx).map_err(|e| tx_error(&e))?;
-        match ctx.node.submit(vec![Ok(tx)], Source::Api).remove(0) {
-            Ok(tx_id) => Ok(SubmitResult { tx_id }),
-            Err(e) => Err(tx_error(&e)),
-        }
-    })
-    .expect(reg);
-    m.register_blocking_method("transfervm.submitTxs", |raw, ctx, _| -> RpcResult<Vec<SubmitEntry>> {
-        let p: TxsParams = params(&raw)?;
-        if p.txs.len() > ctx.max_txs_per_call {
-            return Err(invalid_params(format!(
-                "{} transactions in one call, limit {}",
-                p.txs.len(),
-                ctx.max_txs_per_call
-            )));
-        }
-        let txs = p.txs.iter().map(|t| decode_tx_hex(t)).collect();
-        Ok(ctx
-            .node
-            .submit(txs, Source::Api)
-            .into_iter()
-            .map(|verdict| match verdict {
-                Ok(tx_id) => SubmitEntry { tx_id: Some(tx_id), error: None },
-                Err(e) => SubmitEntry { tx_id: None, error: Some(entry(&e)) },
+    m.register_method(
+        "transfervm.account",
+        |raw, ctx, _| -> RpcResult<AccountResult> {
+            let p: AddressParams = params(&raw)?;
+            let info = ctx.node.account(&p.address);
+            Ok(AccountResult {
+                address: p.address,
+                balance: info.accepted.balance,
+                nonce: info.accepted.nonce,
+                pending_nonce: info.pending_nonce,
             })
-            .collect())
-    })
+        },
+    )
     .expect(reg);
-    m.register_blocking_method("transfervm.simulateTx", |raw, ctx, _| -> RpcResult<SimulateResult> {
-        let p: TxParams = params(&raw)?;
-        let tx = match decode_tx_hex(&p.tx) {
-            Ok(tx) => tx,
-            Err(e) => return Ok(SimulateResult { ok: false, tx_id: None, error: Some(entry(&e)) }),
-        };
-        let verdict = ctx.node.simulate(&tx);
-        Ok(SimulateResult { ok: verdict.is_ok(), tx_id: Some(tx.id()), error: verdict.err().as_ref().map(entry) })
-    })
+    m.register_method(
+        "transfervm.balance",
+        |raw, ctx, _| -> RpcResult<BalanceResult> {
+            let p: AddressParams = params(&raw)?;
+            Ok(BalanceResult {
+                address: p.address,
+                balance: ctx.node.account(&p.address).accepted.balance,
+            })
+        },
+    )
     .expect(reg);
-    m.register_method("transfervm.txStatus", |raw, ctx, _| -> RpcResult<TxStatusResult> {
-        let p: TxIdParams = params(&raw)?;
-        Ok(TxStatusResult { tx_id: p.tx_id, status: ctx.node.tx_status(&p.tx_id) })
-    })
+    m.register_blocking_method(
+        "transfervm.submitTx",
+        |raw, ctx, _| -> RpcResult<SubmitResult> {
+            let p: TxParams = params(&raw)?;
+            let tx = decode_tx_hex(&p.tx).map_err(|e| tx_error(&e))?;
+            match ctx.node.submit(vec![Ok(tx)], Source::Api).remove(0) {
+                Ok(tx_id) => Ok(SubmitResult { tx_id }),
+                Err(e) => Err(tx_error(&e)),
+            }
+        },
+    )
     .expect(reg);
-    m.register_method("transfervm.getTx", |raw, ctx, _| -> RpcResult<GetTxResult> {
-        let p: TxIdParams = params(&raw)?;
-        let chain = ctx.node.chain();
-        let tx = chain.find_tx(&p.tx_id).ok_or_else(|| not_found(format!("transaction {} not found", p.tx_id)))?;
-        let status = chain.tx_status(&p.tx_id);
-        Ok(GetTxResult {
-            tx_id: p.tx_id,
-            tx: TxView::from(&tx),
-            bytes: format!("0x{}", hex::encode(tx.to_bytes())),
-            status,
-        })
-    })
+    m.register_blocking_method(
+        "transfervm.submitTxs",
+        |raw, ctx, _| -> RpcResult<Vec<SubmitEntry>> {
+            let p: TxsParams = params(&raw)?;
+            if p.txs.len() > ctx.max_txs_per_call {
+                return Err(invalid_params(format!(
+                    "{} transactions in one call, limit {}",
+                    p.txs.len(),
+                    ctx.max_txs_per_call
+                )));
+            }
+            let txs = p.txs.iter().map(|t| decode_tx_hex(t)).collect();
+            Ok(ctx
+                .node
+                .submit(txs, Source::Api)
+                .into_iter()
+                .map(|verdict| match verdict {
+                    Ok(tx_id) => SubmitEntry {
+                        tx_id: Some(tx_id),
+                        error: None,
+                    },
+                    Err(e) => SubmitEntry {
+                        tx_id: None,
+                        error: Some(entry(&e)),
+                    },
+                })
+                .collect())
+        },
+    )
     .expect(reg);
-    m.register_method("transfervm.getBlock", |raw, ctx, _| -> RpcResult<BlockView> {
-        get_block(ctx, params(&raw)?)
-    })
+    m.register_blocking_method(
+        "transfervm.simulateTx",
+        |raw, ctx, _| -> RpcResult<SimulateResult> {
+            let p: TxParams = params(&raw)?;
+            let tx = match decode_tx_hex(&p.tx) {
+                Ok(tx) => tx,
+                Err(e) => {
+                    return Ok(SimulateResult {
+                        ok: false,
+                        tx_id: None,
+                        error: Some(entry(&e)),
+                    })
+                }
+            };
+            let verdict = ctx.node.simulate(&tx);
+            Ok(SimulateResult {
+                ok: verdict.is_ok(),
+                tx_id: Some(tx.id()),
+                error: verdict.err().as_ref().map(entry),
+            })
+        },
+    )
     .expect(reg);
-    m.register_method("transfervm.lastAccepted", |raw, ctx, _| -> RpcResult<LastAcceptedResult> {
-        let _: serde_json::Map<String, Value> = params(&raw)?;
-        let last = ctx.node.last_accepted();
-        Ok(LastAcceptedResult { id: last.id, height: last.height, timestamp: last.timestamp_ms })
-    })
+    m.register_method(
+        "transfervm.txStatus",
+        |raw, ctx, _| -> RpcResult<TxStatusResult> {
+            let p: TxIdParams = params(&raw)?;
+            Ok(TxStatusResult {
+                tx_id: p.tx_id,
+                status: ctx.node.tx_status(&p.tx_id),
+            })
+        },
+    )
+    .expect(reg);
+    m.register_method(
+        "transfervm.getTx",
+        |raw, ctx, _| -> RpcResult<GetTxResult> {
+            let p: TxIdParams = params(&raw)?;
+            let chain = ctx.node.chain();
+            let tx = chain
+                .find_tx(&p.tx_id)
+                .ok_or_else(|| not_found(format!("transaction {} not found", p.tx_id)))?;
+            let status = chain.tx_status(&p.tx_id);
+            Ok(GetTxResult {
+                tx_id: p.tx_id,
+                tx: TxView::from(&tx),
+                bytes: format!("0x{}", hex::encode(tx.to_bytes())),
+                status,
+            })
+        },
+    )
+    .expect(reg);
+    m.register_method(
+        "transfervm.getBlock",
+        |raw, ctx, _| -> RpcResult<BlockView> { get_block(ctx, params(&raw)?) },
+    )
+    .expect(reg);
+    m.register_method(
+        "transfervm.lastAccepted",
+        |raw, ctx, _| -> RpcResult<LastAcceptedResult> {
+            let _: serde_json::Map<String, Value> = params(&raw)?;
+            let last = ctx.node.last_accepted();
+            Ok(LastAcceptedResult {
+                id: last.id,
+                height: last.height,
+                timestamp: last.timestamp_ms,
+            })
+        },
+    )
     .expect(reg);
     m
 }

@@ -1,0 +1,147 @@
+//! The dev chain's HTTP server: the same JSON-RPC path Luxd serves, plus health and metrics.
+
+use crate::api::{Api, ApiRequest};
+use crate::chain::Id;
+use crate::node::Node;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// What the server routes to.
+#[derive(Clone)]
+pub(crate) struct DevHttp {
+    pub(crate) api: Arc<Api>,
+    pub(crate) node: Arc<Node>,
+    pub(crate) chain_id: Id,
+}
+
+/// Accepts connections until shutdown.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    server: DevHttp,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let server = server.clone();
+                let mut conn_shutdown = shutdown.clone();
+                connections.spawn(async move {
+                    let service = service_fn(move |req| {
+                        let server = server.clone();
+                        async move { Ok::<_, std::convert::Infallible>(route(&server, req).await) }
+                    });
+                    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    tokio::pin!(conn);
+                    tokio::select! {
+                        _ = conn.as_mut() => {}
+                        _ = conn_shutdown.changed() => {
+                            conn.as_mut().graceful_shutdown();
+                            let _ = conn.await;
+                        }
+                    }
+                });
+            }
+            _ = shutdown.changed() => break,
+        }
+        while connections.try_join_next().is_some() {}
+    }
+    while connections.join_next().await.is_some() {}
+}
+
+fn reply(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .body(Full::new(body.into()))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
+
+async fn route(server: &DevHttp, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_string();
+    let rpc_paths = [
+        format!("/ext/bc/{}/rpc", server.chain_id),
+        format!("/ext/bc/{}/rpc", super::CHAIN_ALIAS),
+    ];
+    if rpc_paths.contains(&path) {
+        return rpc(server, req).await;
+    }
+    match path.as_str() {
+        "/ext/health" | "/health" => {
+            let chain = server.node.chain();
+            let store_ok = chain.store_health().is_ok();
+            let body = serde_json::json!({
+                "healthy": store_ok,
+                "checks": {
+                    "store": if store_ok { "ok" } else { "unreachable" },
+                    "lastAcceptedHeight": chain.last_accepted().block.height,
+                    "mempoolSize": chain.mempool().len(),
+                }
+            });
+            reply(
+                if store_ok { 200 } else { 503 },
+                "application/json",
+                body.to_string(),
+            )
+        }
+        "/metrics" => reply(
+            200,
+            "text/plain; version=0.0.4",
+            server.node.metrics().render_text(),
+        ),
+        _ => reply(
+            404,
+            "application/json",
+            serde_json::json!({
+                "error": format!("no route {path}; JSON-RPC is served at {}", rpc_paths[0])
+            })
+            .to_string(),
+        ),
+    }
+}
+
+async fn rpc(server: &DevHttp, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let limit = server.api.limits().max_body_bytes as usize;
+    let body = match Limited::new(body, limit).collect().await {
+        Ok(collected) => collected.to_bytes().to_vec(),
+        Err(_) => {
+            let message = format!("request body is over the {limit}-byte limit");
+            let body = serde_json::json!({"jsonrpc": "2.0", "error": {"code": -32600, "message": message}, "id": null});
+            return reply(413, "application/json", body.to_string());
+        }
+    };
+    let headers = parts
+        .headers
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let url = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| "/".to_string(), |p| p.to_string());
+    let answer = server
+        .api
+        .handle(ApiRequest {
+            method: parts.method.to_string(),
+            url,
+            headers,
+            body,
+        })
+        .await;
+    let mut response = Response::builder().status(answer.status);
+    for (name, value) in &answer.headers {
+        response = response.header(name, value);
+    }
+    response
+        .body(Full::new(Bytes::from(answer.body)))
+        .unwrap_or_else(|_| reply(500, "text/plain", "bad response"))
+}

@@ -1,0 +1,169 @@
+//! `transfervm dev`: a single-node development chain. Same core and JSON-RPC API as on Luxd,
+//! an embedded store, a build loop that accepts its own blocks at once, and a plain HTTP
+//! server on the same path Luxd serves (`/ext/bc/<chainID>/rpc`). Not consensus.
+
+mod build_loop;
+mod http_server;
+
+use crate::api::{Api, ApiLimits, ChainInfo};
+use crate::chain::genesis::{dev_chain_id, Genesis, LOCAL_GENESIS_JSON};
+use crate::chain::tx::address_of;
+use crate::chain::{Chain, ChainConfig};
+use crate::keys::{dev_key, DEV_KEY_COUNT};
+use crate::metrics::Metrics;
+use crate::node::{Node, SystemClock};
+use crate::storage::redb_store::RedbStore;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::{watch, Notify};
+
+/// Path alias that works without knowing the chain ID (Luxd also serves chain aliases).
+pub const CHAIN_ALIAS: &str = "transfervm";
+
+/// Settings of a dev chain.
+#[derive(Clone, Debug)]
+pub struct DevOptions {
+    /// Where to listen.
+    pub addr: SocketAddr,
+    /// Where the chain is stored.
+    pub data_dir: PathBuf,
+    /// Genesis JSON; the shipped local genesis when `None`.
+    pub genesis: Option<Vec<u8>>,
+    /// Print the banner (off in tests).
+    pub banner: bool,
+}
+
+/// A running dev chain.
+pub struct DevChain {
+    /// The address it listens on (useful when started on port 0).
+    pub local_addr: SocketAddr,
+    /// The chain ID.
+    pub chain_id: crate::chain::Id,
+    /// The node, for in-process inspection.
+    pub node: Arc<Node>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl DevChain {
+    /// The JSON-RPC URL.
+    pub fn rpc_url(&self) -> String {
+        format!("http://{}/ext/bc/{}/rpc", self.local_addr, self.chain_id)
+    }
+
+    /// Stops serving and building, and waits for both to finish.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Opens the chain and starts serving.
+pub async fn start(options: DevOptions) -> Result<DevChain, String> {
+    let genesis_bytes = options
+        .genesis
+        .clone()
+        .unwrap_or_else(|| LOCAL_GENESIS_JSON.as_bytes().to_vec());
+    let genesis = Genesis::from_json(&genesis_bytes).map_err(|e| e.to_string())?;
+    let network_id = genesis.network_id;
+    let genesis_id = genesis
+        .clone()
+        .into_state()
+        .map_err(|e| e.to_string())?
+        .block
+        .id;
+    let chain_id = dev_chain_id(&genesis_id);
+    let store_path = options.data_dir.join("chain.redb");
+    let store = tokio::task::spawn_blocking(move || RedbStore::open(&store_path))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let config = ChainConfig::new(network_id, chain_id);
+    let chain =
+        tokio::task::spawn_blocking(move || Chain::open(Arc::new(store), &genesis_bytes, config))
+            .await
+            .map_err(|e| e.to_string())??;
+    let node = Arc::new(Node::new(
+        chain,
+        Arc::new(SystemClock),
+        Arc::new(Metrics::new()),
+    ));
+    let wake = Arc::new(Notify::new());
+    node.set_events(Arc::new(build_loop::DevEvents { wake: wake.clone() }));
+    let api = Arc::new(Api::new(
+        node.clone(),
+        ChainInfo { mode: "dev" },
+        ApiLimits::default(),
+    ));
+    let listener = tokio::net::TcpListener::bind(options.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", options.addr))?;
+    let local_addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let server = http_server::DevHttp {
+        api,
+        node: node.clone(),
+        chain_id,
+    };
+    let tasks = vec![
+        tokio::spawn(http_server::serve(listener, server, shutdown_rx.clone())),
+        tokio::spawn(build_loop::run(node.clone(), wake.clone(), shutdown_rx)),
+    ];
+    // Transactions left from before a restart are not kept (the mempool is memory only), but
+    // make sure the loop looks once anyway.
+    wake.notify_one();
+    let dev = DevChain {
+        local_addr,
+        chain_id,
+        node,
+        shutdown,
+        tasks,
+    };
+    if options.banner {
+        print_banner(&dev, &options);
+    }
+    Ok(dev)
+}
+
+fn print_banner(dev: &DevChain, options: &DevOptions) {
+    let last = dev.node.last_accepted();
+    println!(
+        "transfervm {} — SINGLE-NODE DEVELOPMENT CHAIN",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!("  This is not consensus: this one process builds and accepts every block itself.");
+    println!("  chain ID     {}", dev.chain_id);
+    println!("  network ID   {}", dev.node.rules().network_id);
+    println!("  JSON-RPC     {}", dev.rpc_url());
+    println!(
+        "  (alias)      http://{}/ext/bc/{CHAIN_ALIAS}/rpc",
+        dev.local_addr
+    );
+    println!("  data dir     {}", options.data_dir.display());
+    println!("  height       {} (last accepted {})", last.height, last.id);
+    if options.genesis.is_none() {
+        println!();
+        println!("  Funded dev keys (PUBLIC test keys, anyone can spend them; never use for real funds):");
+        for i in 0..DEV_KEY_COUNT {
+            let key = dev_key(i);
+            println!(
+                "    dev key {i}: address {}  secret 0x{}",
+                address_of(&key),
+                hex::encode(key.to_bytes())
+            );
+        }
+    }
+    println!();
+    println!("  Try: curl -s -X POST -H 'content-type: application/json' \\");
+    println!(
+        "         -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"transfervm.info\"}}' {}",
+        dev.rpc_url()
+    );
+    println!(
+        "  Ctrl-C stops the chain; it resumes from {} on the next start.",
+        options.data_dir.display()
+    );
+}

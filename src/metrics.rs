@@ -40,31 +40,49 @@ impl Metrics {
         let registry = Registry::new();
         let counter = |name: &str, help: &str| {
             let c = IntCounter::new(name, help).expect("valid metric");
-            registry.register(Box::new(c.clone())).expect("unique metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
             c
         };
         let counter_vec = |name: &str, help: &str, label: &str| {
             let c = IntCounterVec::new(Opts::new(name, help), &[label]).expect("valid metric");
-            registry.register(Box::new(c.clone())).expect("unique metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
             c
         };
         let gauge = |name: &str, help: &str| {
             let g = IntGauge::new(name, help).expect("valid metric");
-            registry.register(Box::new(g.clone())).expect("unique metric");
+            registry
+                .register(Box::new(g.clone()))
+                .expect("unique metric");
             g
         };
         let histogram = |name: &str, help: &str| {
-            let buckets = vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
-            let h = Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets)).expect("valid metric");
-            registry.register(Box::new(h.clone())).expect("unique metric");
+            let buckets = vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+            ];
+            let h = Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets))
+                .expect("valid metric");
+            registry
+                .register(Box::new(h.clone()))
+                .expect("unique metric");
             h
         };
         Metrics {
-            txs_admitted: counter_vec("txs_admitted", "Transactions admitted to the mempool, by source", "source"),
+            txs_admitted: counter_vec(
+                "txs_admitted",
+                "Transactions admitted to the mempool, by source",
+                "source",
+            ),
             txs_rejected: counter_vec("txs_rejected", "Transactions refused, by reason", "reason"),
             mempool_size: gauge("mempool_size", "Transactions waiting in the mempool"),
             blocks_built: counter("blocks_built", "Blocks built by this node"),
-            blocks_verified: counter("blocks_verified", "Blocks built elsewhere and verified here"),
+            blocks_verified: counter(
+                "blocks_verified",
+                "Blocks built elsewhere and verified here",
+            ),
             blocks_invalid: counter("blocks_invalid", "Blocks that failed verification"),
             blocks_accepted: counter("blocks_accepted", "Blocks accepted"),
             blocks_rejected: counter("blocks_rejected", "Blocks rejected"),

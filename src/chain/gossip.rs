@@ -36,7 +36,9 @@ pub fn decode_gossip(bytes: &[u8]) -> Result<Vec<SignedTx>, GossipError> {
         .map_err(|_| GossipError("bad transaction count".into()))?
         .0 as usize;
     if count > MAX_GOSSIP_TXS {
-        return Err(GossipError(format!("{count} transactions, limit {MAX_GOSSIP_TXS}")));
+        return Err(GossipError(format!(
+            "{count} transactions, limit {MAX_GOSSIP_TXS}"
+        )));
     }
     if input.len() != count * SIGNED_TX_LEN {
         return Err(GossipError(format!(

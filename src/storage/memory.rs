@@ -4,14 +4,16 @@ use super::{KvStore, ScanVisitor, StoreError, WriteBatch};
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+type Map = BTreeMap<Vec<u8>, Vec<u8>>;
+
 /// A `BTreeMap` behind a lock.
 #[derive(Default)]
 pub struct MemoryStore {
-    map: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
+    map: Mutex<Map>,
 }
 
 impl MemoryStore {
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, BTreeMap<Vec<u8>, Vec<u8>>>, StoreError> {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Map>, StoreError> {
         self.map
             .lock()
             .map_err(|_| StoreError("memory store lock poisoned".into()))

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# transfervm.getBlock — the genesis block (also {"id":"…"}, or {} for the latest).
+# Works as printed against `transfervm dev`; set RPC to use another node.
+RPC=${RPC:-http://127.0.0.1:9650/ext/bc/transfervm/rpc}
+curl -sS -X POST -H 'content-type: application/json' \
+  -d '{"jsonrpc":"2.0","id":1,"method":"transfervm.getBlock","params":{"height":0}}' "$RPC"
+echo

@@ -1,0 +1,30 @@
+//! The curl examples in scripts/curl work as printed against a dev chain.
+
+use transfervm::dev::{self, DevOptions};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_curl_example_answers_a_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = dev::start(DevOptions {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        genesis: None,
+        banner: false,
+    })
+    .await
+    .unwrap();
+    let rpc = format!("http://{}/ext/bc/transfervm/rpc", chain.local_addr);
+    let output = tokio::process::Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/curl/all.sh"))
+        .env("RPC", &rpc)
+        .env("TRANSFERVM", env!("CARGO_BIN_EXE_transfervm"))
+        .output()
+        .await
+        .expect("bash runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "examples failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("all examples answered"));
+    assert!(stdout.contains(r#""status":"accepted""#), "txStatus example did not reach accepted:\n{stdout}");
+    chain.stop().await;
+}

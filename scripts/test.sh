@@ -9,6 +9,18 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
+# The real-host test needs Go (cgo) and a C compiler; install them from Debian when missing.
+need_apt=()
+command -v go >/dev/null 2>&1 || need_apt+=(golang-go)
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  echo "== installing ${need_apt[*]} with apt-get"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need_apt[@]}"
+fi
+# An old Debian Go fetches the toolchain go.mod asks for from the module proxy.
+export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"

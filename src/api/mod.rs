@@ -7,3 +7,6 @@ pub mod methods;
 pub mod types;
 
 pub use http_entry::{Api, ApiLimits, ApiRequest, ApiResponse, ChainInfo};
+
+#[cfg(test)]
+mod tests;

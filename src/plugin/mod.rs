@@ -1,6 +1,98 @@
 //! The rpcchainvm plugin layer (protocol 30): translates the host's gRPC calls into node calls.
+//!
+//! Luxd (or avalanchego of the same vintage) starts the binary with the engine address in its
+//! environment. [`run`] binds the `vm.VM` server on a loopback port, tells the host where it
+//! is (`vm.runtime.Runtime/Initialize`), and then answers until the host says `Shutdown` or
+//! sends SIGTERM. Everything here is translation: protocol messages in, [`crate::node::Node`]
+//! calls out, protocol messages back. No chain rule lives in this layer.
+//!
+//! Files, one concept each:
+//! * [`handshake`] — the start-up call to the host's `Runtime` service.
+//! * [`grpc`] — message-size limits, dialling, and server set-up shared by every server/client.
+//! * [`vm_service`] — the `vm.VM` service: gating, dispatch, error mapping.
+//! * [`initialize`] — turning an `InitializeRequest` into a running chain.
+//! * [`blocks`] — block responses, `GetAncestors`.
+//! * [`convert`] — IDs, timestamps, statuses and errors between the wire and the core.
+//! * [`config`] — the optional chain config JSON (`config_bytes`).
+//! * [`rpcdb_store`] — the host's database as a [`crate::storage::KvStore`].
+//! * [`host_events`] — `Messenger.Notify` and batched `AppSender.SendAppGossip`.
+//! * [`http_service`] — the `http.HTTP` server behind the chain's `/rpc` handler.
+//! * [`gather`] — Prometheus metric families for `VM.Gather`.
+//! * [`health`] — the `VM.Health` report.
+//! * [`shutdown`] — SIGTERM/SIGINT and the `Shutdown` RPC as one stop signal.
+
+mod blocks;
+mod config;
+mod convert;
+mod gather;
+mod grpc;
+mod handshake;
+mod health;
+mod host_events;
+mod http_service;
+mod initialize;
+mod rpcdb_store;
+mod shutdown;
+mod vm_service;
+
+pub use config::{set_log_level_hook, LogLevelHook};
+
+use std::time::Duration;
+use tracing::{error, info, warn};
+
+/// Error type of [`run`]: whatever stopped the plugin, as text for the binary to print.
+pub type RunError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How long servers get to finish in-flight calls once the plugin is told to stop.
+const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// Serves the plugin: handshake with the host at `engine_addr`, then answer until shutdown.
-pub async fn run(engine_addr: String) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    Err(format!("plugin mode is not built yet (engine {engine_addr})").into())
+///
+/// Returns `Ok` after the host's `Shutdown` RPC or on SIGTERM/SIGINT, and an error when the
+/// handshake fails (for example, the host speaks another protocol version), so the binary
+/// exits non-zero and the host's log says why.
+pub async fn run(engine_addr: String) -> Result<(), RunError> {
+    let stop = shutdown::StopSignal::new();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|e| format!("cannot bind the VM server on 127.0.0.1: {e}"))?;
+    let addr = listener.local_addr()?;
+    let router =
+        grpc::server().add_service(grpc::vm_server(vm_service::VmService::new(stop.clone())));
+    let mut server = tokio::spawn(grpc::serve(listener, router, stop.clone()));
+    info!(%addr, engine = %engine_addr, version = %vm_service::version(), "serving vm.VM");
+
+    if let Err(e) = handshake::handshake(&engine_addr, &addr.to_string()).await {
+        error!("{e}");
+        stop.trigger();
+        return Err(e.into());
+    }
+    info!(
+        "handshake done (rpcchainvm protocol {})",
+        handshake::PROTOCOL_VERSION
+    );
+
+    tokio::select! {
+        signal = shutdown::termination() => info!("received {signal}; stopping"),
+        _ = stop.stopped() => info!("stopping after the host's Shutdown"),
+        ended = &mut server => {
+            let why = match ended {
+                Ok(Ok(())) => "it stopped".to_string(),
+                Ok(Err(e)) => e.to_string(),
+                Err(e) => e.to_string(),
+            };
+            error!("the VM server ended unexpectedly: {why}");
+            stop.trigger();
+            return Err(format!("the VM server ended unexpectedly: {why}").into());
+        }
+    }
+    stop.trigger();
+    match tokio::time::timeout(STOP_GRACE, server).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => warn!("the VM server ended with an error: {e}"),
+        Ok(Err(e)) => warn!("the VM server task failed: {e}"),
+        Err(_) => warn!("the VM server did not finish within {STOP_GRACE:?}; exiting anyway"),
+    }
+    info!("transfervm plugin stopped");
+    Ok(())
 }

@@ -1,0 +1,48 @@
+//! `VM.Health`: real checks, reported as the JSON the host forwards to its health API.
+//!
+//! The store check is a live round trip to the host database; if it fails the call fails, so
+//! the host marks the chain unhealthy. Everything else is read from memory.
+
+use super::initialize::Ready;
+use crate::storage::KvStore;
+use serde_json::json;
+use tonic::Status;
+
+/// The health details before `Initialize`: the process answers, nothing more to check.
+pub(crate) fn uninitialized() -> Vec<u8> {
+    json!({"initialized": false}).to_string().into_bytes()
+}
+
+/// Checks the store and reports the chain's vital signs. Blocks on the database round trip.
+pub(crate) fn report(ready: &Ready) -> Result<Vec<u8>, Status> {
+    ready.store.health().map_err(|e| {
+        Status::unavailable(format!(
+            "unhealthy: the chain database does not answer: {e}"
+        ))
+    })?;
+    let (last, mempool_size, mempool_bytes, processing) = {
+        let chain = ready.node.chain();
+        let last = chain.last_accepted();
+        (
+            json!({
+                "id": last.id,
+                "height": last.block.height,
+                "timestamp": last.block.timestamp_ms,
+            }),
+            chain.mempool().len(),
+            chain.mempool().bytes(),
+            chain.processing_count(),
+        )
+    };
+    Ok(json!({
+        "initialized": true,
+        "state": ready.state_name(),
+        "store": "ok",
+        "lastAccepted": last,
+        "mempool": {"size": mempool_size, "bytes": mempool_bytes},
+        "processingBlocks": processing,
+        "peers": ready.peer_count(),
+    })
+    .to_string()
+    .into_bytes())
+}

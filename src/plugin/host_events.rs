@@ -1,0 +1,295 @@
+//! What the node tells the host: "build a block" (`Messenger.Notify`) and "gossip these
+//! transactions" (`AppSender.SendAppGossip`).
+//!
+//! The node raises both events synchronously, often while a wallet's request is in flight, so
+//! neither may wait for the host. Each event is handed to a background task through a bounded
+//! channel:
+//! * build requests coalesce: one queued request is enough, because the engine builds
+//!   everything pending and the node asks again when a build leaves transactions behind. The
+//!   host answers "full queue" when its own one-slot channel already holds a request; that is
+//!   expected and only logged at debug level.
+//! * gossip is batched: transactions arriving within [`GOSSIP_FLUSH`] go out in one message of
+//!   at most [`MAX_GOSSIP_TXS`] transactions. Gossip is best effort; if the host falls far
+//!   behind, new batches are dropped (with a warning) rather than queued without bound.
+
+use super::grpc;
+use super::shutdown::StopSignal;
+use crate::chain::gossip::{encode_gossip, MAX_GOSSIP_TXS};
+use crate::chain::SignedTx;
+use crate::node::NodeEvents;
+use crate::pb::appsender::SendAppGossipMsg;
+use crate::pb::messenger::{Message, NotifyRequest};
+use std::time::Duration;
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::time::Instant;
+use tonic::transport::Channel;
+use tracing::{debug, warn};
+
+/// How long the gossip task waits for more transactions before sending a batch.
+pub(crate) const GOSSIP_FLUSH: Duration = Duration::from_millis(15);
+
+/// Batches (one per admission call) that may wait for the gossip task.
+const GOSSIP_QUEUE: usize = 4_096;
+
+/// Longest a call to the host may take before it is abandoned.
+const HOST_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The node's events, delivered to the host's services at `server_addr`.
+pub(crate) struct HostEvents {
+    build: mpsc::Sender<()>,
+    gossip: mpsc::Sender<Vec<SignedTx>>,
+}
+
+impl HostEvents {
+    /// Starts the delivery tasks on the current runtime, using `channel` to the host's
+    /// `server_addr`; they end when `stop` fires or the events are dropped.
+    pub(crate) fn start(channel: Channel, stop: StopSignal) -> Self {
+        let (build, build_rx) = mpsc::channel(1);
+        let (gossip, gossip_rx) = mpsc::channel(GOSSIP_QUEUE);
+        tokio::spawn(notify_loop(channel.clone(), build_rx, stop.clone()));
+        tokio::spawn(gossip_loop(channel, gossip_rx, stop));
+        HostEvents { build, gossip }
+    }
+}
+
+impl NodeEvents for HostEvents {
+    fn build_wanted(&self) {
+        // Full: a request is already queued, which is all the engine needs.
+        let _ = self.build.try_send(());
+    }
+
+    fn gossip(&self, txs: &[SignedTx]) {
+        if txs.is_empty() {
+            return;
+        }
+        match self.gossip.try_send(txs.to_vec()) {
+            Ok(()) => {}
+            Err(TrySendError::Full(dropped)) => warn!(
+                "gossip queue full: {} transactions not gossiped (the host is not keeping up)",
+                dropped.len()
+            ),
+            Err(TrySendError::Closed(_)) => debug!("gossip after shutdown ignored"),
+        }
+    }
+}
+
+async fn notify_loop(channel: Channel, mut requests: mpsc::Receiver<()>, stop: StopSignal) {
+    let mut client = grpc::messenger_client(channel);
+    loop {
+        tokio::select! {
+            request = requests.recv() => if request.is_none() { return },
+            _ = stop.stopped() => return,
+        }
+        let call = client.notify(NotifyRequest {
+            message: Message::BuildBlock as i32,
+        });
+        match tokio::time::timeout(HOST_CALL_TIMEOUT, call).await {
+            Ok(Ok(_)) => debug!("asked the engine to build a block"),
+            Ok(Err(status)) if status.message().contains("full queue") => {
+                debug!("the engine already has a build request queued (full queue)")
+            }
+            Ok(Err(status)) => warn!(
+                "Messenger.Notify(BUILD_BLOCK) failed: {}: {}",
+                status.code(),
+                status.message()
+            ),
+            Err(_) => {
+                warn!("Messenger.Notify(BUILD_BLOCK) got no answer within {HOST_CALL_TIMEOUT:?}")
+            }
+        }
+    }
+}
+
+async fn gossip_loop(
+    channel: Channel,
+    mut batches: mpsc::Receiver<Vec<SignedTx>>,
+    stop: StopSignal,
+) {
+    let mut client = grpc::app_sender_client(channel);
+    loop {
+        let mut pending = tokio::select! {
+            batch = batches.recv() => match batch {
+                Some(batch) => batch,
+                None => return,
+            },
+            _ = stop.stopped() => return,
+        };
+        let deadline = Instant::now() + GOSSIP_FLUSH;
+        while pending.len() < MAX_GOSSIP_TXS {
+            tokio::select! {
+                batch = batches.recv() => match batch {
+                    Some(batch) => pending.extend(batch),
+                    None => break,
+                },
+                _ = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        for chunk in pending.chunks(MAX_GOSSIP_TXS) {
+            let call = client.send_app_gossip(SendAppGossipMsg {
+                msg: encode_gossip(chunk),
+            });
+            match tokio::time::timeout(HOST_CALL_TIMEOUT, call).await {
+                Ok(Ok(_)) => debug!("gossiped {} transactions", chunk.len()),
+                Ok(Err(status)) => warn!(
+                    "AppSender.SendAppGossip failed for {} transactions: {}: {}",
+                    chunk.len(),
+                    status.code(),
+                    status.message()
+                ),
+                Err(_) => {
+                    warn!("AppSender.SendAppGossip got no answer within {HOST_CALL_TIMEOUT:?}")
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::gossip::decode_gossip;
+    use crate::chain::ids::{Address, Id};
+    use crate::chain::tx::{TxBody, TX_VERSION};
+    use crate::pb::appsender::app_sender_server::{AppSender, AppSenderServer};
+    use crate::pb::appsender::*;
+    use crate::pb::messenger::messenger_server::{Messenger, MessengerServer};
+    use crate::pb::messenger::NotifyResponse;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use tonic::{Request, Response, Status};
+
+    #[derive(Default)]
+    struct Host {
+        notifies: AtomicUsize,
+        gossip: Mutex<Vec<Vec<u8>>>,
+    }
+
+    #[tonic::async_trait]
+    impl Messenger for Arc<Host> {
+        async fn notify(
+            &self,
+            _: Request<NotifyRequest>,
+        ) -> Result<Response<NotifyResponse>, Status> {
+            // Like the host's one-slot channel: every call after the first finds it full.
+            if self.notifies.fetch_add(1, Ordering::SeqCst) > 0 {
+                return Err(Status::unknown("full queue"));
+            }
+            Ok(Response::new(NotifyResponse {}))
+        }
+    }
+
+    #[tonic::async_trait]
+    impl AppSender for Arc<Host> {
+        async fn send_app_request(
+            &self,
+            _: Request<SendAppRequestMsg>,
+        ) -> Result<Response<()>, Status> {
+            Ok(Response::new(()))
+        }
+        async fn send_app_response(
+            &self,
+            _: Request<SendAppResponseMsg>,
+        ) -> Result<Response<()>, Status> {
+            Ok(Response::new(()))
+        }
+        async fn send_app_gossip(
+            &self,
+            r: Request<SendAppGossipMsg>,
+        ) -> Result<Response<()>, Status> {
+            self.gossip.lock().unwrap().push(r.into_inner().msg);
+            Ok(Response::new(()))
+        }
+        async fn send_app_gossip_specific(
+            &self,
+            _: Request<SendAppGossipSpecificMsg>,
+        ) -> Result<Response<()>, Status> {
+            Ok(Response::new(()))
+        }
+        async fn send_cross_chain_app_request(
+            &self,
+            _: Request<SendCrossChainAppRequestMsg>,
+        ) -> Result<Response<()>, Status> {
+            Ok(Response::new(()))
+        }
+        async fn send_cross_chain_app_response(
+            &self,
+            _: Request<SendCrossChainAppResponseMsg>,
+        ) -> Result<Response<()>, Status> {
+            Ok(Response::new(()))
+        }
+    }
+
+    fn tx(nonce: u64) -> SignedTx {
+        SignedTx {
+            body: TxBody {
+                version: TX_VERSION,
+                network_id: 1,
+                chain_id: Id([1; 32]),
+                from: Address([2; 32]),
+                to: Address([3; 32]),
+                amount: 4,
+                fee: 5,
+                nonce,
+                expires_at: 6,
+            },
+            signature: [7; 64],
+        }
+    }
+
+    async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn events_reach_the_host_batched_and_coalesced() {
+        let host = Arc::new(Host::default());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let stop = StopSignal::new();
+        let router = grpc::server()
+            .add_service(MessengerServer::new(host.clone()))
+            .add_service(AppSenderServer::new(host.clone()));
+        tokio::spawn(grpc::serve(listener, router, stop.clone()));
+        let channel = grpc::endpoint(&addr).unwrap().connect_lazy();
+        let events = HostEvents::start(channel, stop.clone());
+
+        for nonce in 0..10 {
+            events.gossip(&[tx(nonce)]);
+        }
+        events.gossip(&[]);
+        wait_until("gossip", || {
+            let sent = host.gossip.lock().unwrap();
+            sent.iter()
+                .map(|m| decode_gossip(m).unwrap().len())
+                .sum::<usize>()
+                == 10
+        })
+        .await;
+        assert!(
+            host.gossip.lock().unwrap().len() < 10,
+            "transactions are batched"
+        );
+
+        events.build_wanted();
+        wait_until("notify", || host.notifies.load(Ordering::SeqCst) >= 1).await;
+        // "full queue" answers are tolerated and later requests still go out.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        events.build_wanted();
+        wait_until("second notify", || {
+            host.notifies.load(Ordering::SeqCst) >= 2
+        })
+        .await;
+        events.build_wanted();
+        wait_until("third notify", || host.notifies.load(Ordering::SeqCst) >= 3).await;
+
+        stop.trigger();
+        // After shutdown, events are dropped quietly.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        events.gossip(&[tx(99)]);
+        events.build_wanted();
+    }
+}

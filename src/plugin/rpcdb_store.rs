@@ -1,0 +1,429 @@
+//! The host's chain database (`rpcdb.Database` at `db_server_addr`) as a [`KvStore`].
+//!
+//! The store trait is synchronous (the core is), while gRPC is async. Every call is therefore
+//! run as a task on a small runtime owned by the store, and the calling thread waits for the
+//! answer on a plain channel. That works from any thread — a `spawn_blocking` thread, a worker
+//! of the main runtime (where the wait is wrapped in `block_in_place` so the worker's other
+//! tasks move on), even a current-thread runtime — and never calls `block_on` inside a
+//! runtime, so "cannot start a runtime from within a runtime" cannot happen.
+//!
+//! The chain reads the store once at start-up (one prefix scan) and writes it once per
+//! accepted block (one `WriteBatch`), so the hop costs nothing that matters.
+
+use super::grpc;
+use crate::pb::rpcdb::database_client::DatabaseClient;
+use crate::pb::rpcdb::{
+    DeleteRequest, Error as DbError, GetRequest, IteratorErrorRequest, IteratorNextRequest,
+    IteratorReleaseRequest, NewIteratorWithStartAndPrefixRequest, PutRequest, WriteBatchRequest,
+};
+use crate::storage::{KvStore, ScanVisitor, StoreError, WriteBatch};
+use std::future::Future;
+use std::sync::{mpsc, Mutex};
+use std::time::Duration;
+use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
+use tonic::transport::Channel;
+use tracing::debug;
+
+/// Longest a single database call may take before it counts as failed.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The host database.
+pub(crate) struct RpcdbStore {
+    client: DatabaseClient<Channel>,
+    handle: Handle,
+    // Held so the client's thread lives as long as the store.
+    _runtime: OwnedRuntime,
+    addr: String,
+}
+
+/// A runtime that shuts down without blocking when dropped: dropping a `Runtime` normally
+/// blocks, which panics when it happens inside async code.
+struct OwnedRuntime(Mutex<Option<Runtime>>);
+
+impl Drop for OwnedRuntime {
+    fn drop(&mut self) {
+        let taken = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(runtime) = taken {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+fn db_error(code: i32, what: &str) -> Option<StoreError> {
+    match DbError::try_from(code) {
+        Ok(DbError::Unspecified) => None,
+        Ok(DbError::Closed) => Some(StoreError(format!("{what}: the host database is closed"))),
+        Ok(DbError::NotFound) => Some(StoreError(format!("{what}: not found"))),
+        Err(_) => Some(StoreError(format!("{what}: unknown database error {code}"))),
+    }
+}
+
+impl RpcdbStore {
+    /// Connects to the host's database at `addr`.
+    pub(crate) async fn connect(addr: &str) -> Result<Self, StoreError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("rpcdb-client")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError(format!("cannot start the database client runtime: {e}")))?;
+        let handle = runtime.handle().clone();
+        let owned = OwnedRuntime(Mutex::new(Some(runtime)));
+        let endpoint = grpc::endpoint(addr).map_err(StoreError)?;
+        // Connect on the store's runtime so the connection's tasks live there.
+        let connected = handle
+            .spawn(async move { endpoint.connect().await })
+            .await
+            .map_err(|e| StoreError(format!("database connect task failed: {e}")))?;
+        let channel = connected
+            .map_err(|e| StoreError(format!("cannot reach the host database at {addr}: {e}")))?;
+        Ok(RpcdbStore {
+            client: grpc::database_client(channel),
+            handle,
+            _runtime: owned,
+            addr: addr.to_string(),
+        })
+    }
+
+    /// Runs one call on the store's runtime and waits for it from this (synchronous) thread.
+    fn call<T, F, Fut>(&self, what: &'static str, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(DatabaseClient<Channel>) -> Fut,
+        Fut: Future<Output = Result<T, tonic::Status>> + Send + 'static,
+    {
+        let (sender, receiver) = mpsc::sync_channel(1);
+        let call = f(self.client.clone());
+        self.handle.spawn(async move {
+            let result = match tokio::time::timeout(CALL_TIMEOUT, call).await {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(status)) => Err(format!("{}: {}", status.code(), status.message())),
+                Err(_) => Err(format!("no answer within {CALL_TIMEOUT:?}")),
+            };
+            let _ = sender.send(result);
+        });
+        let wait = move || receiver.recv();
+        let received = match Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
+            _ => wait(),
+        };
+        match received {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(StoreError(format!(
+                "host database {} ({what}): {e}",
+                self.addr
+            ))),
+            Err(_) => Err(StoreError(format!(
+                "host database {} ({what}): the client has stopped",
+                self.addr
+            ))),
+        }
+    }
+
+    fn release_iterator(&self, id: u64) {
+        let released = self.call("IteratorRelease", move |mut c| async move {
+            c.iterator_release(IteratorReleaseRequest { id })
+                .await
+                .map(|r| r.into_inner().err)
+        });
+        match released {
+            Ok(code) => {
+                if let Some(e) = db_error(code, "IteratorRelease") {
+                    debug!("{e}");
+                }
+            }
+            Err(e) => debug!("{e}"),
+        }
+    }
+
+    fn scan_batches(
+        &self,
+        id: u64,
+        prefix: &[u8],
+        visit: &mut ScanVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        loop {
+            let batch = self.call("IteratorNext", move |mut c| async move {
+                c.iterator_next(IteratorNextRequest { id })
+                    .await
+                    .map(|r| r.into_inner().data)
+            })?;
+            if batch.is_empty() {
+                break;
+            }
+            for pair in batch {
+                // The host filters by prefix; checking again costs nothing.
+                if pair.key.starts_with(prefix) {
+                    visit(&pair.key, &pair.value)?;
+                }
+            }
+        }
+        let code = self.call("IteratorError", move |mut c| async move {
+            c.iterator_error(IteratorErrorRequest { id })
+                .await
+                .map(|r| r.into_inner().err)
+        })?;
+        match db_error(code, "iterating") {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl KvStore for RpcdbStore {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = key.to_vec();
+        let response = self.call("Get", move |mut c| async move {
+            c.get(GetRequest { key }).await.map(|r| r.into_inner())
+        })?;
+        match DbError::try_from(response.err) {
+            Ok(DbError::Unspecified) => Ok(Some(response.value)),
+            Ok(DbError::NotFound) => Ok(None),
+            _ => Err(db_error(response.err, "Get").unwrap_or_else(|| StoreError("Get".into()))),
+        }
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        let request = WriteBatchRequest {
+            puts: batch
+                .puts
+                .into_iter()
+                .map(|(key, value)| PutRequest { key, value })
+                .collect(),
+            deletes: batch
+                .deletes
+                .into_iter()
+                .map(|key| DeleteRequest { key })
+                .collect(),
+        };
+        let code = self.call("WriteBatch", move |mut c| async move {
+            c.write_batch(request).await.map(|r| r.into_inner().err)
+        })?;
+        match db_error(code, "WriteBatch") {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn scan_prefix(&self, prefix: &[u8], visit: &mut ScanVisitor<'_>) -> Result<(), StoreError> {
+        let request = NewIteratorWithStartAndPrefixRequest {
+            start: prefix.to_vec(),
+            prefix: prefix.to_vec(),
+        };
+        let id = self.call("NewIteratorWithStartAndPrefix", move |mut c| async move {
+            c.new_iterator_with_start_and_prefix(request)
+                .await
+                .map(|r| r.into_inner().id)
+        })?;
+        let result = self.scan_batches(id, prefix, visit);
+        self.release_iterator(id);
+        result
+    }
+
+    fn health(&self) -> Result<(), StoreError> {
+        self.call("HealthCheck", |mut c| async move {
+            c.health_check(()).await.map(|_| ())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pb::rpcdb::database_server::{Database, DatabaseServer};
+    use crate::pb::rpcdb::*;
+    use std::collections::{BTreeMap, HashMap};
+    use std::sync::Arc;
+    use tonic::{Request, Response, Status};
+
+    /// A minimal host database: a map, and iterators over snapshots served two pairs at a time
+    /// so scans cross batch boundaries.
+    #[derive(Default)]
+    struct MemDb {
+        data: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
+        iterators: Mutex<HashMap<u64, Vec<PutRequest>>>,
+        next_id: Mutex<u64>,
+    }
+
+    #[tonic::async_trait]
+    impl Database for MemDb {
+        async fn has(&self, r: Request<HasRequest>) -> Result<Response<HasResponse>, Status> {
+            let has = self.data.lock().unwrap().contains_key(&r.into_inner().key);
+            Ok(Response::new(HasResponse { has, err: 0 }))
+        }
+        async fn get(&self, r: Request<GetRequest>) -> Result<Response<GetResponse>, Status> {
+            Ok(Response::new(
+                match self.data.lock().unwrap().get(&r.into_inner().key) {
+                    Some(v) => GetResponse {
+                        value: v.clone(),
+                        err: 0,
+                    },
+                    None => GetResponse {
+                        value: vec![],
+                        err: DbError::NotFound as i32,
+                    },
+                },
+            ))
+        }
+        async fn put(&self, _: Request<PutRequest>) -> Result<Response<PutResponse>, Status> {
+            Err(Status::unimplemented(
+                "the store must write through WriteBatch",
+            ))
+        }
+        async fn delete(
+            &self,
+            _: Request<DeleteRequest>,
+        ) -> Result<Response<DeleteResponse>, Status> {
+            Err(Status::unimplemented(
+                "the store must write through WriteBatch",
+            ))
+        }
+        async fn compact(
+            &self,
+            _: Request<CompactRequest>,
+        ) -> Result<Response<CompactResponse>, Status> {
+            Ok(Response::new(CompactResponse { err: 0 }))
+        }
+        async fn close(&self, _: Request<CloseRequest>) -> Result<Response<CloseResponse>, Status> {
+            Ok(Response::new(CloseResponse { err: 0 }))
+        }
+        async fn health_check(
+            &self,
+            _: Request<()>,
+        ) -> Result<Response<HealthCheckResponse>, Status> {
+            Ok(Response::new(HealthCheckResponse {
+                details: b"{}".to_vec(),
+            }))
+        }
+        async fn write_batch(
+            &self,
+            r: Request<WriteBatchRequest>,
+        ) -> Result<Response<WriteBatchResponse>, Status> {
+            let r = r.into_inner();
+            let mut data = self.data.lock().unwrap();
+            for p in r.puts {
+                data.insert(p.key, p.value);
+            }
+            for d in r.deletes {
+                data.remove(&d.key);
+            }
+            Ok(Response::new(WriteBatchResponse { err: 0 }))
+        }
+        async fn new_iterator_with_start_and_prefix(
+            &self,
+            r: Request<NewIteratorWithStartAndPrefixRequest>,
+        ) -> Result<Response<NewIteratorWithStartAndPrefixResponse>, Status> {
+            let r = r.into_inner();
+            let pairs: Vec<PutRequest> = self
+                .data
+                .lock()
+                .unwrap()
+                .range(r.start.clone()..)
+                .filter(|(k, _)| k.starts_with(&r.prefix))
+                .map(|(k, v)| PutRequest {
+                    key: k.clone(),
+                    value: v.clone(),
+                })
+                .collect();
+            let mut next = self.next_id.lock().unwrap();
+            *next += 1;
+            self.iterators.lock().unwrap().insert(*next, pairs);
+            Ok(Response::new(NewIteratorWithStartAndPrefixResponse {
+                id: *next,
+            }))
+        }
+        async fn iterator_next(
+            &self,
+            r: Request<IteratorNextRequest>,
+        ) -> Result<Response<IteratorNextResponse>, Status> {
+            let mut iterators = self.iterators.lock().unwrap();
+            let pairs = iterators
+                .get_mut(&r.into_inner().id)
+                .ok_or_else(|| Status::not_found("no such iterator"))?;
+            let take = pairs.len().min(2);
+            Ok(Response::new(IteratorNextResponse {
+                data: pairs.drain(..take).collect(),
+            }))
+        }
+        async fn iterator_error(
+            &self,
+            _: Request<IteratorErrorRequest>,
+        ) -> Result<Response<IteratorErrorResponse>, Status> {
+            Ok(Response::new(IteratorErrorResponse { err: 0 }))
+        }
+        async fn iterator_release(
+            &self,
+            r: Request<IteratorReleaseRequest>,
+        ) -> Result<Response<IteratorReleaseResponse>, Status> {
+            self.iterators.lock().unwrap().remove(&r.into_inner().id);
+            Ok(Response::new(IteratorReleaseResponse { err: 0 }))
+        }
+    }
+
+    /// Serves a fresh database on its own thread and runtime, so a test may block its own.
+    fn start_db() -> (String, Arc<MemDb>) {
+        let db = Arc::new(MemDb::default());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let served = db.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                tonic::transport::Server::builder()
+                    .add_service(DatabaseServer::from_arc(served))
+                    .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+                    .await
+                    .unwrap();
+            });
+        });
+        (addr, db)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn meets_the_store_contract_from_any_thread() {
+        let (addr, db) = start_db();
+        let store = Arc::new(RpcdbStore::connect(&addr).await.unwrap());
+        // From a blocking thread.
+        let s = store.clone();
+        tokio::task::spawn_blocking(move || crate::storage::contract_tests::check(&*s))
+            .await
+            .unwrap();
+        assert!(
+            db.iterators.lock().unwrap().is_empty(),
+            "iterators are released"
+        );
+        // From a runtime worker (block_in_place path).
+        assert_eq!(store.get(b"a/3").unwrap().as_deref(), Some(&b"three"[..]));
+        store.health().unwrap();
+        // Dropping inside async code must not panic.
+        drop(store);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn works_and_drops_on_a_current_thread_runtime() {
+        let (addr, _db) = start_db();
+        let store = RpcdbStore::connect(&addr).await.unwrap();
+        let mut batch = WriteBatch::default();
+        batch.put(b"k".to_vec(), b"v".to_vec());
+        store.write(batch).unwrap();
+        assert_eq!(store.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+        drop(store);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unreachable_database_is_an_error() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        drop(listener);
+        let error = RpcdbStore::connect(&addr)
+            .await
+            .err()
+            .expect("nothing listens there");
+        assert!(error.0.contains(&addr), "{error}");
+    }
+}

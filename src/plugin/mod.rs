@@ -52,6 +52,7 @@ const STOP_GRACE: Duration = Duration::from_secs(3);
 /// handshake fails (for example, the host speaks another protocol version), so the binary
 /// exits non-zero and the host's log says why.
 pub async fn run(engine_addr: String) -> Result<(), RunError> {
+    let mut termination = shutdown::Termination::install();
     let stop = shutdown::StopSignal::new();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
@@ -73,17 +74,23 @@ pub async fn run(engine_addr: String) -> Result<(), RunError> {
     );
 
     tokio::select! {
-        signal = shutdown::termination() => info!("received {signal}; stopping"),
+        // Checked first: once stopping, the server ending is expected, not a failure.
+        biased;
         _ = stop.stopped() => info!("stopping after the host's Shutdown"),
+        signal = termination.received() => info!("received {signal}; stopping"),
         ended = &mut server => {
-            let why = match ended {
-                Ok(Ok(())) => "it stopped".to_string(),
-                Ok(Err(e)) => e.to_string(),
-                Err(e) => e.to_string(),
-            };
-            error!("the VM server ended unexpectedly: {why}");
-            stop.trigger();
-            return Err(format!("the VM server ended unexpectedly: {why}").into());
+            if !stop.is_triggered() {
+                let why = match ended {
+                    Ok(Ok(())) => "it stopped".to_string(),
+                    Ok(Err(e)) => e.to_string(),
+                    Err(e) => e.to_string(),
+                };
+                error!("the VM server ended unexpectedly: {why}");
+                stop.trigger();
+                return Err(format!("the VM server ended unexpectedly: {why}").into());
+            }
+            info!("transfervm plugin stopped");
+            return Ok(());
         }
     }
     stop.trigger();

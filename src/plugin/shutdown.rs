@@ -39,35 +39,56 @@ impl StopSignal {
     }
 }
 
-/// Resolves with the signal's name on SIGTERM (what the host sends) or SIGINT (Ctrl-C).
-/// If a handler cannot be installed, that signal is simply not awaited.
-pub(crate) async fn termination() -> &'static str {
+/// SIGTERM (what the host sends) and SIGINT (Ctrl-C), listened for from the moment this is
+/// created: the host may send SIGTERM right after the handshake, before anything awaits it,
+/// and a signal without a handler would kill the process instead of stopping it cleanly.
+pub(crate) struct Termination {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let term = signal(SignalKind::terminate());
-        let int = signal(SignalKind::interrupt());
-        match (term, int) {
-            (Ok(mut term), Ok(mut int)) => tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = int.recv() => "SIGINT",
-            },
-            (Ok(mut term), Err(_)) => {
-                term.recv().await;
-                "SIGTERM"
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl Termination {
+    /// Installs the handlers (a handler that cannot be installed is left out).
+    pub(crate) fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Termination {
+                term: signal(SignalKind::terminate()).ok(),
+                int: signal(SignalKind::interrupt()).ok(),
             }
-            (Err(_), Ok(mut int)) => {
-                int.recv().await;
-                "SIGINT"
-            }
-            (Err(_), Err(_)) => std::future::pending().await,
+        }
+        #[cfg(not(unix))]
+        {
+            Termination {}
         }
     }
-    #[cfg(not(unix))]
-    {
-        match tokio::signal::ctrl_c().await {
-            Ok(()) => "Ctrl-C",
-            Err(_) => std::future::pending().await,
+
+    /// Resolves with the signal's name once one arrives.
+    pub(crate) async fn received(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            async fn next(signal: &mut Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            }
+            tokio::select! {
+                _ = next(&mut self.term) => "SIGTERM",
+                _ = next(&mut self.int) => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            match tokio::signal::ctrl_c().await {
+                Ok(()) => "Ctrl-C",
+                Err(_) => std::future::pending().await,
+            }
         }
     }
 }

@@ -414,3 +414,48 @@ async fn a_restart_resumes_from_the_database() {
     assert_eq!(second.rpc.balance(&recipient).await, 4_243);
     second.plugin.assert_no_panic();
 }
+
+/// A host database that stops answering: Health fails (the host marks the chain unhealthy),
+/// Accept fails with the storage error and changes nothing, and once the database answers
+/// again the same Accept goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_database_is_reported_and_survived() {
+    let chain_id = id_from_label("plugin failing database");
+    let mut node = TestNode::start(chain_id).await;
+    let sender = dev_key(0);
+    let recipient = addr(&fresh_key("failing-db recipient"));
+    node.rpc
+        .submit(&transfer(&sender, chain_id, recipient, 5, 0))
+        .await;
+    node.wait_notifies(1).await;
+    let block = node.build().await;
+    node.verify(&block.bytes).await;
+
+    node.host.db.set_failing(true);
+    let e = node.plugin.vm.health(()).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unavailable);
+    assert!(e.message().contains("database"), "{}", e.message());
+    let e = node
+        .plugin
+        .vm
+        .block_accept(vm::BlockAcceptRequest {
+            id: block.id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unavailable);
+    assert!(
+        e.message().contains("injected database failure"),
+        "{}",
+        e.message()
+    );
+    // Served from memory, unchanged.
+    assert_eq!(node.rpc.balance(&recipient).await, 0);
+    assert_eq!(node.rpc.latest_block().await["height"], 0);
+
+    node.host.db.set_failing(false);
+    node.plugin.vm.health(()).await.expect("healthy again");
+    node.accept(&block.id).await;
+    assert_eq!(node.rpc.balance(&recipient).await, 5);
+    node.plugin.assert_no_panic();
+}

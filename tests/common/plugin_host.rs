@@ -149,6 +149,7 @@ struct MemDbInner {
     next_iterator: AtomicU64,
     write_batches: AtomicUsize,
     reads: AtomicUsize,
+    failing: AtomicBool,
 }
 
 /// The host's chain database, in memory. Clones share the data, so a restarted plugin can be
@@ -165,6 +166,18 @@ impl MemDb {
     /// Number of `Get` calls so far.
     pub fn reads(&self) -> usize {
         self.0.reads.load(Ordering::SeqCst)
+    }
+
+    /// While set, every call fails as if the host's database were unreachable.
+    pub fn set_failing(&self, failing: bool) {
+        self.0.failing.store(failing, Ordering::SeqCst);
+    }
+
+    fn check(&self) -> Result<(), Status> {
+        if self.0.failing.load(Ordering::SeqCst) {
+            return Err(Status::unavailable("injected database failure"));
+        }
+        Ok(())
     }
 
     /// Number of keys stored.
@@ -188,6 +201,7 @@ impl MemDb {
 #[tonic::async_trait]
 impl Database for MemDb {
     async fn has(&self, r: Request<HasRequest>) -> Result<Response<HasResponse>, Status> {
+        self.check()?;
         let has = self
             .0
             .data
@@ -197,6 +211,7 @@ impl Database for MemDb {
         Ok(Response::new(HasResponse { has, err: 0 }))
     }
     async fn get(&self, r: Request<GetRequest>) -> Result<Response<GetResponse>, Status> {
+        self.check()?;
         self.0.reads.fetch_add(1, Ordering::SeqCst);
         Ok(Response::new(
             match self.0.data.lock().unwrap().get(&r.into_inner().key) {
@@ -212,11 +227,13 @@ impl Database for MemDb {
         ))
     }
     async fn put(&self, r: Request<PutRequest>) -> Result<Response<PutResponse>, Status> {
+        self.check()?;
         let r = r.into_inner();
         self.0.data.lock().unwrap().insert(r.key, r.value);
         Ok(Response::new(PutResponse { err: 0 }))
     }
     async fn delete(&self, r: Request<DeleteRequest>) -> Result<Response<DeleteResponse>, Status> {
+        self.check()?;
         self.0.data.lock().unwrap().remove(&r.into_inner().key);
         Ok(Response::new(DeleteResponse { err: 0 }))
     }
@@ -224,12 +241,15 @@ impl Database for MemDb {
         &self,
         _: Request<CompactRequest>,
     ) -> Result<Response<CompactResponse>, Status> {
+        self.check()?;
         Ok(Response::new(CompactResponse { err: 0 }))
     }
     async fn close(&self, _: Request<CloseRequest>) -> Result<Response<CloseResponse>, Status> {
+        self.check()?;
         Ok(Response::new(CloseResponse { err: 0 }))
     }
     async fn health_check(&self, _: Request<()>) -> Result<Response<HealthCheckResponse>, Status> {
+        self.check()?;
         Ok(Response::new(HealthCheckResponse {
             details: b"{}".to_vec(),
         }))
@@ -238,6 +258,7 @@ impl Database for MemDb {
         &self,
         r: Request<WriteBatchRequest>,
     ) -> Result<Response<WriteBatchResponse>, Status> {
+        self.check()?;
         let r = r.into_inner();
         let mut data = self.0.data.lock().unwrap();
         for put in r.puts {
@@ -253,6 +274,7 @@ impl Database for MemDb {
         &self,
         r: Request<NewIteratorWithStartAndPrefixRequest>,
     ) -> Result<Response<NewIteratorWithStartAndPrefixResponse>, Status> {
+        self.check()?;
         let r = r.into_inner();
         let pairs: VecDeque<PutRequest> = self
             .0
@@ -274,6 +296,7 @@ impl Database for MemDb {
         &self,
         r: Request<IteratorNextRequest>,
     ) -> Result<Response<IteratorNextResponse>, Status> {
+        self.check()?;
         let mut iterators = self.0.iterators.lock().unwrap();
         let pairs = iterators
             .get_mut(&r.into_inner().id)
@@ -288,12 +311,14 @@ impl Database for MemDb {
         &self,
         _: Request<IteratorErrorRequest>,
     ) -> Result<Response<IteratorErrorResponse>, Status> {
+        self.check()?;
         Ok(Response::new(IteratorErrorResponse { err: 0 }))
     }
     async fn iterator_release(
         &self,
         r: Request<IteratorReleaseRequest>,
     ) -> Result<Response<IteratorReleaseResponse>, Status> {
+        self.check()?;
         self.0.iterators.lock().unwrap().remove(&r.into_inner().id);
         Ok(Response::new(IteratorReleaseResponse { err: 0 }))
     }

@@ -28,6 +28,7 @@ const KEY_LAST: &[u8] = b"m/last";
 const KEY_BURNED: &[u8] = b"m/burned";
 const KEY_GENESIS: &[u8] = b"m/genesis";
 const KEY_CHAIN: &[u8] = b"m/chain";
+const KEY_PARAMS: &[u8] = b"m/params";
 
 fn key(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(prefix.len() + rest.len());
@@ -299,6 +300,7 @@ impl Chain {
         batch.put(KEY_BURNED.to_vec(), 0u64.to_le_bytes().to_vec());
         batch.put(KEY_GENESIS.to_vec(), block.id.0.to_vec());
         batch.put(KEY_CHAIN.to_vec(), self.config.chain_id.0.to_vec());
+        batch.put(KEY_PARAMS.to_vec(), self.params_fingerprint().0.to_vec());
         self.store.write(batch).map_err(|e| e.to_string())?;
         self.accounts = genesis.accounts;
         self.digest = genesis.digest;
@@ -313,6 +315,16 @@ impl Chain {
                 "the store belongs to another chain than {}; use a fresh data directory",
                 self.config.chain_id
             ));
+        }
+        // The genesis block commits to the allocations but not to the parameters, so they are
+        // checked on their own: other parameters over the same state are another chain.
+        let stored_params = self.store.get(KEY_PARAMS).map_err(|e| e.to_string())?;
+        if stored_params.as_deref() != Some(&self.params_fingerprint().0[..]) {
+            return Err(
+                "the store holds a chain created with other genesis parameters (fee, block \
+                 limits or expiry bound); use a fresh data directory for a new genesis"
+                    .to_string(),
+            );
         }
         let last = self.store.get(KEY_LAST).map_err(|e| e.to_string())?;
         let last = last
@@ -358,6 +370,15 @@ impl Chain {
         self.preferred = sealed.id;
         self.last_accepted = sealed;
         Ok(())
+    }
+
+    /// A digest of the genesis parameters, stored with the chain so a store is never reopened
+    /// under other consensus rules.
+    fn params_fingerprint(&self) -> Id {
+        let json = serde_json::to_vec(&self.rules.params).expect("parameters serialize");
+        let mut bytes = b"transfervm/genesis-params/v1".to_vec();
+        bytes.extend_from_slice(&json);
+        Id::hash_of(&bytes)
     }
 
     // ----- queries -----
@@ -886,11 +907,13 @@ impl Chain {
                 );
             }
         }
+        let previous = std::mem::replace(&mut self.last_accepted, block.sealed.clone());
+        self.remember_block(previous);
+        // Checked against the new last accepted block: a preference for its parent, or for a
+        // branch this block ends, moves to it.
         if !self.is_live(self.preferred) {
             self.preferred = id;
         }
-        let previous = std::mem::replace(&mut self.last_accepted, block.sealed.clone());
-        self.remember_block(previous);
         Ok(block.sealed)
     }
 
@@ -909,10 +932,27 @@ impl Chain {
         if self.preferred == id || !self.is_live(self.preferred) {
             self.preferred = self.last_accepted.id;
         }
+        // Transfers also held by another processing block (a competing branch) stay processing
+        // there: returning them to the mempool would let that block's acceptance report them
+        // dropped, or mark them rejected while they may still be accepted.
+        let mut elsewhere: HashMap<Id, Id> = HashMap::new();
+        for (block_id, other) in &self.processing {
+            for tx in &other.sealed.block.txs {
+                elsewhere
+                    .entry(tx.id())
+                    .and_modify(|b| *b = (*b).min(*block_id))
+                    .or_insert(*block_id);
+            }
+        }
         for tx in block.sealed.block.txs {
             let tx_id = tx.id();
             if matches!(self.statuses.get(&tx_id), Some(TxStatus::Processing { block_id }) if *block_id == id)
             {
+                if let Some(other) = elsewhere.get(&tx_id) {
+                    self.statuses
+                        .set_live(tx_id, TxStatus::Processing { block_id: *other });
+                    continue;
+                }
                 // Remove the processing status so admission does not see it as known.
                 self.statuses.forget(&tx_id);
                 match self.admit(tx, true, now_ms) {

@@ -16,6 +16,9 @@ pub mod state;
 pub mod status;
 pub mod tx;
 
+#[cfg(test)]
+mod engine_tests;
+
 pub use block::{Block, SealedBlock};
 pub use engine::{Admitted, BlockStatus, BlockSummary, Chain, ChainConfig, StatelessRules};
 pub use error::{BlockError, TxError};

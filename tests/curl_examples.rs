@@ -23,8 +23,14 @@ async fn every_curl_example_answers_a_result() {
         .expect("bash runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "examples failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "examples failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("all examples answered"));
-    assert!(stdout.contains(r#""status":"accepted""#), "txStatus example did not reach accepted:\n{stdout}");
+    assert!(
+        stdout.contains(r#""status":"accepted""#),
+        "txStatus example did not reach accepted:\n{stdout}"
+    );
     chain.stop().await;
 }

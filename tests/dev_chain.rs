@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use transfervm::api::errors;
 use transfervm::chain::tx::address_of;
-use transfervm::chain::{Address, SignedTx, TxBody};
+use transfervm::chain::{Address, SignedTx};
 use transfervm::cli::rpc_client::{RpcClient, RpcError};
 use transfervm::cli::wallet::{self, ChainFacts};
 use transfervm::dev::{self, DevChain, DevOptions};

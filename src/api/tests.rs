@@ -24,8 +24,17 @@ impl Clock for FixedClock {
 fn api(limits: MempoolLimits) -> Api {
     let mut config = ChainConfig::new(12345, Id([3; 32]));
     config.mempool = limits;
-    let chain = Chain::open(Arc::new(MemoryStore::default()), LOCAL_GENESIS_JSON.as_bytes(), config).unwrap();
-    let node = Arc::new(Node::new(chain, Arc::new(FixedClock), Arc::new(Metrics::new())));
+    let chain = Chain::open(
+        Arc::new(MemoryStore::default()),
+        LOCAL_GENESIS_JSON.as_bytes(),
+        config,
+    )
+    .unwrap();
+    let node = Arc::new(Node::new(
+        chain,
+        Arc::new(FixedClock),
+        Arc::new(Metrics::new()),
+    ));
     Api::new(node, ChainInfo { mode: "dev" }, ApiLimits::default())
 }
 
@@ -55,7 +64,10 @@ async fn call(api: &Api, content_type: &str, body: Value) -> (u16, Value) {
             body: body.to_string().into_bytes(),
         })
         .await;
-    (response.status, serde_json::from_slice(&response.body).unwrap_or(Value::Null))
+    (
+        response.status,
+        serde_json::from_slice(&response.body).unwrap_or(Value::Null),
+    )
 }
 
 fn submit(tx: String) -> Value {
@@ -64,7 +76,12 @@ fn submit(tx: String) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_mempool_answers_mempool_full_per_sender_and_in_total() {
-    let api = api(MempoolLimits { max_txs: 3, max_bytes: 1 << 20, max_per_sender: 2, max_nonce_gap: 10 });
+    let api = api(MempoolLimits {
+        max_txs: 3,
+        max_bytes: 1 << 20,
+        max_per_sender: 2,
+        max_nonce_gap: 10,
+    });
     for nonce in 0..2 {
         let (_, answer) = call(&api, "application/json", submit(tx_hex(0, nonce))).await;
         assert!(answer["result"]["txId"].is_string(), "{answer}");
@@ -85,7 +102,12 @@ async fn a_full_mempool_answers_mempool_full_per_sender_and_in_total() {
 async fn content_types_are_normalised_and_content_length_is_set() {
     let api = api(MempoolLimits::default());
     let info = json!({"jsonrpc": "2.0", "id": 1, "method": "transfervm.info"});
-    for content_type in ["application/json", "application/json;", "Application/JSON; charset=UTF-8", ""] {
+    for content_type in [
+        "application/json",
+        "application/json;",
+        "Application/JSON; charset=UTF-8",
+        "",
+    ] {
         let (status, answer) = call(&api, content_type, info.clone()).await;
         assert_eq!(status, 200, "{content_type:?}: {answer}");
         assert_eq!(answer["result"]["rpcchainvm"], 30);
@@ -101,14 +123,24 @@ async fn content_types_are_normalised_and_content_length_is_set() {
             body: br#"{"jsonrpc":"2.0","id":7,"method":"transfervm.lastAccepted"}"#.to_vec(),
         })
         .await;
-    assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
+    assert_eq!(
+        response.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&response.body)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_body_is_413_before_any_parsing() {
     let api = api(MempoolLimits::default());
     let response = api
-        .handle(ApiRequest { method: "POST".into(), url: "/".into(), headers: vec![], body: vec![b'['; 5 << 20] })
+        .handle(ApiRequest {
+            method: "POST".into(),
+            url: "/".into(),
+            headers: vec![],
+            body: vec![b'['; 5 << 20],
+        })
         .await;
     assert_eq!(response.status, 413);
     let body: Value = serde_json::from_slice(&response.body).unwrap();

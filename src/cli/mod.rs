@@ -2,6 +2,7 @@
 //! Run with no arguments and the host's engine variable set, the same binary is the plugin.
 
 pub mod rpc_client;
+pub mod spam;
 pub mod wallet;
 
 use crate::chain::ids::amount_string::parse_amount;
@@ -50,6 +51,10 @@ pub enum Command {
     /// Offline helpers for transactions.
     #[command(subcommand)]
     Tx(TxCommand),
+    /// Write a load-test genesis funding N accounts with public, derivable keys.
+    Genesis(GenesisArgs),
+    /// Load generator: pre-signs transfers, submits them, reports accepted tx/s and latency.
+    Spam(SpamArgs),
     /// Print the VM ID Luxd uses for this VM (the plugin's file name).
     VmId,
     /// Print version information.
@@ -193,6 +198,49 @@ pub enum TxCommand {
     },
 }
 
+/// `genesis` options.
+#[derive(Args, Debug)]
+pub struct GenesisArgs {
+    /// Load-test accounts to fund (keys: SHA-256("transfervm load key <i>"), public).
+    #[arg(long, default_value_t = 1_000)]
+    pub accounts: u32,
+    /// Balance of each account, base units.
+    #[arg(long, value_parser = parse_amount, default_value = "1000000000000")]
+    pub balance: u64,
+    /// Network ID.
+    #[arg(long, default_value_t = 12345)]
+    pub network_id: u32,
+    /// Output file (stdout when absent).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `spam` options.
+#[derive(Args, Debug)]
+pub struct SpamArgs {
+    /// Load-test accounts to send from (the chain's genesis must fund them: see `genesis`).
+    #[arg(long, default_value_t = 1_000)]
+    pub accounts: u32,
+    /// Transfers to send.
+    #[arg(long, default_value_t = 10_000)]
+    pub txs: u64,
+    /// Target transfers per second (0 = flat out).
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
+    /// Transfers per request (1 = submitTx each, more = submitTxs).
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Seconds to wait for acceptance.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+    /// JSON-RPC URL.
+    #[arg(long, env = "TRANSFERVM_RPC", default_value = DEFAULT_RPC)]
+    pub rpc: String,
+}
+
 /// `version` options.
 #[derive(Args, Debug)]
 pub struct VersionArgs {
@@ -307,6 +355,37 @@ pub async fn run(command: Command) -> Result<(), String> {
             let expires_at = expires_at.unwrap_or_else(|| wallet::now_secs() + 600);
             let tx = wallet::sign_transfer(&key, &facts, to, amount, fee, nonce, expires_at);
             println!("0x{}", hex::encode(tx.to_bytes()));
+            Ok(())
+        }
+        Command::Genesis(args) => {
+            let genesis = spam::load_genesis(args.accounts, args.balance, args.network_id);
+            let text = serde_json::to_string_pretty(&genesis).map_err(|e| e.to_string())?;
+            match args.out {
+                Some(path) => std::fs::write(&path, text + "\n")
+                    .map_err(|e| format!("writing {}: {e}", path.display()))?,
+                None => println!("{text}"),
+            }
+            Ok(())
+        }
+        Command::Spam(args) => {
+            let report = spam::run(spam::SpamOptions {
+                rpc: args.rpc,
+                accounts: args.accounts,
+                txs: args.txs,
+                rate: args.rate,
+                batch: args.batch,
+                concurrency: args.concurrency,
+                timeout: Duration::from_secs(args.timeout),
+                progress: true,
+            })
+            .await?;
+            print_json(&serde_json::to_value(&report).map_err(|e| e.to_string())?);
+            if report.accepted < report.admitted {
+                return Err(format!(
+                    "{} admitted transfers were not accepted in time",
+                    report.admitted - report.accepted
+                ));
+            }
             Ok(())
         }
         Command::VmId => {

@@ -209,12 +209,12 @@ func addrText(a [32]byte) string { return "0x" + hex.EncodeToString(a[:]) }
 // printing the signed tx as 0x-hex on stdout.
 func signTxCLI(t *testing.T, plugin string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(plugin, append([]string{"tx", "sign", "--offline"}, args...)...)
+	cmd := exec.Command(plugin, append([]string{"tx", "sign"}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("%s tx sign --offline %v: %v\nstderr: %s", plugin, args, err, stderr.String())
+		t.Fatalf("%s tx sign %v: %v\nstderr: %s", plugin, args, err, stderr.String())
 	}
 	return strings.TrimSpace(string(out))
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 )
@@ -60,13 +59,8 @@ func TestTxEncodingLayout(t *testing.T) {
 // TestCLISignMatchesGo cross-checks the plugin's offline signer against the Go
 // encoder: both must produce identical bytes (ed25519 signatures are
 // deterministic).
-//
-// TODO(lead): set the flags in signTxCLI (helpers_test.go) to the real CLI,
-// then drop the opt-in below.
+// It is signed fully offline: chain ID, network, fee and nonce are all given.
 func TestCLISignMatchesGo(t *testing.T) {
-	if os.Getenv("TRANSFERVM_TEST_CLI_SIGN") != "1" {
-		t.Skip("TODO: offline-sign CLI flags not wired yet; set TRANSFERVM_TEST_CLI_SIGN=1 once signTxCLI is filled in")
-	}
 	plugin := pluginPath(t)
 	key := devKey(0)
 	b := txBody{
@@ -81,7 +75,7 @@ func TestCLISignMatchesGo(t *testing.T) {
 		ExpiresAt: 2_000_000_000,
 	}
 	out := signTxCLI(t, plugin,
-		"--key-index", "0",
+		"--dev-key", "0",
 		"--network-id", fmt.Sprint(b.NetworkID),
 		"--chain-id", idFromLabel("transfervm host test chain").String(),
 		"--to", addrText(b.To),

@@ -8,9 +8,7 @@ use super::methods::{module, ApiContext};
 use crate::node::Node;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use jsonrpsee::server::{
-    stop_channel, BatchRequestConfig, Server, ServerConfig, ServerHandle, StopHandle,
-};
+use jsonrpsee::server::{stop_channel, BatchRequestConfig, Server, ServerConfig, ServerHandle};
 use jsonrpsee::Methods;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -70,12 +68,15 @@ pub struct ChainInfo {
     pub mode: &'static str,
 }
 
+/// The jsonrpsee tower service the API drives in process.
+type RpcService =
+    jsonrpsee::server::TowerService<tower::layer::util::Identity, tower::layer::util::Identity>;
+
 /// The API: methods plus limits, ready to answer requests.
 pub struct Api {
-    methods: Methods,
-    config: ServerConfig,
+    // Built once: cloning it per request is cheap, rebuilding it is not.
+    service: RpcService,
     limits: ApiLimits,
-    stop: StopHandle,
     // Keeps the stop channel open; dropping it would stop the service.
     _server_handle: ServerHandle,
 }
@@ -101,11 +102,15 @@ impl Api {
             .http_only()
             .build();
         let (stop, server_handle) = stop_channel();
+        let methods: Methods = module(ctx).into();
+        let service = Server::builder()
+            .set_config(config)
+            .to_service_builder()
+            .max_connections(u32::MAX)
+            .build(methods, stop);
         Api {
-            methods: module(ctx).into(),
-            config,
+            service,
             limits,
-            stop,
             _server_handle: server_handle,
         }
     }
@@ -172,11 +177,7 @@ impl Api {
                 }
             }
         };
-        let service = Server::builder()
-            .set_config(self.config.clone())
-            .to_service_builder()
-            .max_connections(u32::MAX)
-            .build(self.methods.clone(), self.stop.clone());
+        let service = self.service.clone();
         match service.oneshot(http_request).await {
             Ok(response) => {
                 let (parts, body) = response.into_parts();

@@ -1,0 +1,172 @@
+//! What the targets share: a fresh chain on the local genesis at a fixed time, and a snapshot
+//! of everything an input could change.
+
+use std::sync::Arc;
+use std::sync::OnceLock;
+use transfervm::chain::genesis::{dev_chain_id, Genesis, LOCAL_GENESIS_JSON};
+use transfervm::chain::tx::{address_of, TX_VERSION};
+use transfervm::chain::{Address, Chain, ChainConfig, Id, SignedTx, TxBody, TxStatus};
+use transfervm::keys::dev_key;
+use transfervm::storage::memory::MemoryStore;
+
+/// Local time of every target (2023-11-14), so runs are reproducible.
+pub const NOW_MS: u64 = 1_700_000_000_000;
+
+/// The network ID of `genesis/local.json`.
+pub const NETWORK_ID: u32 = 12345;
+
+/// The chain ID a dev chain on the local genesis has.
+pub fn chain_id() -> Id {
+    static ID: OnceLock<Id> = OnceLock::new();
+    *ID.get_or_init(|| {
+        let state = Genesis::from_json(LOCAL_GENESIS_JSON.as_bytes())
+            .and_then(Genesis::into_state)
+            .expect("local genesis");
+        dev_chain_id(&state.block.id)
+    })
+}
+
+/// A fresh chain on the local genesis, in memory.
+pub fn open_chain() -> Chain {
+    open_on(Arc::new(MemoryStore::default()))
+}
+
+/// The chain on `store` (fresh or reopened).
+pub fn open_on(store: Arc<MemoryStore>) -> Chain {
+    Chain::open(
+        store,
+        LOCAL_GENESIS_JSON.as_bytes(),
+        ChainConfig::new(NETWORK_ID, chain_id()),
+    )
+    .expect("the local genesis opens")
+}
+
+/// A correctly signed transfer from dev key `key` on the local chain.
+pub fn transfer(key: u32, to: Address, amount: u64, nonce: u64) -> SignedTx {
+    let signer = dev_key(key);
+    TxBody {
+        version: TX_VERSION,
+        network_id: NETWORK_ID,
+        chain_id: chain_id(),
+        from: address_of(&signer),
+        to,
+        amount,
+        fee: 100,
+        nonce,
+        expires_at: NOW_MS / 1000 + 600,
+    }
+    .sign(&signer)
+}
+
+/// Every transaction in the mempool, by ID.
+pub fn mempool_ids(chain: &Chain) -> Vec<Id> {
+    let pool = chain.mempool();
+    let mut ids: Vec<Id> = pool
+        .senders_from(None)
+        .iter()
+        .flat_map(|sender| pool.sender_txs(sender))
+        .map(|(id, _)| id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// What an input may change: accepted state, consensus position, pending transactions.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    digest: Id,
+    burned: u64,
+    last_accepted: Id,
+    preferred: Id,
+    processing: usize,
+    mempool: Vec<Id>,
+    mempool_bytes: usize,
+}
+
+impl Snapshot {
+    /// Takes a snapshot.
+    pub fn of(chain: &Chain) -> Self {
+        Snapshot {
+            digest: chain.recompute_digest(),
+            burned: chain.burned(),
+            last_accepted: chain.last_accepted().id,
+            preferred: chain.preferred(),
+            processing: chain.processing_count(),
+            mempool: mempool_ids(chain),
+            mempool_bytes: chain.mempool().bytes(),
+        }
+    }
+
+    /// The pending transactions, sorted by ID.
+    pub fn pending(&self) -> &[Id] {
+        &self.mempool
+    }
+
+    /// The accepted state's digest and consensus position alone (pending txs aside).
+    pub fn digest_of_accepted(&self) -> (Id, u64, Id) {
+        (self.digest, self.burned, self.last_accepted)
+    }
+}
+
+/// The supply invariant and the digest cross-check on the accepted state.
+pub fn assert_invariants(chain: &Chain) {
+    let balances = chain
+        .total_balances()
+        .expect("balances sum without overflow");
+    assert_eq!(
+        balances.checked_add(chain.burned()),
+        Some(chain.supply()),
+        "sum of balances + burned must equal the genesis supply"
+    );
+    assert_eq!(
+        chain.recompute_digest(),
+        chain.last_accepted().block.state_digest,
+        "the accepted state must match the last accepted block's digest"
+    );
+}
+
+/// Admits `tx` (signature checked by the chain) and checks what admission may and may not do.
+pub fn admit_checked(chain: &mut Chain, tx: SignedTx) -> bool {
+    let before = Snapshot::of(chain);
+    let status = chain.tx_status(&tx.id());
+    let pending = chain.pending_nonce(&tx.body.from);
+    match chain.admit(tx, false, NOW_MS) {
+        Ok(admitted) => {
+            assert_eq!(admitted.id, tx.id());
+            assert!(transfervm::chain::signature::verify_one(&tx));
+            assert!(chain.mempool().contains(&tx.id()));
+            assert_eq!(chain.tx_status(&tx.id()), TxStatus::Pending);
+            assert!(tx.body.fee >= chain.params().min_fee);
+            let after = Snapshot::of(chain);
+            assert_eq!(
+                after.digest, before.digest,
+                "admission changes no accepted state"
+            );
+            assert_eq!(after.mempool.len(), before.mempool.len() + 1);
+            true
+        }
+        Err(_) => {
+            assert_eq!(Snapshot::of(chain), before, "a refused tx changes nothing");
+            assert_eq!(chain.tx_status(&tx.id()), status);
+            assert_eq!(chain.pending_nonce(&tx.body.from), pending);
+            false
+        }
+    }
+}
+
+/// Builds a block from whatever is pending, accepts it, and checks the invariants and that a
+/// reopened store agrees. Returns the number of transfers accepted.
+pub fn build_and_accept(chain: &mut Chain) -> usize {
+    match chain.build_block(NOW_MS) {
+        Ok(block) => {
+            let count = block.block.txs.len();
+            let accepted = chain
+                .accept_block(block.id)
+                .expect("a built block is accepted");
+            assert_eq!(accepted, block);
+            assert_invariants(chain);
+            count
+        }
+        Err(_) => 0,
+    }
+}

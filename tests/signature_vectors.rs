@@ -1,0 +1,468 @@
+//! Signature edge cases: the ZIP-215 set and the "Taming the many EdDSAs" (Chalkias, Garillot,
+//! Nikolaenko, 2020) categories, generated here with curve25519-dalek rather than copied.
+//!
+//! The rule (README, RELIABILITY.md): a signature `(R, S)` by `A` on `M` is valid when `A` and
+//! `R` decode to curve points — non-canonical encodings allowed — `S < L`, and the *cofactored*
+//! equation `[8][S]B = [8]R + [8][k]A` holds with `k = SHA-512(R ‖ A ‖ M)` over the bytes as
+//! given. That is ZIP-215, as ed25519-zebra implements it. Each vector is checked against:
+//!
+//! * an independent oracle written here with curve25519-dalek arithmetic (the rule above),
+//! * the category's expected verdict (stated by construction, not computed),
+//! * `verify_one`, `verify_many` (which batch-verifies from 4 signatures up), and a raw
+//!   ed25519-zebra batch holding the vector and honest signatures (so batch *rejection* is
+//!   observed too, not only `verify_many`'s one-by-one fallback).
+
+use curve25519_dalek::constants::ED25519_BASEPOINT_POINT as B;
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::{Identity, IsIdentity};
+use ed25519_zebra::{batch, Signature, VerificationKeyBytes};
+use sha2::{Digest, Sha256, Sha512};
+use transfervm::chain::signature::{verify_many, verify_one};
+use transfervm::chain::tx::{address_of, TX_VERSION};
+use transfervm::chain::{Address, Id, SignedTx, TxBody};
+use transfervm::keys::dev_key;
+
+/// The field prime p = 2^255 - 19, little-endian.
+fn p_bytes() -> [u8; 32] {
+    let mut p = [0xffu8; 32];
+    p[0] = 0xed;
+    p[31] = 0x7f;
+    p
+}
+
+/// Little-endian addition of two 256-bit numbers, `None` on overflow.
+fn add_le(a: &[u8; 32], b: &[u8; 32]) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    let mut carry = 0u16;
+    for i in 0..32 {
+        let sum = u16::from(a[i]) + u16::from(b[i]) + carry;
+        out[i] = sum as u8;
+        carry = sum >> 8;
+    }
+    (carry == 0).then_some(out)
+}
+
+/// The group order L, little-endian: (L - 1) + 1, where L - 1 is the canonical form of -1.
+fn l_bytes() -> [u8; 32] {
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    add_le(&(-Scalar::ONE).to_bytes(), &one).expect("L fits")
+}
+
+/// `L·P`, computed as `(L - 1)·P + P` since a reduced scalar cannot hold L.
+fn times_l(p: EdwardsPoint) -> EdwardsPoint {
+    p * (-Scalar::ONE) + p
+}
+
+/// A deterministic scalar from a label.
+fn scalar(label: &str) -> Scalar {
+    Scalar::from_bytes_mod_order_wide(&Sha512::digest(label.as_bytes()).into())
+}
+
+/// The eight points of the torsion subgroup, found rather than copied: `L·P` for curve points
+/// `P` derived from hashes lies in the subgroup; one of order 8 generates all of it.
+fn eight_torsion() -> Vec<EdwardsPoint> {
+    let generator = (0u32..)
+        .filter_map(|i| {
+            let y: [u8; 32] = Sha256::digest(format!("torsion search {i}")).into();
+            CompressedEdwardsY(y).decompress()
+        })
+        .map(times_l)
+        .find(|t| !(t * Scalar::from(4u8)).is_identity())
+        .expect("a point of order 8");
+    assert!(generator.mul_by_cofactor().is_identity());
+    let mut points = vec![EdwardsPoint::identity()];
+    for _ in 1..8 {
+        let next = points.last().unwrap() + generator;
+        points.push(next);
+    }
+    points
+}
+
+/// Every encoding of a small-order point: the 8 canonical ones plus the non-canonical ones
+/// (y + p where that still fits in 255 bits, and the sign bit set where x = 0).
+fn small_order_encodings() -> (Vec<[u8; 32]>, usize) {
+    let torsion = eight_torsion();
+    let canonical: Vec<[u8; 32]> = torsion.iter().map(|t| t.compress().to_bytes()).collect();
+    let mut all = canonical.clone();
+    for enc in &canonical {
+        let mut y = *enc;
+        y[31] &= 0x7f;
+        let mut candidates = Vec::new();
+        if let Some(big) = add_le(&y, &p_bytes()) {
+            if big[31] & 0x80 == 0 {
+                candidates.push(big);
+                let mut neg = big;
+                neg[31] |= 0x80;
+                candidates.push(neg);
+            }
+        }
+        let mut flipped = *enc;
+        flipped[31] ^= 0x80;
+        candidates.push(flipped);
+        for c in candidates {
+            let Some(point) = CompressedEdwardsY(c).decompress() else {
+                continue;
+            };
+            // A different byte string for the same small-order point: non-canonical.
+            if point.is_small_order() && point.compress().to_bytes() != c && !all.contains(&c) {
+                all.push(c);
+            }
+        }
+    }
+    (all, canonical.len())
+}
+
+/// The transaction whose signing payload is the message, sent by the account `from`.
+fn tx_from(from: [u8; 32], signature: [u8; 64]) -> SignedTx {
+    SignedTx {
+        body: TxBody {
+            version: TX_VERSION,
+            network_id: 12345,
+            chain_id: Id([0x5a; 32]),
+            from: Address(from),
+            to: Address([7; 32]),
+            amount: 1,
+            fee: 100,
+            nonce: 0,
+            expires_at: 1_700_000_600,
+        },
+        signature,
+    }
+}
+
+fn sig(r: [u8; 32], s: [u8; 32]) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    out[..32].copy_from_slice(&r);
+    out[32..].copy_from_slice(&s);
+    out
+}
+
+fn challenge(r: &[u8; 32], a: &[u8; 32], message: &[u8]) -> Scalar {
+    let mut h = Sha512::new();
+    h.update(r);
+    h.update(a);
+    h.update(message);
+    Scalar::from_bytes_mod_order_wide(&h.finalize().into())
+}
+
+/// How the two equations judge a signature: `None` when an encoding does not decode or S is
+/// not canonical, else (cofactored, cofactorless).
+fn equations(tx: &SignedTx) -> Option<(bool, bool)> {
+    let a_bytes = tx.body.from.0;
+    let r_bytes: [u8; 32] = tx.signature[..32].try_into().unwrap();
+    let s_bytes: [u8; 32] = tx.signature[32..].try_into().unwrap();
+    let a = CompressedEdwardsY(a_bytes).decompress()?;
+    let r = CompressedEdwardsY(r_bytes).decompress()?;
+    let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))?;
+    let k = challenge(&r_bytes, &a_bytes, &tx.body.signing_payload());
+    let difference = B * s - r - a * k;
+    Some((
+        difference.mul_by_cofactor().is_identity(),
+        difference.is_identity(),
+    ))
+}
+
+/// The ZIP-215 rule, written independently of ed25519-zebra.
+fn oracle(tx: &SignedTx) -> bool {
+    equations(tx).is_some_and(|(cofactored, _)| cofactored)
+}
+
+/// A signature by the key whose secret scalar is `a`, public point `a·B + t_a`, with nonce
+/// point `r·B + t_r`: `S = r + k·a`. The torsion parts make it valid only under the
+/// cofactored equation unless `k·t_a + t_r` happens to vanish.
+fn mixed_signature(a: Scalar, t_a: EdwardsPoint, r: Scalar, t_r: EdwardsPoint) -> SignedTx {
+    let a_bytes = (B * a + t_a).compress().to_bytes();
+    let r_bytes = (B * r + t_r).compress().to_bytes();
+    let unsigned = tx_from(a_bytes, [0; 64]);
+    let k = challenge(&r_bytes, &a_bytes, &unsigned.body.signing_payload());
+    let s = r + k * a;
+    tx_from(a_bytes, sig(r_bytes, s.to_bytes()))
+}
+
+/// An honest signature by a dev key.
+fn honest(i: u32) -> SignedTx {
+    let key = dev_key(i);
+    TxBody {
+        version: TX_VERSION,
+        network_id: 12345,
+        chain_id: Id([0x5a; 32]),
+        from: address_of(&key),
+        to: Address([7; 32]),
+        amount: u64::from(i),
+        fee: 100,
+        nonce: 0,
+        expires_at: 1_700_000_600,
+    }
+    .sign(&key)
+}
+
+/// One generated vector: its category, the transaction, the verdict the category implies.
+struct Vector {
+    category: String,
+    tx: SignedTx,
+    valid: bool,
+}
+
+fn zip215_vectors() -> Vec<Vector> {
+    let (encodings, canonical) = small_order_encodings();
+    assert_eq!(canonical, 8, "eight small-order points");
+    assert_eq!(
+        encodings.len(),
+        14,
+        "8 canonical + 6 non-canonical encodings"
+    );
+    // L itself, which is not a canonical scalar.
+    let l_bytes = l_bytes();
+    assert!(bool::from(Scalar::from_canonical_bytes(l_bytes).is_none()));
+    let mut out = Vec::new();
+    for (i, a) in encodings.iter().enumerate() {
+        for (j, r) in encodings.iter().enumerate() {
+            let kind = |n: usize| {
+                if n < canonical {
+                    "canonical"
+                } else {
+                    "non-canonical"
+                }
+            };
+            // s = 0: [8]0·B = [8]R + [8]kA holds for every small-order A and R.
+            out.push(Vector {
+                category: format!("zip215 A#{i} ({}) R#{j} ({}) s=0", kind(i), kind(j)),
+                tx: tx_from(*a, sig(*r, [0; 32])),
+                valid: true,
+            });
+            // s = L: the same equation, but S is not canonical, which ZIP-215 refuses.
+            out.push(Vector {
+                category: format!("zip215 A#{i} R#{j} s=L (non-canonical S)"),
+                tx: tx_from(*a, sig(*r, l_bytes)),
+                valid: false,
+            });
+        }
+    }
+    out
+}
+
+fn taming_vectors() -> Vec<Vector> {
+    let torsion = eight_torsion();
+    let (encodings, _) = small_order_encodings();
+    let mut out = Vec::new();
+    let mut push = |category: &str, tx: SignedTx, valid: bool| {
+        out.push(Vector {
+            category: category.to_string(),
+            tx,
+            valid,
+        })
+    };
+    for (n, t) in torsion.iter().enumerate() {
+        let a = scalar(&format!("a{n}"));
+        let r = scalar(&format!("r{n}"));
+        let id = EdwardsPoint::identity();
+        // Small-order A, mixed-order R, 0 < S < L: [8] kills the torsion of R.
+        let small_a = t.compress().to_bytes();
+        let r_point = B * r + torsion[(n + 3) % 8];
+        let r_bytes = r_point.compress().to_bytes();
+        push(
+            "small-order A, mixed-order R",
+            tx_from(small_a, sig(r_bytes, r.to_bytes())),
+            true,
+        );
+        // Mixed-order A, prime-order R.
+        push(
+            "mixed-order A, prime-order R",
+            mixed_signature(a, *t, r, id),
+            true,
+        );
+        // Mixed-order A, small-order R (r = 0).
+        push(
+            "mixed-order A, small-order R",
+            mixed_signature(a, *t, Scalar::ZERO, torsion[(n + 5) % 8]),
+            true,
+        );
+        // Mixed-order A and R.
+        push(
+            "mixed-order A and R",
+            mixed_signature(a, *t, r, torsion[(n + 1) % 8]),
+            true,
+        );
+        // A prime-order key (the honest case) and its tampered variants.
+        let good = mixed_signature(a, id, r, id);
+        push("prime-order A and R", good, true);
+        let s = Scalar::from_canonical_bytes(good.signature[32..].try_into().unwrap()).unwrap();
+        let s_plus_l = add_le(&s.to_bytes(), &l_bytes()).unwrap();
+        let mut tampered = good;
+        tampered.signature[32..].copy_from_slice(&s_plus_l);
+        push("S + L (same value mod L, non-canonical S)", tampered, false);
+        let mut high = good;
+        high.signature[63] |= 0xe0;
+        push("S with the top bits set (S >= 2^253)", high, false);
+        let mut other_message = good;
+        other_message.body.amount += 1;
+        push("valid signature on another message", other_message, false);
+        // The signature of a mixed-order key presented under the prime-order key: wrong A.
+        let mut wrong_key = mixed_signature(a, *t, r, id);
+        wrong_key.body.from = good.body.from;
+        push(
+            "signature under the torsion-shifted key, other key given",
+            wrong_key,
+            n == 0,
+        );
+        // S = 0 with a prime-order R: [8]R != 0.
+        let mut zero_s = good;
+        zero_s.signature[32..].copy_from_slice(&[0; 32]);
+        push("prime-order R, S = 0", zero_s, false);
+        // Small-order A and R with S = 1: [8]B != 0.
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        push(
+            "small-order A and R, S = 1",
+            tx_from(
+                small_a,
+                sig(torsion[(n + 2) % 8].compress().to_bytes(), one),
+            ),
+            false,
+        );
+    }
+    // Non-canonical encodings of A and R with 0 < S < L: non-canonical small-order A under a
+    // mixed-order R (valid), and a non-canonical R used with a real key (invalid: wrong R).
+    for enc in &encodings[8..] {
+        let r = scalar("nc r");
+        let r_bytes = (B * r + torsion[3]).compress().to_bytes();
+        push(
+            "non-canonical small-order A, mixed-order R",
+            tx_from(*enc, sig(r_bytes, r.to_bytes())),
+            true,
+        );
+        let good = mixed_signature(scalar("nc a"), EdwardsPoint::identity(), r, torsion[0]);
+        let mut bad_r = good;
+        bad_r.signature[..32].copy_from_slice(enc);
+        push("non-canonical small-order R, prime-order A", bad_r, false);
+    }
+    // Encodings that are not points: y with no x on the curve, for A and for R.
+    let not_a_point = (0u8..)
+        .map(|i| {
+            let mut y = [0u8; 32];
+            y[0] = i;
+            y
+        })
+        .find(|y| CompressedEdwardsY(*y).decompress().is_none())
+        .unwrap();
+    let good = mixed_signature(
+        scalar("x"),
+        EdwardsPoint::identity(),
+        scalar("y"),
+        torsion[0],
+    );
+    let mut bad_a = good;
+    bad_a.body.from = Address(not_a_point);
+    push("A is not a curve point", bad_a, false);
+    let mut bad_r = good;
+    bad_r.signature[..32].copy_from_slice(&not_a_point);
+    push("R is not a curve point", bad_r, false);
+    // Mixed-order A and R where the torsion cancels (k·T_A + T_R = 0): the cofactorless
+    // equation holds as well. Searched over nonces; about one in eight works.
+    let t_a = torsion[1];
+    for attempt in 0u32.. {
+        let r = scalar(&format!("cancel {attempt}"));
+        let t_r = torsion[3];
+        let tx = mixed_signature(scalar("cancel a"), t_a, r, t_r);
+        if equations(&tx) == Some((true, true)) {
+            push("mixed-order A and R, cofactorless also holds", tx, true);
+            break;
+        }
+    }
+    out
+}
+
+/// A raw ed25519-zebra batch holding `tx` among honest signatures.
+fn zebra_batch_accepts(tx: &SignedTx, honest_txs: &[SignedTx]) -> bool {
+    let payloads: Vec<Vec<u8>> = std::iter::once(tx)
+        .chain(honest_txs)
+        .map(|t| t.body.signing_payload())
+        .collect();
+    let mut verifier = batch::Verifier::new();
+    for (t, payload) in std::iter::once(tx).chain(honest_txs).zip(&payloads) {
+        verifier.queue((
+            VerificationKeyBytes::from(t.body.from.0),
+            Signature::from(t.signature),
+            payload,
+        ));
+    }
+    verifier.verify(rand_core::OsRng).is_ok()
+}
+
+#[test]
+fn single_and_batch_verification_agree_on_every_edge_case() {
+    let zip215 = zip215_vectors();
+    let taming = taming_vectors();
+    let honest_txs: Vec<SignedTx> = (0..3).map(honest).collect();
+    assert!(honest_txs.iter().all(verify_one));
+    let mut cofactorless_differs = 0;
+    let mut dalek_strict_differs = 0;
+    for v in zip215.iter().chain(&taming) {
+        let single = verify_one(&v.tx);
+        assert_eq!(oracle(&v.tx), v.valid, "oracle vs category: {}", v.category);
+        assert_eq!(single, v.valid, "verify_one: {}", v.category);
+        // Batches from 4 up go through the batch equation; the vector alone in 5 copies, and
+        // with honest signatures in the raw zebra batch.
+        assert_eq!(
+            verify_many(&[v.tx; 5]),
+            vec![v.valid; 5],
+            "verify_many: {}",
+            v.category
+        );
+        assert_eq!(
+            zebra_batch_accepts(&v.tx, &honest_txs),
+            v.valid,
+            "raw batch: {}",
+            v.category
+        );
+        if let Some((cofactored, cofactorless)) = equations(&v.tx) {
+            cofactorless_differs += usize::from(cofactored != cofactorless);
+        }
+        let strict = ed25519_dalek::VerifyingKey::from_bytes(&v.tx.body.from.0)
+            .map(|key| {
+                key.verify_strict(
+                    &v.tx.body.signing_payload(),
+                    &ed25519_dalek::Signature::from_bytes(&v.tx.signature),
+                )
+                .is_ok()
+            })
+            .unwrap_or(false);
+        dalek_strict_differs += usize::from(strict != v.valid);
+    }
+    // One batch holding every vector and the honest signatures: one verdict per input, and
+    // the valid ones alone pass as one batch.
+    let all: Vec<SignedTx> = zip215
+        .iter()
+        .chain(&taming)
+        .map(|v| v.tx)
+        .chain(honest_txs.iter().copied())
+        .collect();
+    let expected: Vec<bool> = zip215
+        .iter()
+        .chain(&taming)
+        .map(|v| v.valid)
+        .chain([true; 3])
+        .collect();
+    assert_eq!(verify_many(&all), expected);
+    let valid: Vec<SignedTx> = all
+        .iter()
+        .zip(&expected)
+        .filter(|(_, ok)| **ok)
+        .map(|(tx, _)| *tx)
+        .collect();
+    assert!(zebra_batch_accepts(&valid[0], &valid[1..]));
+    let total = zip215.len() + taming.len();
+    let valid_count = expected.len() - 3 - expected.iter().filter(|ok| !**ok).count();
+    eprintln!(
+        "signature vectors: {total} ({} ZIP-215, {} Taming), {valid_count} valid; \
+         single, verify_many and raw batch agree on all; the cofactorless equation differs on \
+         {cofactorless_differs}, ed25519-dalek verify_strict on {dalek_strict_differs}",
+        zip215.len(),
+        taming.len()
+    );
+    assert_eq!(zip215.len(), 2 * 14 * 14);
+    // The discrepancies the rule resolves exist in the set (else it would test nothing).
+    assert!(cofactorless_differs > 0 && dalek_strict_differs > 0);
+}

@@ -24,6 +24,9 @@ impl RedbStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError(format!("creating {}: {e}", dir.display())))?;
         }
+        if !path.exists() {
+            create_fresh(path)?;
+        }
         let db = Database::create(path)
             .map_err(|e| StoreError(format!("opening {}: {e}", path.display())))?;
         let txn = db.begin_write().map_err(err)?;
@@ -31,6 +34,42 @@ impl RedbStore {
         txn.commit().map_err(err)?;
         Ok(RedbStore { db })
     }
+}
+
+/// Creates an empty database beside `path` and renames it into place. A process killed while
+/// redb creates a file leaves a partial file that redb refuses to open ("not a redb database")
+/// — the node would then never start again; created this way, `path` is either absent or a
+/// complete database, and a leftover partial file is simply created anew.
+fn create_fresh(path: &Path) -> Result<(), StoreError> {
+    let io = |what: &str, p: &Path, e: std::io::Error| {
+        StoreError(format!("{what} {}: {e}", p.display()))
+    };
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".creating");
+    let partial = std::path::PathBuf::from(partial);
+    match std::fs::remove_file(&partial) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io("removing", &partial, e)),
+    }
+    {
+        let db = Database::create(&partial)
+            .map_err(|e| StoreError(format!("creating {}: {e}", partial.display())))?;
+        let txn = db.begin_write().map_err(err)?;
+        txn.open_table(TABLE).map_err(err)?;
+        txn.commit().map_err(err)?;
+    }
+    std::fs::File::open(&partial)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io("syncing", &partial, e))?;
+    std::fs::rename(&partial, path).map_err(|e| io("renaming into", path, e))?;
+    // Make the rename itself durable.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io("syncing", dir, e))?;
+    }
+    Ok(())
 }
 
 impl KvStore for RedbStore {
@@ -73,6 +112,26 @@ impl KvStore for RedbStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_creation_killed_half_way_does_not_block_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chain.redb");
+        // What a kill during creation leaves: a partial file, never at the real path.
+        std::fs::write(dir.path().join("chain.redb.creating"), b"partial").unwrap();
+        let store = RedbStore::open(&path).unwrap();
+        let mut batch = WriteBatch::default();
+        batch.put(b"k".to_vec(), b"v".to_vec());
+        store.write(batch).unwrap();
+        drop(store);
+        assert!(!dir.path().join("chain.redb.creating").exists());
+        let store = RedbStore::open(&path).unwrap();
+        assert_eq!(store.get(b"k").unwrap(), Some(b"v".to_vec()));
+        // A damaged database at the real path is refused, never silently recreated.
+        drop(store);
+        std::fs::write(&path, b"not a database").unwrap();
+        assert!(RedbStore::open(&path).is_err());
+    }
 
     #[test]
     fn meets_the_store_contract_and_survives_reopen() {

@@ -206,4 +206,87 @@ mod tests {
         assert_eq!((l.max_blocks, l.max_bytes), (10, 2 << 20));
         assert_eq!(l.max_time, Duration::from_millis(1));
     }
+
+    /// A node with `blocks` accepted blocks of one transfer each, on the local genesis.
+    fn node_with_blocks(blocks: u64) -> (Node, Vec<SealedBlock>) {
+        use crate::chain::genesis::LOCAL_GENESIS_JSON;
+        use crate::chain::tx::{address_of, TX_VERSION};
+        use crate::chain::{Address, Chain, ChainConfig, TxBody};
+        use crate::storage::memory::MemoryStore;
+        let mut chain = Chain::open(
+            std::sync::Arc::new(MemoryStore::default()),
+            LOCAL_GENESIS_JSON.as_bytes(),
+            ChainConfig::new(12345, Id([3; 32])),
+        )
+        .unwrap();
+        let now_ms = 1_700_000_000_000;
+        let key = crate::keys::dev_key(0);
+        let mut chain_blocks = vec![chain.last_accepted().clone()];
+        for nonce in 0..blocks {
+            let tx = TxBody {
+                version: TX_VERSION,
+                network_id: 12345,
+                chain_id: Id([3; 32]),
+                from: address_of(&key),
+                to: Address([1; 32]),
+                amount: 1,
+                fee: 100,
+                nonce,
+                expires_at: now_ms / 1000 + 60,
+            }
+            .sign(&key);
+            chain.admit(tx, true, now_ms).unwrap();
+            let block = chain.build_block(now_ms + nonce).unwrap();
+            chain_blocks.push(chain.accept_block(block.id).unwrap());
+        }
+        let node = Node::new(
+            chain,
+            std::sync::Arc::new(crate::node::SystemClock),
+            std::sync::Arc::new(crate::metrics::Metrics::new()),
+        );
+        (node, chain_blocks)
+    }
+
+    #[test]
+    fn ancestors_stop_at_each_limit_and_at_genesis() {
+        let (node, blocks) = node_with_blocks(5);
+        let tip = blocks.last().unwrap();
+        let newest_first: Vec<Vec<u8>> = blocks.iter().rev().map(|b| b.bytes.clone()).collect();
+        let limits = |max_blocks, max_bytes, max_time| AncestorLimits {
+            max_blocks,
+            max_bytes,
+            max_time,
+        };
+        let long = Duration::from_secs(5);
+        // Everything down to genesis, and no further, when the limits allow it.
+        let all = ancestors(&node, tip.id, limits(100, 1 << 20, long)).unwrap();
+        assert_eq!(all, newest_first);
+        // The count limit.
+        let three = ancestors(&node, tip.id, limits(3, 1 << 20, long)).unwrap();
+        assert_eq!(three, newest_first[..3]);
+        assert!(ancestors(&node, tip.id, limits(0, 1 << 20, long))
+            .unwrap()
+            .is_empty());
+        // The byte limit, counting 4 bytes per block: exactly two blocks' worth gives two.
+        let two_bytes = newest_first[..2]
+            .iter()
+            .map(|b| b.len() + ANCESTOR_OVERHEAD)
+            .sum::<usize>();
+        let two = ancestors(&node, tip.id, limits(100, two_bytes, long)).unwrap();
+        assert_eq!(two, newest_first[..2]);
+        let one = ancestors(&node, tip.id, limits(100, two_bytes - 1, long)).unwrap();
+        assert_eq!(one, newest_first[..1]);
+        // The first block is always sent, even over the byte limit (as the Go SDK does).
+        let first = ancestors(&node, tip.id, limits(100, 1, long)).unwrap();
+        assert_eq!(first, newest_first[..1]);
+        // No time left: only the first block.
+        let none_left = ancestors(&node, tip.id, limits(100, 1 << 20, Duration::ZERO)).unwrap();
+        assert_eq!(none_left, newest_first[..1]);
+        // From the middle of the chain, and from an unknown block.
+        let mid = ancestors(&node, blocks[2].id, limits(100, 1 << 20, long)).unwrap();
+        assert_eq!(mid, newest_first[3..]);
+        assert!(ancestors(&node, Id([9; 32]), limits(100, 1 << 20, long))
+            .unwrap()
+            .is_empty());
+    }
 }

@@ -1,0 +1,240 @@
+//! Every input bound at its edge: the largest allowed input is served, one more is refused with
+//! a clear error, and the node keeps serving. Bounds with their own tests elsewhere (mempool
+//! caps, block caps, GetAncestors, body size over HTTP) are listed in RELIABILITY.md; this file
+//! covers the edges they leave: exact body and batch limits, `submitTxs` size, hex length, JSON
+//! nesting depth and the gossip message cap.
+
+use parity_scale_codec::{Compact, Encode};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use transfervm::api::{Api, ApiLimits, ApiRequest, ChainInfo};
+use transfervm::chain::genesis::LOCAL_GENESIS_JSON;
+use transfervm::chain::gossip::{decode_gossip, encode_gossip, GOSSIP_VERSION, MAX_GOSSIP_TXS};
+use transfervm::chain::tx::{address_of, SIGNED_TX_LEN, TX_VERSION};
+use transfervm::chain::{Address, Chain, ChainConfig, Id, SignedTx, TxBody};
+use transfervm::keys::dev_key;
+use transfervm::metrics::Metrics;
+use transfervm::node::{Clock, Node};
+use transfervm::storage::memory::MemoryStore;
+
+const NOW_MS: u64 = 1_700_000_000_000;
+const CHAIN: Id = Id([3; 32]);
+
+struct FixedClock;
+impl Clock for FixedClock {
+    fn now_ms(&self) -> u64 {
+        NOW_MS
+    }
+}
+
+fn api() -> Api {
+    let chain = Chain::open(
+        Arc::new(MemoryStore::default()),
+        LOCAL_GENESIS_JSON.as_bytes(),
+        ChainConfig::new(12345, CHAIN),
+    )
+    .unwrap();
+    let node = Arc::new(Node::new(
+        chain,
+        Arc::new(FixedClock),
+        Arc::new(Metrics::new()),
+    ));
+    Api::new(node, ChainInfo { mode: "dev" }, ApiLimits::default())
+}
+
+async fn post(api: &Api, body: Vec<u8>) -> (u16, Value) {
+    let response = api
+        .handle(ApiRequest {
+            method: "POST".into(),
+            url: "/ext/bc/transfervm/rpc".into(),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body,
+        })
+        .await;
+    let value = serde_json::from_slice(&response.body).unwrap_or_else(|e| {
+        panic!(
+            "answer is not JSON ({e}): {}",
+            String::from_utf8_lossy(&response.body)
+        )
+    });
+    (response.status, value)
+}
+
+fn request(method: &str, params: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": format!("transfervm.{method}"), "params": params})
+}
+
+/// The node still answers an ordinary call.
+async fn still_serving(api: &Api) {
+    let (status, answer) = post(api, request("lastAccepted", json!({})).to_string().into()).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["result"]["height"], 0, "{answer}");
+}
+
+fn tx(nonce: u64) -> SignedTx {
+    let key = dev_key(0);
+    TxBody {
+        version: TX_VERSION,
+        network_id: 12345,
+        chain_id: CHAIN,
+        from: address_of(&key),
+        to: Address([1; 32]),
+        amount: 1,
+        fee: 100,
+        nonce,
+        expires_at: NOW_MS / 1000 + 60,
+    }
+    .sign(&key)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_size_limit_is_exact() {
+    let api = api();
+    let limit = api.limits().max_body_bytes as usize;
+    let mut body = request("info", json!({})).to_string().into_bytes();
+    body.resize(limit, b' ');
+    let (status, answer) = post(&api, body.clone()).await;
+    assert_eq!(
+        status, 200,
+        "a body of exactly {limit} bytes is served: {answer}"
+    );
+    assert_eq!(answer["result"]["rpcchainvm"], 30);
+    body.push(b' ');
+    let (status, answer) = post(&api, body).await;
+    assert_eq!(status, 413);
+    assert_eq!(answer["error"]["code"], -32600);
+    still_serving(&api).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_limit_is_exact() {
+    let api = api();
+    let limit = api.limits().max_batch as usize;
+    let batch = |n: usize| -> Vec<u8> {
+        let calls: Vec<Value> = (0..n)
+            .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "transfervm.lastAccepted"}))
+            .collect();
+        serde_json::to_vec(&calls).unwrap()
+    };
+    let (status, answer) = post(&api, batch(limit)).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer.as_array().map(Vec::len), Some(limit));
+    let (_, answer) = post(&api, batch(limit + 1)).await;
+    assert_eq!(answer["error"]["code"], -32010, "{answer}");
+    still_serving(&api).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_txs_and_hex_length_limits() {
+    let api = api();
+    let limit = api.limits().max_txs_per_call;
+    // `limit` entries are each judged (cheap malformed ones, and one good transfer).
+    let mut txs: Vec<String> = vec!["0x00".to_string(); limit - 1];
+    txs.push(format!("0x{}", hex::encode(tx(0).to_bytes())));
+    let (status, answer) = post(
+        &api,
+        request("submitTxs", json!({ "txs": txs }))
+            .to_string()
+            .into(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let results = answer["result"].as_array().expect("one entry per tx");
+    assert_eq!(results.len(), limit);
+    assert_eq!(results[0]["error"]["code"], 1001);
+    assert_eq!(results[limit - 1]["txId"], tx(0).id().to_string());
+    txs.push("0x00".into());
+    let (_, answer) = post(
+        &api,
+        request("submitTxs", json!({ "txs": txs }))
+            .to_string()
+            .into(),
+    )
+    .await;
+    assert_eq!(answer["error"]["code"], -32602, "{answer}");
+    // Hex far longer than a transaction is refused before decoding it.
+    let long = format!("0x{}", "00".repeat(2 * SIGNED_TX_LEN + 1));
+    let (_, answer) = post(
+        &api,
+        request("submitTx", json!({ "tx": long }))
+            .to_string()
+            .into(),
+    )
+    .await;
+    assert_eq!(answer["error"]["code"], 1001, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("far longer"),
+        "{answer}"
+    );
+    still_serving(&api).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_nesting_depth_is_bounded() {
+    let api = api();
+    let nested = |depth: usize| -> String {
+        let mut s = String::with_capacity(2 * depth);
+        s.extend(std::iter::repeat_n('[', depth));
+        s.extend(std::iter::repeat_n(']', depth));
+        s
+    };
+    // Nesting in a params value, shallow and absurdly deep: an invalid-params answer, no crash.
+    for depth in [10, 127, 200, 100_000] {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"transfervm.balance","params":{{"address":{}}}}}"#,
+            nested(depth)
+        );
+        let (status, answer) = post(&api, body.into_bytes()).await;
+        let code = answer["error"]["code"].as_i64();
+        assert!(
+            matches!(code, Some(-32602 | -32700)),
+            "depth {depth}: {status} {answer}"
+        );
+    }
+    // Nesting as the whole body (a batch of batches), up to a body at the size limit.
+    let limit = api.limits().max_body_bytes as usize;
+    for depth in [2, 129, 10_000, limit / 2] {
+        let (_, answer) = post(&api, nested(depth).into_bytes()).await;
+        // A parse error, or (shallow) a batch answer of invalid-request errors.
+        let code = answer["error"]["code"]
+            .as_i64()
+            .or_else(|| answer[0]["error"]["code"].as_i64());
+        assert!(
+            matches!(code, Some(-32700 | -32600)),
+            "depth {depth}: {answer}"
+        );
+    }
+    // Deep objects too.
+    let mut deep = String::new();
+    for _ in 0..50_000 {
+        deep.push_str(r#"{"a":"#);
+    }
+    deep.push('1');
+    deep.push_str(&"}".repeat(50_000));
+    let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"transfervm.info","params":{deep}}}"#);
+    let (_, answer) = post(&api, body.into_bytes()).await;
+    assert!(answer.is_object(), "{answer}");
+    still_serving(&api).await;
+}
+
+#[test]
+fn gossip_message_cap_is_exact() {
+    let txs: Vec<SignedTx> = (0..MAX_GOSSIP_TXS as u64).map(tx).collect();
+    let full = encode_gossip(&txs);
+    // The largest message fits the network's 2 MiB message limit.
+    assert!(full.len() < 2 << 20, "{} bytes", full.len());
+    assert_eq!(decode_gossip(&full).unwrap().len(), MAX_GOSSIP_TXS);
+    // One more is refused on its count alone, before any transaction bytes are read.
+    let mut over = vec![GOSSIP_VERSION];
+    Compact(MAX_GOSSIP_TXS as u32 + 1).encode_to(&mut over);
+    assert!(decode_gossip(&over).is_err());
+    let mut over_full = over.clone();
+    for tx in txs.iter().chain([&txs[0]]) {
+        over_full.extend_from_slice(&tx.to_bytes());
+    }
+    let error = decode_gossip(&over_full).unwrap_err();
+    assert!(error.to_string().contains("limit"), "{error}");
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# A local network of real Lux nodes (luxd, github.com/luxdefi/node as pinned in
+# tests/host/go.mod) on 127.0.0.1 running transfervm as a plugin.
+#
+#   scripts/local-network.sh start        build what is missing, start the nodes, create the
+#                                         subnet and the chain (first time), print each node's
+#                                         JSON-RPC URL; the network keeps running
+#   scripts/local-network.sh status       each node's process, URL and last accepted height
+#   scripts/local-network.sh stop         stop every node (and so every plugin process)
+#   scripts/local-network.sh kill N       SIGKILL node N (for failure tests; `start` restarts it)
+#
+# `start` on a directory that already holds a network restarts the nodes that are not
+# running and reuses its subnet and chain. To start afresh: stop, then delete the directory.
+#
+# What `start` does the first time (tests/host/cmd/localnet, using the host's own packages):
+# generates staking certificates and a genesis for custom network 31337 with the nodes as
+# its initial validators and the public test key "ewoq" funded; starts the nodes with the
+# plugin in each --plugin-dir as <VM ID>; creates the subnet, adds every node as a subnet
+# validator and creates the chain from the genesis file with P-chain transactions signed by
+# ewoq through wallet/subnet/primary; restarts the nodes with --track-subnets.
+#
+# Environment:
+#   LOCALNET_DIR         state directory (default /tmp/transfervm-localnet)
+#   LOCALNET_NODES       number of nodes for a new network (default 3)
+#   LOCALNET_BASE_PORT   node i gets HTTP base+2i and staking base+2i+1 (default 9650;
+#                        0, or a busy range, uses free ports the kernel picks)
+#   LOCALNET_GENESIS     transfervm genesis (default genesis/local.json)
+#   LOCALNET_LOG_LEVEL   the nodes' log level (default info)
+#   LOCALNET_TIMEOUT     time limit for `start` (default 10m)
+#   TRANSFERVM_PLUGIN    plugin binary to install (default: cargo build --bin transfervm)
+#   LUXD                 luxd binary to run (default: tests/host/build-luxd.sh builds and caches it)
+# Needs: cargo, Go (>= 1.21) and a C compiler (cgo). No stdin is read.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+log() { echo "local-network: $*" >&2; }
+
+cmd="${1:-}"
+dir="${LOCALNET_DIR:-/tmp/transfervm-localnet}"
+mkdir -p "$dir"
+dir="$(cd "$dir" && pwd)"
+
+export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+export CGO_ENABLED=1
+export CGO_CFLAGS="${CGO_CFLAGS:--O2 -D__BLST_PORTABLE__}"
+
+# The network controller (a Go program using the host's packages), built per network dir.
+localnet="$dir/.bin/localnet"
+build_localnet() {
+    command -v go >/dev/null 2>&1 || { log "the go command is required"; exit 1; }
+    local ldflags="" minor
+    minor="$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')"
+    # geth's fjl/memsize (pulled in by the wallet's C-chain client) needs this on Go >= 1.23.
+    if [[ "$minor" =~ ^[0-9]+$ ]] && ((minor >= 23)); then ldflags="-checklinkname=0"; fi
+    mkdir -p "$dir/.bin"
+    (cd "$root/tests/host" && go build -ldflags="$ldflags" -o "$localnet.tmp" ./cmd/localnet)
+    mv "$localnet.tmp" "$localnet"
+}
+
+case "$cmd" in
+start)
+    log "state directory: $dir"
+    if [[ -z "${TRANSFERVM_PLUGIN:-}" ]]; then
+        log "cargo build --bin transfervm"
+        (cd "$root" && cargo build --bin transfervm)
+        plugin="${CARGO_TARGET_DIR:-$root/target}/debug/transfervm"
+        [[ "$plugin" = /* ]] || plugin="$root/$plugin"
+    else
+        plugin="$TRANSFERVM_PLUGIN"
+    fi
+    luxd="${LUXD:-}"
+    if [[ -z "$luxd" ]]; then
+        luxd="$(bash "$root/tests/host/build-luxd.sh")"
+    fi
+    build_localnet
+    "$localnet" start -dir "$dir" -luxd "$luxd" -plugin "$plugin" \
+        -chain-genesis "${LOCALNET_GENESIS:-$root/genesis/local.json}" \
+        -nodes "${LOCALNET_NODES:-3}" -base-port "${LOCALNET_BASE_PORT:-9650}" \
+        -timeout "${LOCALNET_TIMEOUT:-10m}" </dev/null
+    log "running; stop it with: LOCALNET_DIR=$dir scripts/local-network.sh stop"
+    ;;
+stop | status)
+    if [[ ! -f "$dir/network.json" ]]; then
+        log "no network in $dir"
+        exit 0
+    fi
+    [[ -x "$localnet" ]] || build_localnet
+    "$localnet" "$cmd" -dir "$dir" </dev/null
+    ;;
+kill)
+    [[ -n "${2:-}" ]] || { log "usage: $0 kill NODE_INDEX"; exit 2; }
+    [[ -x "$localnet" ]] || build_localnet
+    "$localnet" kill -dir "$dir" -node "$2" </dev/null
+    ;;
+*)
+    sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,911 @@
+// Command localnet runs a local network of real Lux nodes (github.com/luxdefi/node,
+// the luxd binary built from the module this program is compiled against) on
+// 127.0.0.1 with the transfervm plugin, and creates the transfervm subnet and
+// chain with P-chain transactions signed by the local test key (ewoq) through
+// the host's own wallet library (wallet/subnet/primary).
+//
+// scripts/local-network.sh builds this program and the node and calls it; the
+// end-to-end test (tests/host/e2e_test.go) uses that script.
+//
+//	localnet start  -dir DIR -luxd PATH -plugin PATH -chain-genesis FILE [-nodes 3] [-base-port N]
+//	localnet stop   -dir DIR
+//	localnet status -dir DIR
+//	localnet kill   -dir DIR -node I        (SIGKILL one node, for tests)
+//
+// `start` is idempotent: on a directory that already holds a network it starts
+// the nodes that are not running and waits until they serve the chain again.
+// Node processes run in their own sessions and outlive this program; `stop`
+// ends them (SIGTERM, then SIGKILL after a grace period).
+//
+// Why a custom network and not the built-in `local` one: the built-in local
+// genesis starts in 2023 with one-year initial stakes, so by now every genesis
+// validator has expired. This program writes a genesis for a custom network ID
+// that starts now, with freshly generated staking certificates for the nodes it
+// runs as the initial validators and the ewoq key funded, derived from the
+// module's own local genesis (allocations and C-chain genesis).
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/luxdefi/node/api/info"
+	"github.com/luxdefi/node/genesis"
+	"github.com/luxdefi/node/ids"
+	"github.com/luxdefi/node/staking"
+	"github.com/luxdefi/node/utils/constants"
+	"github.com/luxdefi/node/utils/set"
+	"github.com/luxdefi/node/vms/platformvm"
+	"github.com/luxdefi/node/vms/platformvm/txs"
+	"github.com/luxdefi/node/vms/secp256k1fx"
+	"github.com/luxdefi/node/wallet/subnet/primary"
+)
+
+const (
+	// networkID is the custom network's ID (not mainnet 1, testnet 5, local 12345).
+	networkID uint32 = 31337
+	// chainName is the blockchain's name in the CreateChainTx.
+	chainName = "transfervm"
+	// subnetValidatorWeight is each node's weight in the transfervm subnet.
+	subnetValidatorWeight = 1000
+	stateFile             = "network.json"
+)
+
+// Consensus parameters for every chain of this small network. The defaults
+// (k=20, quorum 15 of the sampled stake) cannot finalize anything while one of
+// three equal validators is down (the live two thirds of a 20-sample rarely
+// reach 15), so the quorum is lowered to a simple majority of the sample
+// (11 of 20). With one node of three down a poll then succeeds ~91% of the
+// time, and chains keep finalizing; with all nodes up every poll succeeds.
+var consensusFlags = []string{
+	"--snow-sample-size=20",
+	"--snow-quorum-size=11",
+}
+
+// Node is one luxd process of the network.
+type Node struct {
+	Index       int    `json:"index"`
+	NodeID      string `json:"nodeId"`
+	HTTPPort    int    `json:"httpPort"`
+	StakingPort int    `json:"stakingPort"`
+	Dir         string `json:"dir"`
+	PID         int    `json:"pid"`
+}
+
+// State is the network description written to <dir>/network.json.
+type State struct {
+	Dir          string   `json:"dir"`
+	Luxd         string   `json:"luxd"`
+	NetworkID    uint32   `json:"networkId"`
+	GenesisFile  string   `json:"genesisFile"`
+	VMID         string   `json:"vmId"`
+	SubnetID     string   `json:"subnetId,omitempty"`
+	ChainID      string   `json:"chainId,omitempty"`
+	Nodes        []*Node  `json:"nodes"`
+	RPCURLs      []string `json:"rpcUrls,omitempty"`
+	CreatedAt    string   `json:"createdAt"`
+	HostModule   string   `json:"hostModule"`
+	ChainGenesis string   `json:"chainGenesis"`
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	cmd := os.Args[1]
+	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
+	dir := fs.String("dir", "", "network state directory")
+	luxd := fs.String("luxd", "", "luxd binary (start)")
+	plugin := fs.String("plugin", "", "transfervm binary to install as the plugin (start)")
+	chainGenesis := fs.String("chain-genesis", "", "transfervm genesis file (start)")
+	nodes := fs.Int("nodes", 3, "number of nodes (start, new network only)")
+	basePort := fs.Int("base-port", 0, "first port; node i uses base+2i (HTTP) and base+2i+1 (staking); 0 (or a busy range) picks free ports")
+	nodeIdx := fs.Int("node", -1, "node index (kill)")
+	timeout := fs.Duration("timeout", 10*time.Minute, "overall time limit (start)")
+	_ = fs.Parse(os.Args[2:])
+	if *dir == "" {
+		fatalf("-dir is required")
+	}
+	abs, err := filepath.Abs(*dir)
+	check(err, "state dir")
+	*dir = abs
+
+	switch cmd {
+	case "start":
+		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+		defer cancel()
+		err = start(ctx, *dir, *luxd, *plugin, *chainGenesis, *nodes, *basePort)
+	case "stop":
+		err = stop(*dir)
+	case "status":
+		err = status(*dir)
+	case "kill":
+		err = killNode(*dir, *nodeIdx)
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "localnet %s: %v\n", cmd, err)
+		if st, lerr := loadState(*dir); lerr == nil && cmd == "start" {
+			printLogTails(st)
+			// A failed start leaves nothing running (the logs stay in -dir).
+			if os.Getenv("LOCALNET_KEEP_ON_FAILURE") != "1" {
+				_ = stopNodes(st)
+			}
+		}
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: localnet start|stop|status|kill -dir DIR [flags]")
+	os.Exit(2)
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "localnet: "+format+"\n", args...)
+}
+
+func fatalf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "localnet: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+func check(err error, what string) {
+	if err != nil {
+		fatalf("%s: %v", what, err)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// State
+// ---------------------------------------------------------------------------
+
+func loadState(dir string) (*State, error) {
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if err != nil {
+		return nil, err
+	}
+	st := &State{}
+	if err := json.Unmarshal(b, st); err != nil {
+		return nil, fmt.Errorf("%s: %w", stateFile, err)
+	}
+	return st, nil
+}
+
+func (st *State) save() error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(st.Dir, stateFile+".tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(st.Dir, stateFile))
+}
+
+func (n *Node) uri() string { return fmt.Sprintf("http://127.0.0.1:%d", n.HTTPPort) }
+
+func (st *State) rpcURL(n *Node) string {
+	return fmt.Sprintf("%s/ext/bc/%s/rpc", n.uri(), st.ChainID)
+}
+
+// ---------------------------------------------------------------------------
+// start
+// ---------------------------------------------------------------------------
+
+func start(ctx context.Context, dir, luxd, plugin, chainGenesisPath string, nodes, basePort int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	st, err := loadState(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		if luxd == "" || plugin == "" || chainGenesisPath == "" {
+			return errors.New("-luxd, -plugin and -chain-genesis are required for a new network")
+		}
+		st, err = create(dir, luxd, plugin, chainGenesisPath, nodes, basePort)
+	}
+	if err != nil {
+		return err
+	}
+	if luxd != "" {
+		st.Luxd = luxd
+	}
+	if plugin != "" {
+		if err := installPlugin(st, plugin); err != nil {
+			return err
+		}
+	}
+	if err := st.save(); err != nil {
+		return err
+	}
+
+	if st.ChainID == "" {
+		// New network (or one whose set-up was interrupted): bring up the
+		// primary network, create the subnet and the chain, then restart every
+		// node tracking the subnet.
+		if err := startNodes(ctx, st); err != nil {
+			return err
+		}
+		if err := waitPrimary(ctx, st); err != nil {
+			return err
+		}
+		if err := createSubnetAndChain(ctx, st); err != nil {
+			return err
+		}
+		logf("restarting the nodes with --track-subnets=%s", st.SubnetID)
+		if err := stopNodes(st); err != nil {
+			return err
+		}
+	}
+	if err := startNodes(ctx, st); err != nil {
+		return err
+	}
+	if err := waitChain(ctx, st); err != nil {
+		return err
+	}
+	st.RPCURLs = nil
+	for _, n := range st.Nodes {
+		st.RPCURLs = append(st.RPCURLs, st.rpcURL(n))
+	}
+	if err := st.save(); err != nil {
+		return err
+	}
+	printSummary(st)
+	return nil
+}
+
+// create writes a new network: certificates, genesis, node directories.
+func create(dir, luxd, plugin, chainGenesisPath string, nodes, basePort int) (*State, error) {
+	if nodes < 1 {
+		return nil, errors.New("-nodes must be at least 1")
+	}
+	chainGenesis, err := filepath.Abs(chainGenesisPath)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(chainGenesis); err != nil {
+		return nil, fmt.Errorf("chain genesis: %w", err)
+	}
+	vmID, err := pluginVMID(plugin)
+	if err != nil {
+		return nil, err
+	}
+	ports, err := choosePorts(2*nodes, basePort)
+	if err != nil {
+		return nil, err
+	}
+	st := &State{
+		Dir:          dir,
+		Luxd:         luxd,
+		NetworkID:    networkID,
+		GenesisFile:  filepath.Join(dir, "genesis.json"),
+		VMID:         vmID.String(),
+		CreatedAt:    time.Now().UTC().Format(time.RFC3339),
+		HostModule:   "github.com/luxdefi/node (see go.mod of tests/host)",
+		ChainGenesis: chainGenesis,
+	}
+	var stakers []genesis.Staker
+	for i := 0; i < nodes; i++ {
+		n := &Node{
+			Index:       i,
+			HTTPPort:    ports[2*i],
+			StakingPort: ports[2*i+1],
+			Dir:         filepath.Join(dir, fmt.Sprintf("node%d", i)),
+		}
+		for _, sub := range []string{"plugins", filepath.Join("configs", "chains")} {
+			if err := os.MkdirAll(filepath.Join(n.Dir, sub), 0o755); err != nil {
+				return nil, err
+			}
+		}
+		certPEM, keyPEM, err := staking.NewCertAndKeyBytes()
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(n.Dir, "staker.crt"), certPEM, 0o600); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(n.Dir, "staker.key"), keyPEM, 0o600); err != nil {
+			return nil, err
+		}
+		tlsCert, err := staking.LoadTLSCertFromBytes(keyPEM, certPEM)
+		if err != nil {
+			return nil, err
+		}
+		nodeID := ids.NodeIDFromCert(staking.CertificateFromX509(tlsCert.Leaf))
+		n.NodeID = nodeID.String()
+		st.Nodes = append(st.Nodes, n)
+		stakers = append(stakers, genesis.Staker{
+			NodeID:        nodeID,
+			RewardAddress: genesis.EWOQKey.Address(),
+			DelegationFee: 20_000,
+		})
+	}
+
+	// The network genesis: the module's own local genesis (ewoq funded on the
+	// X-, P- and C-chains) with a fresh start time, this network's ID and these
+	// nodes as the initial validators.
+	cfg := *genesis.GetConfig(constants.LocalID)
+	cfg.NetworkID = networkID
+	cfg.StartTime = uint64(time.Now().Add(-10 * time.Second).Unix())
+	cfg.InitialStakeDuration = uint64((365 * 24 * time.Hour).Seconds())
+	cfg.InitialStakeDurationOffset = 60
+	cfg.InitialStakers = stakers
+	cfg.Message = "transfervm local test network"
+	unparsed, err := cfg.Unparse()
+	if err != nil {
+		return nil, err
+	}
+	gb, err := json.MarshalIndent(unparsed, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(st.GenesisFile, gb, 0o644); err != nil {
+		return nil, err
+	}
+	logf("new network %d in %s: %d nodes, genesis %s", networkID, dir, nodes, st.GenesisFile)
+	return st, nil
+}
+
+// pluginVMID asks the plugin binary for its VM ID (`transfervm vm-id`).
+func pluginVMID(plugin string) (ids.ID, error) {
+	out, err := exec.Command(plugin, "vm-id").Output()
+	if err != nil {
+		return ids.Empty, fmt.Errorf("%s vm-id: %w", plugin, err)
+	}
+	id, err := ids.FromString(strings.TrimSpace(string(out)))
+	if err != nil {
+		return ids.Empty, fmt.Errorf("%s vm-id printed %q: %w", plugin, out, err)
+	}
+	// The VM ID is the name zero-padded to 32 bytes (protocol.md §7).
+	want := ids.ID{}
+	copy(want[:], chainName)
+	if id != want {
+		return ids.Empty, fmt.Errorf("plugin VM ID %s differs from the padded name %q (%s)", id, chainName, want)
+	}
+	return id, nil
+}
+
+// installPlugin copies the plugin into every node's --plugin-dir under its VM
+// ID (a copy, so later cargo builds cannot change a running network).
+func installPlugin(st *State, plugin string) error {
+	src, err := os.ReadFile(plugin)
+	if err != nil {
+		return fmt.Errorf("plugin: %w", err)
+	}
+	for _, n := range st.Nodes {
+		dst := filepath.Join(n.Dir, "plugins", st.VMID)
+		tmp := dst + ".tmp"
+		if err := os.WriteFile(tmp, src, 0o755); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, dst); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// choosePorts returns count distinct TCP ports on 127.0.0.1: base, base+1, …
+// when base > 0 (all must be free), else ports the kernel picks.
+func choosePorts(count, base int) ([]int, error) {
+	var ports []int
+	var held []net.Listener
+	defer func() {
+		for _, l := range held {
+			l.Close()
+		}
+	}()
+	for i := 0; i < count; i++ {
+		addr := "127.0.0.1:0"
+		if base > 0 {
+			addr = fmt.Sprintf("127.0.0.1:%d", base+i)
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil && base > 0 {
+			logf("port %s is not free (%v): using ports the kernel picks", addr, err)
+			for _, h := range held {
+				h.Close()
+			}
+			return choosePorts(count, 0)
+		}
+		if err != nil {
+			return nil, err
+		}
+		held = append(held, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// ---------------------------------------------------------------------------
+// Processes
+// ---------------------------------------------------------------------------
+
+// running reports whether n's recorded PID is a live luxd of this network.
+func running(n *Node) bool {
+	if n.PID <= 0 {
+		return false
+	}
+	if err := syscall.Kill(n.PID, 0); err != nil {
+		return false
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", n.PID))
+	if err != nil {
+		return false
+	}
+	// Zombies have an empty command line.
+	return bytes.Contains(cmdline, []byte(n.Dir))
+}
+
+// logLevel is the nodes' log level: $LOCALNET_LOG_LEVEL, default info.
+func logLevel() string {
+	if l := os.Getenv("LOCALNET_LOG_LEVEL"); l != "" {
+		return l
+	}
+	return "info"
+}
+
+func nodeArgs(st *State, n *Node) []string {
+	args := []string{
+		"--network-id=" + strconv.FormatUint(uint64(st.NetworkID), 10),
+		"--genesis-file=" + st.GenesisFile,
+		"--data-dir=" + n.Dir,
+		"--db-dir=" + filepath.Join(n.Dir, "db"),
+		"--log-dir=" + filepath.Join(n.Dir, "logs"),
+		"--chain-config-dir=" + filepath.Join(n.Dir, "configs", "chains"),
+		"--plugin-dir=" + filepath.Join(n.Dir, "plugins"),
+		"--staking-tls-cert-file=" + filepath.Join(n.Dir, "staker.crt"),
+		"--staking-tls-key-file=" + filepath.Join(n.Dir, "staker.key"),
+		"--http-host=127.0.0.1",
+		fmt.Sprintf("--http-port=%d", n.HTTPPort),
+		"--staking-host=127.0.0.1",
+		fmt.Sprintf("--staking-port=%d", n.StakingPort),
+		"--public-ip=127.0.0.1",
+		"--network-allow-private-ips=true",
+		"--network-initial-reconnect-delay=200ms",
+		"--network-max-reconnect-delay=2s",
+		"--health-check-frequency=2s",
+		"--log-level=" + logLevel(),
+		"--log-display-level=warn",
+	}
+	args = append(args, consensusFlags...)
+	// luxd raises its open-file limit to 32768 by default and refuses to start
+	// when the hard limit is lower (CI containers often cap it).
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Max < 32768 {
+		args = append(args, fmt.Sprintf("--fd-limit=%d", lim.Max))
+	}
+	var bIPs, bIDs []string
+	for _, o := range st.Nodes {
+		if o.Index == n.Index {
+			continue
+		}
+		bIPs = append(bIPs, fmt.Sprintf("127.0.0.1:%d", o.StakingPort))
+		bIDs = append(bIDs, o.NodeID)
+	}
+	args = append(args, "--bootstrap-ips="+strings.Join(bIPs, ","), "--bootstrap-ids="+strings.Join(bIDs, ","))
+	if st.SubnetID != "" {
+		args = append(args, "--track-subnets="+st.SubnetID)
+	}
+	return args
+}
+
+// startNodes starts every node that is not running, in its own session, with
+// output appended to <node>/luxd.log.
+func startNodes(ctx context.Context, st *State) error {
+	if _, err := os.Stat(st.Luxd); err != nil {
+		return fmt.Errorf("luxd binary: %w", err)
+	}
+	for _, n := range st.Nodes {
+		if running(n) {
+			continue
+		}
+		out, err := os.OpenFile(filepath.Join(n.Dir, "luxd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "\n==== localnet: starting node %d at %s ====\n", n.Index, time.Now().UTC().Format(time.RFC3339))
+		cmd := exec.Command(st.Luxd, nodeArgs(st, n)...)
+		cmd.Dir = n.Dir
+		cmd.Stdout = out
+		cmd.Stderr = out
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Start(); err != nil {
+			out.Close()
+			return fmt.Errorf("start node %d: %w", n.Index, err)
+		}
+		out.Close()
+		n.PID = cmd.Process.Pid
+		// Reap it if it exits while this program still runs, so that running()
+		// sees it gone instead of a zombie.
+		go func() { _ = cmd.Wait() }()
+		logf("node %d (%s) started: pid %d, http %d, staking %d", n.Index, n.NodeID, n.PID, n.HTTPPort, n.StakingPort)
+	}
+	return st.save()
+}
+
+// stopNodes ends every running node: SIGTERM, then SIGKILL after 30 s.
+func stopNodes(st *State) error {
+	for _, n := range st.Nodes {
+		if running(n) {
+			_ = syscall.Kill(n.PID, syscall.SIGTERM)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, n := range st.Nodes {
+		for running(n) && time.Now().Before(deadline) {
+			time.Sleep(200 * time.Millisecond)
+		}
+		if running(n) {
+			logf("node %d did not stop on SIGTERM within 30s: SIGKILL", n.Index)
+			_ = syscall.Kill(n.PID, syscall.SIGKILL)
+			for i := 0; i < 50 && running(n); i++ {
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		if running(n) {
+			return fmt.Errorf("node %d (pid %d) is still running", n.Index, n.PID)
+		}
+		n.PID = 0
+	}
+	return st.save()
+}
+
+func stop(dir string) error {
+	st, err := loadState(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		logf("no network in %s", dir)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := stopNodes(st); err != nil {
+		return err
+	}
+	logf("stopped every node of %s", dir)
+	return nil
+}
+
+func killNode(dir string, idx int) error {
+	st, err := loadState(dir)
+	if err != nil {
+		return err
+	}
+	if idx < 0 || idx >= len(st.Nodes) {
+		return fmt.Errorf("-node must be 0..%d", len(st.Nodes)-1)
+	}
+	n := st.Nodes[idx]
+	if !running(n) {
+		return fmt.Errorf("node %d is not running", idx)
+	}
+	if err := syscall.Kill(n.PID, syscall.SIGKILL); err != nil {
+		return err
+	}
+	for i := 0; i < 100 && running(n); i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	logf("node %d (pid %d) killed with SIGKILL", idx, n.PID)
+	n.PID = 0
+	return st.save()
+}
+
+// ---------------------------------------------------------------------------
+// Waiting
+// ---------------------------------------------------------------------------
+
+// poll calls f every interval until it returns nil or ctx ends; the error
+// names what was awaited and f's last error.
+func poll(ctx context.Context, what string, interval time.Duration, f func(context.Context) error) error {
+	var last error
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		last = f(cctx)
+		cancel()
+		if last == nil {
+			return nil
+		}
+		var fatal fatalError
+		if errors.As(last, &fatal) {
+			return fmt.Errorf("while waiting for %s: %w", what, last)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("timed out waiting for %s: %v", what, last)
+		case <-time.After(interval):
+		}
+	}
+}
+
+// fatalError ends a poll at once.
+type fatalError struct{ error }
+
+// checkAlive fails (fatally) as soon as a node process has died.
+func checkAlive(st *State) error {
+	for _, n := range st.Nodes {
+		if !running(n) {
+			return fatalError{fmt.Errorf("node %d exited (see %s)", n.Index, filepath.Join(n.Dir, "luxd.log"))}
+		}
+	}
+	return nil
+}
+
+func waitPrimary(ctx context.Context, st *State) error {
+	start := time.Now()
+	for _, n := range st.Nodes {
+		n := n
+		c := info.NewClient(n.uri())
+		err := poll(ctx, fmt.Sprintf("node %d to bootstrap the primary network", n.Index), time.Second, func(ctx context.Context) error {
+			if err := checkAlive(st); err != nil {
+				return err
+			}
+			for _, chain := range []string{"P", "X", "C"} {
+				ok, err := c.IsBootstrapped(ctx, chain)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					return fmt.Errorf("%s-chain not bootstrapped", chain)
+				}
+			}
+			peers, err := c.Peers(ctx)
+			if err != nil {
+				return err
+			}
+			if len(peers) < len(st.Nodes)-1 {
+				return fmt.Errorf("%d peers, want %d", len(peers), len(st.Nodes)-1)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	logf("primary network up on %d nodes in %s", len(st.Nodes), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// waitChain waits until every node serves transfervm.info for the chain and
+// reports the chain bootstrapped.
+func waitChain(ctx context.Context, st *State) error {
+	start := time.Now()
+	for _, n := range st.Nodes {
+		n := n
+		c := info.NewClient(n.uri())
+		err := poll(ctx, fmt.Sprintf("node %d to serve chain %s", n.Index, st.ChainID), time.Second, func(ctx context.Context) error {
+			if err := checkAlive(st); err != nil {
+				return err
+			}
+			ok, err := c.IsBootstrapped(ctx, st.ChainID)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errors.New("chain not bootstrapped")
+			}
+			var res map[string]any
+			return rpcCall(ctx, st.rpcURL(n), "transfervm.info", &res)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	logf("chain %s served by %d nodes in %s", st.ChainID, len(st.Nodes), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// rpcCall makes one JSON-RPC call with no params.
+func rpcCall(ctx context.Context, url, method string, out any) error {
+	body := fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":%q}`, method)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("content-type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: HTTP %d: %.200s", method, resp.StatusCode, b)
+	}
+	var env struct {
+		Result json.RawMessage  `json:"result"`
+		Error  *json.RawMessage `json:"error"`
+	}
+	if err := json.Unmarshal(b, &env); err != nil {
+		return fmt.Errorf("%s: %w: %.200s", method, err, b)
+	}
+	if env.Error != nil {
+		return fmt.Errorf("%s: error %s", method, *env.Error)
+	}
+	return json.Unmarshal(env.Result, out)
+}
+
+// ---------------------------------------------------------------------------
+// Subnet and chain
+// ---------------------------------------------------------------------------
+
+func createSubnetAndChain(ctx context.Context, st *State) error {
+	uri := st.Nodes[0].uri()
+	key := genesis.EWOQKey
+	kc := secp256k1fx.NewKeychain(key)
+	t0 := time.Now()
+	wallet, err := primary.MakeWallet(ctx, &primary.WalletConfig{
+		URI:         uri,
+		LUXKeychain: kc,
+		EthKeychain: kc,
+	})
+	if err != nil {
+		return fmt.Errorf("wallet: %w", err)
+	}
+	pWallet := wallet.P()
+	logf("wallet synced from %s in %s", uri, time.Since(t0).Round(time.Millisecond))
+
+	owner := &secp256k1fx.OutputOwners{Threshold: 1, Addrs: []ids.ShortID{key.Address()}}
+	subnetTx, err := pWallet.IssueCreateSubnetTx(owner)
+	if err != nil {
+		return fmt.Errorf("CreateSubnetTx: %w", err)
+	}
+	subnetID := subnetTx.ID()
+	logf("subnet %s created (CreateSubnetTx accepted)", subnetID)
+
+	// Subnet validators: every node, from shortly after now until well before
+	// the genesis stakes end.
+	startTime := time.Now().Add(20 * time.Second)
+	endTime := startTime.Add(30 * 24 * time.Hour)
+	for _, n := range st.Nodes {
+		nodeID, err := ids.NodeIDFromString(n.NodeID)
+		if err != nil {
+			return err
+		}
+		tx, err := pWallet.IssueAddSubnetValidatorTx(&txs.SubnetValidator{
+			Validator: txs.Validator{
+				NodeID: nodeID,
+				Start:  uint64(startTime.Unix()),
+				End:    uint64(endTime.Unix()),
+				Wght:   subnetValidatorWeight,
+			},
+			Subnet: subnetID,
+		})
+		if err != nil {
+			return fmt.Errorf("AddSubnetValidatorTx for node %d: %w", n.Index, err)
+		}
+		logf("node %d added as a subnet validator (tx %s)", n.Index, tx.ID())
+	}
+
+	genesisBytes, err := os.ReadFile(st.ChainGenesis)
+	if err != nil {
+		return err
+	}
+	vmID, err := ids.FromString(st.VMID)
+	if err != nil {
+		return err
+	}
+	chainTx, err := pWallet.IssueCreateChainTx(subnetID, genesisBytes, vmID, nil, chainName)
+	if err != nil {
+		return fmt.Errorf("CreateChainTx: %w", err)
+	}
+	st.SubnetID = subnetID.String()
+	st.ChainID = chainTx.ID().String()
+	logf("chain %s created on subnet %s (VM %s, genesis %s, %d bytes)", st.ChainID, st.SubnetID, st.VMID, st.ChainGenesis, len(genesisBytes))
+
+	// The subnet's validator set must be in force before the nodes restart
+	// tracking it, so the chain bootstraps from (and polls) all of them.
+	pc := platformvm.NewClient(uri)
+	err = poll(ctx, "the subnet validators to become current", time.Second, func(ctx context.Context) error {
+		vdrs, err := pc.GetCurrentValidators(ctx, subnetID, nil)
+		if err != nil {
+			return err
+		}
+		have := set.Set[ids.NodeID]{}
+		for _, v := range vdrs {
+			have.Add(v.NodeID)
+		}
+		if have.Len() < len(st.Nodes) {
+			return fmt.Errorf("%d of %d subnet validators current", have.Len(), len(st.Nodes))
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	logf("all %d nodes validate subnet %s", len(st.Nodes), subnetID)
+	return st.save()
+}
+
+// ---------------------------------------------------------------------------
+// Reporting
+// ---------------------------------------------------------------------------
+
+func printSummary(st *State) {
+	fmt.Printf("network:   %s (network ID %d, %d nodes)\n", st.Dir, st.NetworkID, len(st.Nodes))
+	fmt.Printf("subnet:    %s\n", st.SubnetID)
+	fmt.Printf("chain:     %s (VM %s)\n", st.ChainID, st.VMID)
+	for _, n := range st.Nodes {
+		fmt.Printf("node %d:    %s  pid %d  %s\n", n.Index, n.NodeID, n.PID, st.rpcURL(n))
+	}
+}
+
+func status(dir string) error {
+	st, err := loadState(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		fmt.Printf("no network in %s\n", dir)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Printf("network:   %s (network ID %d, %d nodes)\n", st.Dir, st.NetworkID, len(st.Nodes))
+	fmt.Printf("subnet:    %s\nchain:     %s (VM %s)\n", st.SubnetID, st.ChainID, st.VMID)
+	down := 0
+	for _, n := range st.Nodes {
+		state := "stopped"
+		if running(n) {
+			state = fmt.Sprintf("running (pid %d)", n.PID)
+			if st.ChainID != "" {
+				var la struct {
+					Height uint64 `json:"height"`
+					ID     string `json:"id"`
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				if err := rpcCall(ctx, st.rpcURL(n), "transfervm.lastAccepted", &la); err != nil {
+					state += fmt.Sprintf(", chain not answering: %v", err)
+				} else {
+					state += fmt.Sprintf(", last accepted height %d %s", la.Height, la.ID)
+				}
+				cancel()
+			}
+		} else {
+			down++
+		}
+		url := n.uri()
+		if st.ChainID != "" {
+			url = st.rpcURL(n)
+		}
+		fmt.Printf("node %d:    %s  %s  %s\n", n.Index, n.NodeID, url, state)
+	}
+	if down > 0 {
+		return fmt.Errorf("%d of %d nodes are not running", down, len(st.Nodes))
+	}
+	return nil
+}
+
+// printLogTails prints the end of every node's output and main log.
+func printLogTails(st *State) {
+	for _, n := range st.Nodes {
+		for _, f := range []string{"luxd.log", filepath.Join("logs", "main.log")} {
+			p := filepath.Join(n.Dir, f)
+			b, err := os.ReadFile(p)
+			if err != nil {
+				continue
+			}
+			lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+			if len(lines) > 25 {
+				lines = lines[len(lines)-25:]
+			}
+			fmt.Fprintf(os.Stderr, "---- node %d: tail of %s ----\n%s\n", n.Index, p, strings.Join(lines, "\n"))
+		}
+	}
+}

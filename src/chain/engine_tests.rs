@@ -1252,6 +1252,14 @@ enum Op {
         first_wins: bool,
         reject_first: bool,
     },
+    /// Two competing branches, each up to `depths` blocks deep, built by X and Y on their
+    /// own processing blocks; one is accepted block by block, the other rejected root first,
+    /// either as soon as a winning block conflicts with it or after the whole winner.
+    Branches {
+        depths: [usize; 2],
+        first_wins: bool,
+        reject_at_once: bool,
+    },
     /// Time passes.
     Wait { secs: u64 },
 }
@@ -1308,9 +1316,17 @@ fn op_strategy() -> impl Strategy<Value = Op> {
             reject_first,
         },
     );
+    let branches = ([1..4usize, 1..4usize], any::<bool>(), any::<bool>()).prop_map(
+        |(depths, first_wins, reject_at_once)| Op::Branches {
+            depths,
+            first_wins,
+            reject_at_once,
+        },
+    );
     prop_oneof![
         12 => submit,
         3 => height,
+        2 => branches,
         1 => prop_oneof![3 => 0u64..5, 1 => 5u64..60].prop_map(|secs| Op::Wait { secs }),
     ]
 }
@@ -1474,6 +1490,92 @@ impl Net {
         self.check();
     }
 
+    /// See [`Op::Branches`]. Every node verifies every block of both branches.
+    fn branches(&mut self, depths: [usize; 2], first_wins: bool, reject_at_once: bool) {
+        let now = self.now;
+        let mut built: [Vec<SealedBlock>; 2] = [Vec::new(), Vec::new()];
+        for (builder, branch) in built.iter_mut().enumerate() {
+            let chain = &mut self.nodes[builder];
+            let mut parent = chain.last_accepted().id;
+            for _ in 0..depths[builder] {
+                match chain.build_block(now) {
+                    Ok(block) => {
+                        assert_eq!(block.block.parent_id, parent, "built on the preference");
+                        parent = block.id;
+                        chain.set_preference(block.id).unwrap();
+                        branch.push(block);
+                    }
+                    Err(BlockError::NothingToBuild) => break,
+                    Err(e) => panic!("build failed: {e}"),
+                }
+            }
+        }
+        let winner = match (built[0].is_empty(), built[1].is_empty()) {
+            (true, true) => return,
+            (false, true) => 0,
+            (true, false) => 1,
+            (false, false) => usize::from(!first_wins),
+        };
+        // Every block once (the builders may have built identical blocks), parents first.
+        let mut all: Vec<SealedBlock> = Vec::new();
+        for block in built.iter().flatten() {
+            if !all.iter().any(|b| b.id == block.id) {
+                all.push(block.clone());
+            }
+        }
+        all.sort_by_key(|b| b.block.height);
+        for chain in &mut self.nodes {
+            for block in &all {
+                deliver(chain, block, now).expect("a built block verifies everywhere");
+            }
+        }
+        let winners = built[winner].clone();
+        let mut losers: Vec<SealedBlock> = all
+            .into_iter()
+            .filter(|b| !winners.iter().any(|w| w.id == b.id))
+            .collect();
+        let parents: BTreeMap<Id, (Id, u64)> = winners
+            .iter()
+            .chain(&losers)
+            .map(|b| (b.id, (b.block.parent_id, b.block.height)))
+            .collect();
+        // Whether `block` cannot be accepted once `accepted` is (it does not descend from it).
+        let conflicts = |block: &SealedBlock, accepted: &SealedBlock| {
+            let mut cursor = (block.id, block.block.height);
+            while cursor.1 > accepted.block.height {
+                cursor = parents[&cursor.0];
+            }
+            cursor.1 == accepted.block.height && cursor.0 != accepted.id
+        };
+        for block in &winners {
+            for chain in &mut self.nodes {
+                assert_eq!(&chain.accept_block(block.id).unwrap(), block);
+                check_accepted_state(chain);
+            }
+            self.apply_to_model(block);
+            self.accepted.push(block.clone());
+            if reject_at_once {
+                let (dead, alive): (Vec<_>, Vec<_>) =
+                    losers.into_iter().partition(|l| conflicts(l, block));
+                for loser in &dead {
+                    for chain in &mut self.nodes {
+                        chain.reject_block(loser.id, now).unwrap();
+                    }
+                }
+                losers = alive;
+            }
+        }
+        for loser in &losers {
+            for chain in &mut self.nodes {
+                chain.reject_block(loser.id, now).unwrap();
+            }
+        }
+        for chain in &self.nodes {
+            assert_eq!(chain.processing_count(), 0);
+        }
+        self.check();
+    }
+
     /// Replays an accepted block on the model, checking every rule independently of the core.
     fn apply_to_model(&mut self, block: &SealedBlock) {
         assert_eq!(block.block.height, self.accepted.len() as u64 + 1);
@@ -1558,6 +1660,10 @@ proptest! {
                 Op::Submit { .. } => net.submit(op),
                 Op::Height { fork, builder, first_wins, reject_first } => {
                     net.height(*fork, *builder, *first_wins, *reject_first);
+                    net.now += 1_000;
+                }
+                Op::Branches { depths, first_wins, reject_at_once } => {
+                    net.branches(*depths, *first_wins, *reject_at_once);
                     net.now += 1_000;
                 }
                 Op::Wait { secs } => net.now += secs * 1_000,

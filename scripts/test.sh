@@ -28,6 +28,39 @@ cargo clippy --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --all-targets --locked
 
+# Fuzzing, bounded: every cargo-fuzz target for TRANSFERVM_FUZZ_SECONDS (default 20) each, when
+# a nightly toolchain is installed (cargo-fuzz needs one). The corpora already ran above, on
+# stable, as tests/fuzz_corpus.rs. TRANSFERVM_FUZZ_SECONDS=0 skips this step.
+fuzz_seconds="${TRANSFERVM_FUZZ_SECONDS:-20}"
+if [ "$fuzz_seconds" = "0" ]; then
+  echo "== fuzzing skipped (TRANSFERVM_FUZZ_SECONDS=0)"
+elif ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+  echo "== fuzzing skipped: no nightly toolchain (rustup toolchain install nightly enables it);"
+  echo "   the fuzz corpora still ran as ordinary tests (tests/fuzz_corpus.rs)"
+else
+  echo "== cargo-fuzz: ${fuzz_seconds}s per target"
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    cargo install cargo-fuzz --locked
+  fi
+  fuzz=(cargo +nightly fuzz run --fuzz-dir tests/fuzz --sanitizer none --dev)
+  cargo +nightly fuzz build --fuzz-dir tests/fuzz --sanitizer none --dev
+  for target in tx block gossip rpc genesis; do
+    # New inputs go to a scratch directory; the committed corpus is only read.
+    scratch="$(mktemp -d)"
+    log="$scratch/fuzz.log"
+    if "${fuzz[@]}" "$target" "$scratch" "tests/fuzz/corpus/$target" -- \
+        -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 >"$log" 2>&1; then
+      echo "   $target: $(grep -E '^Done [0-9]+ runs' "$log" || echo 'done')"
+      rm -rf "$scratch"
+    else
+      tail -n 40 "$log"
+      echo "fuzz target $target failed; the crashing input is under tests/fuzz/artifacts/$target/" >&2
+      echo "(add it to tests/fuzz/corpus/$target/ as a regression seed once fixed)" >&2
+      exit 1
+    fi
+  done
+fi
+
 if [ -f tests/host/run.sh ] && [ "${TRANSFERVM_SKIP_HOST:-0}" != "1" ]; then
   echo "== real-host conformance (Go)"
   bash tests/host/run.sh

@@ -1,0 +1,557 @@
+package host
+
+// End-to-end test on a local network of real Lux nodes (luxd built from the
+// host module in go.mod), started by scripts/local-network.sh: transfers are
+// submitted to different nodes, every node must reach the same last accepted
+// block and the same balances; then one node is killed with SIGKILL, transfers
+// keep flowing through the others, the node is restarted and must catch up.
+//
+// It needs a network, so it only runs with TRANSFERVM_E2E=1 (tests/host/e2e.sh,
+// which scripts/test.sh calls, sets it).
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/luxdefi/node/ids"
+)
+
+// e2eDeadline bounds the whole test (network start with a cold node build
+// excluded: the node is built before go test runs), well inside go test's
+// -timeout so that cleanup always runs.
+const e2eDeadline = 15 * time.Minute
+
+// netState is the part of <dir>/network.json the test reads.
+type netState struct {
+	Dir      string `json:"dir"`
+	SubnetID string `json:"subnetId"`
+	ChainID  string `json:"chainId"`
+	VMID     string `json:"vmId"`
+	Nodes    []struct {
+		Index    int    `json:"index"`
+		NodeID   string `json:"nodeId"`
+		HTTPPort int    `json:"httpPort"`
+		Dir      string `json:"dir"`
+		PID      int    `json:"pid"`
+	} `json:"nodes"`
+	RPCURLs []string `json:"rpcUrls"`
+}
+
+// netRPC is a JSON-RPC client for one node's /ext/bc/<chainID>/rpc.
+type netRPC struct {
+	url    string
+	client *http.Client
+}
+
+func (c *netRPC) call(ctx context.Context, method string, params any, out any) error {
+	req := map[string]any{"jsonrpc": "2.0", "id": 1, "method": method}
+	if params != nil {
+		req["params"] = params
+	}
+	body, _ := json.Marshal(req)
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	hreq.Header.Set("content-type", "application/json")
+	res, err := c.client.Do(hreq)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
+	if err != nil {
+		return err
+	}
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: HTTP %d: %.300s", method, res.StatusCode, b)
+	}
+	var env rpcResponse
+	if err := json.Unmarshal(b, &env); err != nil {
+		return fmt.Errorf("%s: %w: %.300s", method, err, b)
+	}
+	if env.Error != nil {
+		return env.Error
+	}
+	if out != nil {
+		return json.Unmarshal(env.Result, out)
+	}
+	return nil
+}
+
+type lastAcceptedView struct {
+	ID     string `json:"id"`
+	Height uint64 `json:"height"`
+}
+
+type accountView struct {
+	Balance string `json:"balance"`
+	Nonce   uint64 `json:"nonce"`
+}
+
+// e2eNet is the running network as the test sees it.
+type e2eNet struct {
+	t      *testing.T
+	script string
+	env    []string
+	dir    string
+	state  netState
+	rpcs   []*netRPC
+}
+
+func (n *e2eNet) run(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "bash", append([]string{n.script}, args...)...)
+	cmd.Env = n.env
+	cmd.Stdin = nil
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	cmd.WaitDelay = 10 * time.Second
+	err := cmd.Run()
+	return out.String(), err
+}
+
+func (n *e2eNet) load() {
+	n.t.Helper()
+	b, err := os.ReadFile(filepath.Join(n.dir, "network.json"))
+	if err != nil {
+		n.t.Fatalf("network state: %v", err)
+	}
+	if err := json.Unmarshal(b, &n.state); err != nil {
+		n.t.Fatalf("network.json: %v", err)
+	}
+	n.rpcs = nil
+	for _, u := range n.state.RPCURLs {
+		n.rpcs = append(n.rpcs, &netRPC{url: u, client: &http.Client{Timeout: 15 * time.Second}})
+	}
+}
+
+// ourProcesses lists the PIDs whose command line mentions the network dir
+// (the nodes and their plugin processes, which run from the nodes' plugin dirs).
+func ourProcesses(dir string) []int {
+	var pids []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		if strings.Contains(string(b), dir+"/node") {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// logTails prints the end of every node's logs (luxd output, main log and the
+// transfervm chain's log).
+func (n *e2eNet) logTails() {
+	for i := range n.state.Nodes {
+		nd := n.state.Nodes[i]
+		files := []string{filepath.Join(nd.Dir, "luxd.log"), filepath.Join(nd.Dir, "logs", "main.log")}
+		if n.state.ChainID != "" {
+			files = append(files, filepath.Join(nd.Dir, "logs", n.state.ChainID+".log"))
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+			if len(lines) > 30 {
+				lines = lines[len(lines)-30:]
+			}
+			n.t.Logf("---- node %d: tail of %s ----\n%s", nd.Index, f, strings.Join(lines, "\n"))
+		}
+	}
+}
+
+// sender is a funded dev key with its next nonce.
+type sender struct {
+	key   ed25519.PrivateKey
+	addr  [32]byte
+	nonce uint64
+	spent uint64
+}
+
+type sentTx struct {
+	id   string
+	node int
+}
+
+func TestLocalNetworkE2E(t *testing.T) {
+	if os.Getenv("TRANSFERVM_E2E") != "1" {
+		t.Skip("needs a local network of real nodes: run tests/host/e2e.sh (or set TRANSFERVM_E2E=1)")
+	}
+	testStart := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), e2eDeadline)
+	defer cancel()
+
+	root := repoRoot(t)
+	plugin := pluginPath(t)
+	// e2e.sh chooses the directory (so it can stop the nodes even if this
+	// process is killed); otherwise a fresh temporary one.
+	dir := os.Getenv("TRANSFERVM_E2E_DIR")
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "transfervm-e2e-"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Install a private copy of the plugin: a concurrent cargo build must not
+	// change the binary a restarted node runs.
+	if b, err := os.ReadFile(plugin); err != nil {
+		t.Fatal(err)
+	} else if plugin = filepath.Join(dir, "transfervm-plugin"); os.WriteFile(plugin, b, 0o755) != nil {
+		t.Fatalf("copy the plugin into %s", dir)
+	}
+	env := append(os.Environ(),
+		"LOCALNET_DIR="+dir,
+		"LOCALNET_BASE_PORT=0",
+		"TRANSFERVM_PLUGIN="+plugin,
+		"CI=true",
+	)
+	n := &e2eNet{t: t, script: filepath.Join(root, "scripts", "local-network.sh"), env: env, dir: dir}
+
+	// Always stop every node, even on failure; keep the logs of a failed run.
+	t.Cleanup(func() {
+		if t.Failed() {
+			n.logTails()
+		}
+		sctx, scancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer scancel()
+		out, err := n.run(sctx, "stop")
+		if err != nil {
+			t.Errorf("local-network.sh stop: %v\n%s", err, out)
+		}
+		// Nothing of ours may outlive the test: no node, no plugin.
+		left := ourProcesses(dir)
+		for _, pid := range left {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		if len(left) > 0 {
+			t.Errorf("processes left running after stop (killed now): %v", left)
+		}
+		if t.Failed() {
+			t.Logf("network state and logs kept in %s", dir)
+		} else {
+			os.RemoveAll(dir)
+		}
+	})
+
+	// ---- Start the network --------------------------------------------------
+	t0 := time.Now()
+	out, err := n.run(ctx, "start")
+	t.Logf("local-network.sh start (%s):\n%s", time.Since(t0).Round(time.Millisecond), out)
+	if err != nil {
+		n.load()
+		t.Fatalf("local-network.sh start failed: %v", err)
+	}
+	n.load()
+	startupTime := time.Since(t0)
+	if len(n.rpcs) < 3 {
+		t.Fatalf("network has %d RPC URLs, want at least 3", len(n.rpcs))
+	}
+
+	var info struct {
+		NetworkID uint32 `json:"networkId"`
+		ChainID   string `json:"chainId"`
+		MinFee    string `json:"minFee"`
+		Mode      string `json:"mode"`
+	}
+	if err := n.rpcs[0].call(ctx, "transfervm.info", nil, &info); err != nil {
+		t.Fatalf("transfervm.info: %v", err)
+	}
+	chainID, err := ids.FromString(info.ChainID)
+	if err != nil || info.ChainID != n.state.ChainID {
+		t.Fatalf("chain reports chainId %q, the P-chain created %s (%v)", info.ChainID, n.state.ChainID, err)
+	}
+	if info.Mode != "luxd" {
+		t.Errorf("info.mode = %q, want luxd", info.Mode)
+	}
+	fee, err := strconv.ParseUint(info.MinFee, 10, 64)
+	if err != nil {
+		t.Fatalf("minFee %q: %v", info.MinFee, err)
+	}
+
+	// One funded dev key per node: sender i submits to node i, so every node
+	// receives transfers and nonces never race between nodes.
+	nodes := len(n.rpcs)
+	senders := make([]*sender, nodes)
+	for i := range senders {
+		k := devKey(i)
+		s := &sender{key: k, addr: pubKey(k)}
+		var acc accountView
+		if err := n.rpcs[i].call(ctx, "transfervm.account", map[string]any{"address": addrText(s.addr)}, &acc); err != nil {
+			t.Fatalf("account of dev key %d: %v", i, err)
+		}
+		s.nonce = acc.Nonce
+		senders[i] = s
+	}
+	initial := map[string]uint64{}
+	recipients := make([][32]byte, 4)
+	for i := range recipients {
+		recipients[i] = pubKey(keyFromLabel(fmt.Sprintf("transfervm e2e recipient %d %d", i, time.Now().UnixNano())))
+	}
+	addrs := []string{}
+	for _, s := range senders {
+		addrs = append(addrs, addrText(s.addr))
+	}
+	for _, r := range recipients {
+		addrs = append(addrs, addrText(r))
+	}
+	for _, a := range addrs {
+		initial[a] = balanceOf(ctx, t, n.rpcs[0], a)
+	}
+	expected := map[string]uint64{}
+	for a, b := range initial {
+		expected[a] = b
+	}
+
+	sent, accepted := 0, 0
+	var txs []sentTx
+	// send submits one transfer from sender si through node ni.
+	send := func(si, ni int, seq int) {
+		s := senders[si]
+		to := recipients[seq%len(recipients)]
+		amount := uint64(1000 + seq)
+		b := txBody{
+			Version: txVersion, NetworkID: info.NetworkID, ChainID: chainID,
+			From: s.addr, To: to, Amount: amount, Fee: fee, Nonce: s.nonce,
+			ExpiresAt: uint64(time.Now().Add(30 * time.Minute).Unix()),
+		}
+		signed := b.sign(s.key)
+		var res struct {
+			TxID string `json:"txId"`
+		}
+		if err := n.rpcs[ni].call(ctx, "transfervm.submitTx", map[string]any{"tx": "0x" + fmt.Sprintf("%x", signed)}, &res); err != nil {
+			t.Fatalf("submitTx (sender %d nonce %d) to node %d: %v", si, s.nonce, ni, err)
+		}
+		if want := txID(signed).String(); res.TxID != want {
+			t.Fatalf("submitTx returned txId %s, the Go encoder computes %s", res.TxID, want)
+		}
+		s.nonce++
+		sent++
+		expected[addrText(s.addr)] -= amount + fee
+		expected[addrText(to)] += amount
+		txs = append(txs, sentTx{id: res.TxID, node: ni})
+	}
+	// waitAccepted waits until every listed transfer is accepted on every
+	// listed node.
+	waitAccepted := func(what string, list []sentTx, on []int, limit time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(limit)
+		for _, tx := range list {
+			for _, ni := range on {
+				for {
+					var st struct {
+						Status string `json:"status"`
+						Reason string `json:"reason"`
+					}
+					err := n.rpcs[ni].call(ctx, "transfervm.txStatus", map[string]any{"txId": tx.id}, &st)
+					if err == nil && st.Status == "accepted" {
+						break
+					}
+					if err == nil && (st.Status == "rejected" || st.Status == "dropped") {
+						t.Fatalf("%s: transfer %s (sent to node %d) is %s on node %d: %s", what, tx.id, tx.node, st.Status, ni, st.Reason)
+					}
+					if time.Now().After(deadline) || ctx.Err() != nil {
+						t.Fatalf("%s: transfer %s (sent to node %d) not accepted on node %d within %s: status %q, err %v",
+							what, tx.id, tx.node, ni, limit, st.Status, err)
+					}
+					time.Sleep(200 * time.Millisecond)
+				}
+			}
+		}
+	}
+	all := func() []int {
+		var r []int
+		for i := 0; i < nodes; i++ {
+			r = append(r, i)
+		}
+		return r
+	}
+	// converge waits until the listed nodes report the same last accepted block
+	// and identical balances, which must equal the expected ones.
+	converge := func(what string, on []int, limit time.Duration) lastAcceptedView {
+		t.Helper()
+		deadline := time.Now().Add(limit)
+		for {
+			var las []lastAcceptedView
+			same := true
+			var lastErr error
+			for _, ni := range on {
+				var la lastAcceptedView
+				if err := n.rpcs[ni].call(ctx, "transfervm.lastAccepted", nil, &la); err != nil {
+					lastErr = err
+					same = false
+					break
+				}
+				las = append(las, la)
+				if la != las[0] {
+					same = false
+				}
+			}
+			if same {
+				for _, a := range addrs {
+					for _, ni := range on {
+						if got := balanceOf(ctx, t, n.rpcs[ni], a); got != expected[a] {
+							t.Fatalf("%s: node %d balance of %s = %d, want %d", what, ni, a, got, expected[a])
+						}
+					}
+				}
+				return las[0]
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				t.Fatalf("%s: nodes %v did not converge within %s: last accepted %+v (err %v)", what, on, limit, las, lastErr)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+
+	// ---- Phase 1: every node up, transfers to every node ----------------------
+	const perSender1 = 20
+	p1 := time.Now()
+	for seq := 0; seq < perSender1; seq++ {
+		for si := 0; si < nodes; si++ {
+			send(si, si, seq)
+		}
+	}
+	phase1 := txs
+	waitAccepted("all nodes up", phase1, all(), 3*time.Minute)
+	tip1 := converge("all nodes up", all(), 2*time.Minute)
+	convergeTime := time.Since(p1)
+	accepted += len(phase1)
+	t.Logf("phase 1: %d transfers through %d nodes accepted; all nodes at height %d (%s) with identical balances in %s",
+		len(phase1), nodes, tip1.Height, tip1.ID, convergeTime.Round(time.Millisecond))
+
+	// ---- Phase 2: kill the last node, keep sending through the others ------------
+	victim := nodes - 1
+	out, err = n.run(ctx, "kill", strconv.Itoa(victim))
+	if err != nil {
+		t.Fatalf("local-network.sh kill %d: %v\n%s", victim, out, err)
+	}
+	victimDir := n.state.Nodes[victim].Dir
+	// The node's plugin gets SIGTERM from the kernel when luxd dies (the
+	// host sets Pdeathsig) and must exit by itself.
+	goneBy := time.Now().Add(20 * time.Second)
+	for {
+		left := 0
+		for _, pid := range ourProcesses(dir) {
+			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(b), victimDir+"/") {
+				left++
+			}
+		}
+		if left == 0 {
+			break
+		}
+		if time.Now().After(goneBy) {
+			t.Fatalf("%d processes of the killed node %d still run 20 s after SIGKILL (orphaned plugin?)", left, victim)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("phase 2: node %d killed with SIGKILL", victim)
+	live := all()[:victim]
+	txs = nil
+	const perSender2 = 10
+	for seq := 0; seq < perSender2; seq++ {
+		for si := 0; si < nodes; si++ {
+			send(si, si%victim, perSender1+seq)
+		}
+	}
+	phase2 := txs
+	waitAccepted("one node down", phase2, live, 4*time.Minute)
+	tip2 := converge("one node down", live, 2*time.Minute)
+	accepted += len(phase2)
+	t.Logf("phase 2: %d transfers accepted by the %d live nodes; they are at height %d", len(phase2), len(live), tip2.Height)
+
+	// ---- Phase 3: restart the node; it must catch up ---------------------------
+	r0 := time.Now()
+	out, err = n.run(ctx, "start")
+	if err != nil {
+		t.Fatalf("local-network.sh start (restart node %d): %v\n%s", victim, err, out)
+	}
+	restartTime := time.Since(r0)
+	tip3 := converge("after restart", all(), 3*time.Minute)
+	catchUpTime := time.Since(r0)
+	if tip3.Height < tip2.Height {
+		t.Fatalf("after restart the network is at height %d, below %d", tip3.Height, tip2.Height)
+	}
+	t.Logf("phase 3: node %d restarted (process up and serving in %s) and caught up to height %d in %s",
+		victim, restartTime.Round(time.Millisecond), tip3.Height, catchUpTime.Round(time.Millisecond))
+
+	// ---- Phase 4: the restarted node takes part again --------------------------
+	txs = nil
+	for seq := 0; seq < 5; seq++ {
+		send(victim, victim, perSender1+perSender2+seq)
+	}
+	phase4 := txs
+	waitAccepted("restarted node submits", phase4, all(), 3*time.Minute)
+	tip4 := converge("restarted node submits", all(), 2*time.Minute)
+	accepted += len(phase4)
+
+	fmt.Printf("e2e: host module          %s (luxd %s)\n", hostModuleVersion(), luxdVersion(n))
+	fmt.Printf("e2e: nodes                %d (subnet %s, chain %s)\n", nodes, n.state.SubnetID, n.state.ChainID)
+	fmt.Printf("e2e: transfers sent       %d\n", sent)
+	fmt.Printf("e2e: transfers accepted   %d (on every node; final height %d, block %s)\n", accepted, tip4.Height, tip4.ID)
+	fmt.Printf("e2e: network start        %s (primary network, subnet, chain, restart tracking it)\n", startupTime.Round(time.Millisecond))
+	fmt.Printf("e2e: time to converge     %s (%d transfers to %d nodes until all nodes had the same last accepted block and balances)\n",
+		convergeTime.Round(time.Millisecond), len(phase1), nodes)
+	fmt.Printf("e2e: time to catch up     %s (node %d restarted after SIGKILL, %d blocks behind, until it matched the others)\n",
+		catchUpTime.Round(time.Millisecond), victim, tip2.Height-tip1.Height)
+	fmt.Printf("e2e: total                %s\n", time.Since(testStart).Round(time.Millisecond))
+	if accepted != sent {
+		t.Errorf("sent %d transfers, %d accepted", sent, accepted)
+	}
+}
+
+func balanceOf(ctx context.Context, t *testing.T, c *netRPC, addr string) uint64 {
+	t.Helper()
+	var acc accountView
+	if err := c.call(ctx, "transfervm.account", map[string]any{"address": addr}, &acc); err != nil {
+		t.Fatalf("account %s at %s: %v", addr, c.url, err)
+	}
+	v, err := strconv.ParseUint(acc.Balance, 10, 64)
+	if err != nil {
+		t.Fatalf("balance %q of %s: %v", acc.Balance, addr, err)
+	}
+	return v
+}
+
+// luxdVersion asks node 0 for its version (info.getNodeVersion).
+func luxdVersion(n *e2eNet) string {
+	body := `{"jsonrpc":"2.0","id":1,"method":"info.getNodeVersion"}`
+	url := fmt.Sprintf("http://127.0.0.1:%d/ext/info", n.state.Nodes[0].HTTPPort)
+	res, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		return "unknown"
+	}
+	defer res.Body.Close()
+	var r struct {
+		Result struct {
+			Version            string `json:"version"`
+			RPCProtocolVersion any    `json:"rpcProtocolVersion"`
+		} `json:"result"`
+	}
+	if json.NewDecoder(res.Body).Decode(&r) != nil {
+		return "unknown"
+	}
+	return fmt.Sprintf("%s, rpcchainvm %v", r.Result.Version, r.Result.RPCProtocolVersion)
+}

@@ -1343,6 +1343,10 @@ struct Net {
     submitted: Vec<Id>,
     model: BTreeMap<Address, Account>,
     model_burned: u64,
+    /// Submissions the nodes refused (admitted ones are `submitted`).
+    refused: usize,
+    /// Competing blocks verified everywhere and then rejected.
+    rejected_blocks: usize,
 }
 
 impl Net {
@@ -1385,6 +1389,8 @@ impl Net {
             submitted: Vec::new(),
             model,
             model_burned: 0,
+            refused: 0,
+            rejected_blocks: 0,
         }
     }
 
@@ -1442,6 +1448,7 @@ impl Net {
                 assert_eq!(chain.mempool().len(), len);
                 assert_eq!(chain.pending_nonce(&from), next);
                 assert_eq!(chain.tx_status(&tx.id()), status);
+                self.refused += 1;
             }
         }
     }
@@ -1485,6 +1492,7 @@ impl Net {
             }
             assert_eq!(chain.processing_count(), 0);
         }
+        self.rejected_blocks += usize::from(loser.is_some());
         self.apply_to_model(&winner);
         self.accepted.push(winner);
         self.check();
@@ -1562,6 +1570,7 @@ impl Net {
                         chain.reject_block(loser.id, now).unwrap();
                     }
                 }
+                self.rejected_blocks += dead.len();
                 losers = alive;
             }
         }
@@ -1570,6 +1579,7 @@ impl Net {
                 chain.reject_block(loser.id, now).unwrap();
             }
         }
+        self.rejected_blocks += losers.len();
         for chain in &self.nodes {
             assert_eq!(chain.processing_count(), 0);
         }
@@ -1643,53 +1653,109 @@ impl Net {
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: 32,
+/// Property cases run by [`random_workloads_with_forks_keep_every_invariant`]; set
+/// `TRANSFERVM_PROPERTY_CASES` to run more (or fewer).
+fn property_cases() -> u32 {
+    std::env::var("TRANSFERVM_PROPERTY_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(256)
+}
+
+/// Runs one random workload (see [`op_strategy`]) and checks every invariant; returns the net
+/// so the caller can count what it did.
+fn run_workload(ops: &[Op]) -> Result<Net, TestCaseError> {
+    let mut net = Net::new();
+    for op in ops {
+        match op {
+            Op::Submit { .. } => net.submit(op),
+            Op::Height {
+                fork,
+                builder,
+                first_wins,
+                reject_first,
+            } => {
+                net.height(*fork, *builder, *first_wins, *reject_first);
+                net.now += 1_000;
+            }
+            Op::Branches {
+                depths,
+                first_wins,
+                reject_at_once,
+            } => {
+                net.branches(*depths, *first_wins, *reject_at_once);
+                net.now += 1_000;
+            }
+            Op::Wait { secs } => net.now += secs * 1_000,
+        }
+    }
+    // Drain: the builders take turns, without forks.
+    for round in 0..40 {
+        net.height(false, round % 2, true, false);
+        net.now += 1_000;
+    }
+    // Whatever is left waits for a missing nonce: neither builder can make a block of it.
+    let now = net.now;
+    for chain in &mut net.nodes[..2] {
+        prop_assert!(chain.mempool().len() <= 48);
+        prop_assert_eq!(chain.build_block(now), Err(BlockError::NothingToBuild));
+    }
+    if !net.accepted.is_empty() {
+        net.check();
+    }
+    // A fresh follower fed only the accepted blocks reaches the same state.
+    let mut late = open_with(&genesis_with_caps(6, 1_500_000), config());
+    for block in &net.accepted {
+        deliver(&mut late, block, block.block.timestamp_ms).unwrap();
+        late.accept_block(block.id).unwrap();
+    }
+    prop_assert_eq!(late.recompute_digest(), net.nodes[0].recompute_digest());
+    prop_assert_eq!(late.last_accepted(), net.nodes[0].last_accepted());
+    Ok(net)
+}
+
+/// Random transfer workloads over random forks (competing blocks and multi-block branches,
+/// accepted and rejected in random orders) on two builders and a follower: the supply
+/// invariant and the digest cross-check hold at every accepted height, all nodes and a late
+/// follower reach identical digests, and no accepted transfer is lost or applied twice.
+/// Prints what the cases did (the figures in RELIABILITY.md).
+#[test]
+fn random_workloads_with_forks_keep_every_invariant() {
+    use proptest::test_runner::TestRunner;
+    use std::cell::Cell;
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases: property_cases(),
         failure_persistence: None,
         ..ProptestConfig::default()
-    })]
-
-    #[test]
-    fn random_workloads_with_forks_keep_every_invariant(
-        ops in prop::collection::vec(op_strategy(), 10..50)
-    ) {
-        let mut net = Net::new();
-        for op in &ops {
-            match op {
-                Op::Submit { .. } => net.submit(op),
-                Op::Height { fork, builder, first_wins, reject_first } => {
-                    net.height(*fork, *builder, *first_wins, *reject_first);
-                    net.now += 1_000;
-                }
-                Op::Branches { depths, first_wins, reject_at_once } => {
-                    net.branches(*depths, *first_wins, *reject_at_once);
-                    net.now += 1_000;
-                }
-                Op::Wait { secs } => net.now += secs * 1_000,
-            }
-        }
-        // Drain: the builders take turns, without forks.
-        for round in 0..40 {
-            net.height(false, round % 2, true, false);
-            net.now += 1_000;
-        }
-        // Whatever is left waits for a missing nonce: neither builder can make a block of it.
-        let now = net.now;
-        for chain in &mut net.nodes[..2] {
-            prop_assert!(chain.mempool().len() <= 48);
-            prop_assert_eq!(chain.build_block(now), Err(BlockError::NothingToBuild));
-        }
-        if !net.accepted.is_empty() {
-            net.check();
-        }
-        // A fresh follower fed only the accepted blocks reaches the same state.
-        let mut late = open_with(&genesis_with_caps(6, 1_500_000), config());
-        for block in &net.accepted {
-            deliver(&mut late, block, block.block.timestamp_ms).unwrap();
-            late.accept_block(block.id).unwrap();
-        }
-        prop_assert_eq!(late.recompute_digest(), net.nodes[0].recompute_digest());
-        prop_assert_eq!(late.last_accepted(), net.nodes[0].last_accepted());
+    });
+    let ops_run = Cell::new(0usize);
+    let cases = Cell::new(0usize);
+    let (admitted, refused) = (Cell::new(0usize), Cell::new(0usize));
+    let (blocks, txs, rejected) = (Cell::new(0usize), Cell::new(0usize), Cell::new(0usize));
+    let result = runner.run(&prop::collection::vec(op_strategy(), 10..50), |ops| {
+        let net = run_workload(&ops)?;
+        cases.set(cases.get() + 1);
+        ops_run.set(ops_run.get() + ops.len());
+        admitted.set(admitted.get() + net.submitted.len());
+        refused.set(refused.get() + net.refused);
+        blocks.set(blocks.get() + net.accepted.len());
+        txs.set(txs.get() + net.accepted_txs.len());
+        rejected.set(rejected.get() + net.rejected_blocks);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
     }
+    eprintln!(
+        "property cases: {} run ({} random ops): {} submissions admitted, {} refused; {} blocks \
+         accepted holding {} transfers, {} competing blocks rejected; every invariant held at \
+         every accepted height on 3 nodes and a late follower",
+        cases.get(),
+        ops_run.get(),
+        admitted.get(),
+        refused.get(),
+        blocks.get(),
+        txs.get(),
+        rejected.get()
+    );
 }

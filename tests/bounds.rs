@@ -1,8 +1,8 @@
 //! Every input bound at its edge: the largest allowed input is served, one more is refused with
 //! a clear error, and the node keeps serving. Bounds with their own tests elsewhere (mempool
 //! caps, block caps, GetAncestors, body size over HTTP) are listed in RELIABILITY.md; this file
-//! covers the edges they leave: exact body and batch limits, `submitTxs` size, hex length, JSON
-//! nesting depth and the gossip message cap.
+//! covers the edges they leave: exact body and batch limits, the response cap, `submitTxs` size,
+//! hex length, JSON nesting depth and the gossip message cap.
 
 use parity_scale_codec::{Compact, Encode};
 use serde_json::{json, Value};
@@ -28,6 +28,10 @@ impl Clock for FixedClock {
 }
 
 fn api() -> Api {
+    api_with(ApiLimits::default())
+}
+
+fn api_with(limits: ApiLimits) -> Api {
     let chain = Chain::open(
         Arc::new(MemoryStore::default()),
         LOCAL_GENESIS_JSON.as_bytes(),
@@ -39,7 +43,7 @@ fn api() -> Api {
         Arc::new(FixedClock),
         Arc::new(Metrics::new()),
     ));
-    Api::new(node, ChainInfo { mode: "dev" }, ApiLimits::default())
+    Api::new(node, ChainInfo { mode: "dev" }, limits)
 }
 
 async fn post(api: &Api, body: Vec<u8>) -> (u16, Value) {
@@ -237,4 +241,41 @@ fn gossip_message_cap_is_exact() {
     }
     let error = decode_gossip(&over_full).unwrap_err();
     assert!(error.to_string().contains("limit"), "{error}");
+}
+
+/// The response cap (16 MiB by default, which a batch of `getBlock` calls on full blocks could
+/// pass): a batch whose answers would exceed it is answered with an error, not built in memory
+/// without bound, and the node keeps serving. Tested with a small cap so it is cheap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn response_size_limit_holds() {
+    let info = request("info", json!({})).to_string().into_bytes();
+    let one = post(&api(), info.clone()).await.1.to_string().len();
+    let limit = 4 * one + 64;
+    let api = api_with(ApiLimits {
+        max_response_bytes: limit as u32,
+        ..ApiLimits::default()
+    });
+    let batch = |n: usize| -> Vec<u8> {
+        let calls: Vec<Value> = (0..n)
+            .map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "transfervm.info"}))
+            .collect();
+        serde_json::to_vec(&calls).unwrap()
+    };
+    // Three answers fit.
+    let (status, answer) = post(&api, batch(3)).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer.as_array().map(Vec::len), Some(3), "{answer}");
+    assert!(answer[2]["result"]["vm"].is_string(), "{answer}");
+    // Twenty do not: one error for the batch.
+    let (_, answer) = post(&api, batch(20)).await;
+    assert_eq!(answer["error"]["code"], -32011, "{answer}");
+    still_serving(&api).await;
+    // One answer over the cap on its own.
+    let tight = api_with(ApiLimits {
+        max_response_bytes: (one / 2) as u32,
+        ..ApiLimits::default()
+    });
+    let (_, answer) = post(&tight, info).await;
+    assert_eq!(answer["error"]["code"], -32008, "{answer}");
+    assert_eq!(answer["id"], 1, "{answer}");
 }

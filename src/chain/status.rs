@@ -91,3 +91,41 @@ impl StatusBook {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dropped() -> TxStatus {
+        TxStatus::Dropped {
+            reason: "expired".into(),
+        }
+    }
+
+    /// The book is a bound against floods: final statuses beyond the cap are forgotten oldest
+    /// first, and live ones (pending, processing) are never forgotten.
+    #[test]
+    fn final_statuses_are_bounded_and_live_ones_kept() {
+        let mut book = StatusBook::new(3);
+        book.set_live(Id([100; 32]), TxStatus::Pending);
+        for n in 0..10u8 {
+            book.set_final(Id([n; 32]), dropped());
+        }
+        for n in 0..7u8 {
+            assert_eq!(book.get(&Id([n; 32])), None, "entry {n} forgotten");
+        }
+        for n in 7..10u8 {
+            assert_eq!(book.get(&Id([n; 32])), Some(&dropped()), "entry {n} kept");
+        }
+        assert_eq!(book.get(&Id([100; 32])), Some(&TxStatus::Pending));
+        assert_eq!(book.statuses.len(), 4);
+        // A final entry that went live again (re-admitted) survives its turn to be forgotten.
+        book.set_live(Id([7; 32]), TxStatus::Pending);
+        for n in 10..13u8 {
+            book.set_final(Id([n; 32]), dropped());
+        }
+        assert_eq!(book.get(&Id([7; 32])), Some(&TxStatus::Pending));
+        assert_eq!(book.get(&Id([8; 32])), None);
+        assert!(book.statuses.len() <= 3 + 2);
+    }
+}

@@ -23,8 +23,15 @@ pub(crate) fn parse_id(bytes: &[u8], field: &str) -> Result<Id, Status> {
     })
 }
 
-/// A block timestamp (unix milliseconds) as the host's `Timestamp`; refuses instants the
-/// host's `CheckValid` would refuse, so a hostile block is rejected here with a clear reason.
+/// A block timestamp (unix milliseconds) as the host's `Timestamp`, in whole seconds; refuses
+/// instants the host's `CheckValid` would refuse, so a hostile block is rejected here with a
+/// clear reason.
+///
+/// Whole seconds because the host's proposervm stores its own block timestamps as unix seconds:
+/// the first block after its activation gets `max(now, parent.Timestamp())` truncated to the
+/// second, then fails its own "time must monotonically increase" check when the parent's
+/// timestamp has a fraction of a second. On a live network that stalled the chain at height 2
+/// (found by tests/host/e2e_test.go). The chain's own rules keep the milliseconds.
 pub(crate) fn timestamp(unix_ms: u64) -> Result<Timestamp, Status> {
     let seconds = unix_ms / 1000;
     if seconds > MAX_TIMESTAMP_SECS {
@@ -34,7 +41,7 @@ pub(crate) fn timestamp(unix_ms: u64) -> Result<Timestamp, Status> {
     }
     Ok(Timestamp {
         seconds: seconds as i64,
-        nanos: ((unix_ms % 1000) * 1_000_000) as i32,
+        nanos: 0,
     })
 }
 
@@ -90,12 +97,12 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_keep_milliseconds_and_stay_valid() {
+    fn timestamps_are_whole_seconds_and_stay_valid() {
         assert_eq!(
             timestamp(1_700_000_000_123).unwrap(),
             Timestamp {
                 seconds: 1_700_000_000,
-                nanos: 123_000_000
+                nanos: 0
             }
         );
         assert_eq!(timestamp(0).unwrap(), Timestamp::default());

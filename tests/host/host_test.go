@@ -431,6 +431,13 @@ func TestTransferThroughRealHost(t *testing.T) {
 	if blk.Timestamp().After(time.Now().Add(10 * time.Second)) {
 		t.Errorf("block timestamp %v is more than 10 s in the future", blk.Timestamp())
 	}
+	// proposervm stores block times as unix seconds (block.BuildUnsigned): the first
+	// post-fork child of a block whose time has a fraction of a second gets a truncated
+	// time and fails "time must monotonically increase" — on a live network the chain
+	// stalls right after activation (found by e2e_test.go).
+	if ts := blk.Timestamp(); !ts.Equal(ts.Truncate(time.Second)) {
+		t.Errorf("block timestamp %v is not a whole second: proposervm's first post-fork child of this block would fail \"time must monotonically increase\"", ts.UTC().Format(time.RFC3339Nano))
+	}
 	if !bytes.Contains(blk.Bytes(), signed) {
 		t.Errorf("built block bytes do not contain the submitted tx bytes")
 	}

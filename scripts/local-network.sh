@@ -24,7 +24,9 @@
 #   LOCALNET_NODES       number of nodes for a new network (default 3)
 #   LOCALNET_BASE_PORT   node i gets HTTP base+2i and staking base+2i+1 (default 9650;
 #                        0, or a busy range, uses free ports the kernel picks)
-#   LOCALNET_GENESIS     transfervm genesis (default genesis/local.json)
+#   LOCALNET_GENESIS     transfervm genesis (default genesis/local.json); at most ~64 KB, the
+#                        P-chain's limit for the CreateChainTx (`transfervm genesis --accounts 400`
+#                        fits; 1000 accounts do not)
 #   LOCALNET_LOG_LEVEL   the nodes' log level (default info)
 #   LOCALNET_TIMEOUT     time limit for `start` (default 10m)
 #   TRANSFERVM_PLUGIN    plugin binary to install (default: cargo build --bin transfervm)

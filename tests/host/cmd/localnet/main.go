@@ -63,6 +63,9 @@ const (
 	// subnetValidatorWeight is each node's weight in the transfervm subnet.
 	subnetValidatorWeight = 1000
 	stateFile             = "network.json"
+	// maxChainGenesisBytes leaves room for the rest of the CreateChainTx within the
+	// P-chain's 64 KiB transaction limit.
+	maxChainGenesisBytes = 64000
 )
 
 // Consensus parameters for every chain of this small network. The defaults
@@ -279,8 +282,12 @@ func create(dir, luxd, plugin, chainGenesisPath string, nodes, basePort int) (*S
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(chainGenesis); err != nil {
+	if fi, err := os.Stat(chainGenesis); err != nil {
 		return nil, fmt.Errorf("chain genesis: %w", err)
+	} else if fi.Size() > maxChainGenesisBytes {
+		// Fail before starting anything: the P-chain refuses the CreateChainTx later with
+		// "tx too large: ... size (134818) > max size (65536)".
+		return nil, fmt.Errorf("chain genesis %s is %d bytes; the CreateChainTx that carries it may be at most 65536 bytes (P-chain limit): fund fewer accounts (transfervm genesis --accounts 400 is ~55 KB)", chainGenesis, fi.Size())
 	}
 	vmID, err := pluginVMID(plugin)
 	if err != nil {

@@ -6,7 +6,7 @@
 
 use super::block::{Block, SealedBlock};
 use super::error::{BlockError, TxError};
-use super::genesis::{ChainParams, Genesis, GenesisState};
+use super::genesis::{ChainParams, Genesis, GenesisHeader, GenesisState};
 use super::ids::{Address, Id};
 use super::mempool::{Mempool, MempoolLimits};
 use super::signature;
@@ -29,12 +29,65 @@ const KEY_BURNED: &[u8] = b"m/burned";
 const KEY_GENESIS: &[u8] = b"m/genesis";
 const KEY_CHAIN: &[u8] = b"m/chain";
 const KEY_PARAMS: &[u8] = b"m/params";
+/// SHA-256 of the genesis document the store was created from.
+const KEY_GENESIS_SOURCE: &[u8] = b"m/genesis-source";
+/// The genesis supply (sum of allocations).
+const KEY_SUPPLY: &[u8] = b"m/supply";
 
 fn key(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(prefix.len() + rest.len());
     k.extend_from_slice(prefix);
     k.extend_from_slice(rest);
     k
+}
+
+/// What the store keeps about the genesis document it was created from.
+struct KnownGenesis {
+    block: SealedBlock,
+    supply: u64,
+}
+
+impl KnownGenesis {
+    /// The stored genesis, if the store was created from the document hashing to `source`.
+    fn read(store: &dyn KvStore, source: &Id) -> Result<Option<Self>, String> {
+        let corrupt = |what: &str| format!("the store is corrupt: {what}");
+        if store
+            .get(KEY_GENESIS_SOURCE)
+            .map_err(|e| e.to_string())?
+            .as_deref()
+            != Some(&source.0[..])
+        {
+            return Ok(None);
+        }
+        let id = store
+            .get(KEY_GENESIS)
+            .map_err(|e| e.to_string())?
+            .as_deref()
+            .and_then(Id::from_slice)
+            .ok_or_else(|| corrupt("genesis block ID missing"))?;
+        let bytes = store
+            .get(&key(KEY_BLOCK, &id.0))
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| corrupt("genesis block missing"))?;
+        let block = SealedBlock::decode(&bytes).map_err(|e| corrupt(&e.to_string()))?;
+        let supply = store
+            .get(KEY_SUPPLY)
+            .map_err(|e| e.to_string())?
+            .as_deref()
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_le_bytes)
+            .ok_or_else(|| corrupt("genesis supply missing"))?;
+        if block.id != id {
+            return Err(corrupt("genesis block does not match its ID"));
+        }
+        Ok(Some(KnownGenesis { block, supply }))
+    }
+
+    /// Adds the genesis document's hash and supply to a batch.
+    fn record(batch: &mut WriteBatch, source: &Id, supply: u64) {
+        batch.put(KEY_GENESIS_SOURCE.to_vec(), source.0.to_vec());
+        batch.put(KEY_SUPPLY.to_vec(), supply.to_le_bytes().to_vec());
+    }
 }
 
 /// Node-local settings (not consensus-critical except `network_id` and `chain_id`, which come
@@ -238,43 +291,45 @@ fn storage(e: StoreError) -> BlockError {
 impl Chain {
     /// Opens the chain on `store`: resumes from the stored last accepted block, or writes the
     /// genesis state on a fresh store. Refuses a store that belongs to another genesis or chain.
+    ///
+    /// A restart on the genesis document the store was created from (same bytes, checked by
+    /// hash) reads only the document's header: the allocations are already in the store, and
+    /// re-deriving a million of them would dominate start-up.
     pub fn open(
         store: Arc<dyn KvStore>,
         genesis_json: &[u8],
         config: ChainConfig,
     ) -> Result<Self, String> {
+        let source = Id::hash_of(genesis_json);
+        if let Some(known) = KnownGenesis::read(&*store, &source)? {
+            let header = GenesisHeader::from_json(genesis_json).map_err(|e| e.to_string())?;
+            let mut chain =
+                Chain::unloaded(store, config, header.params, known.block, known.supply);
+            chain.load()?;
+            return Ok(chain);
+        }
         let genesis: GenesisState = Genesis::from_json(genesis_json)
             .and_then(Genesis::into_state)
             .map_err(|e| e.to_string())?;
-        let rules = StatelessRules {
-            network_id: config.network_id,
-            chain_id: config.chain_id,
-            params: genesis.genesis.params.clone(),
-        };
         let genesis_id = genesis.block.id;
         let stored_genesis = store.get(KEY_GENESIS).map_err(|e| e.to_string())?;
-        let mut chain = Chain {
-            mempool: Mempool::new(config.mempool.clone()),
-            statuses: StatusBook::new(config.max_remembered_statuses),
-            rules,
-            supply: genesis.supply,
-            genesis_id,
+        let mut chain = Chain::unloaded(
             store,
-            accounts: HashMap::new(),
-            digest: DigestAccumulator::default(),
-            burned: 0,
-            last_accepted: genesis.block.clone(),
-            processing: HashMap::new(),
-            preferred: genesis_id,
-            verified_sigs: HashSet::new(),
-            recent_blocks: HashMap::new(),
-            recent_order: VecDeque::new(),
-            build_cursor: None,
             config,
-        };
+            genesis.genesis.params.clone(),
+            genesis.block.clone(),
+            genesis.supply,
+        );
         match stored_genesis {
-            None => chain.write_genesis(genesis)?,
-            Some(stored) if stored == genesis_id.0 => chain.load()?,
+            None => chain.write_genesis(genesis, source)?,
+            Some(stored) if stored == genesis_id.0 => {
+                chain.load()?;
+                // A store from before the genesis hash was kept: keep it now, so the next
+                // start takes the quick path.
+                let mut batch = WriteBatch::default();
+                KnownGenesis::record(&mut batch, &source, chain.supply);
+                chain.store.write(batch).map_err(|e| e.to_string())?;
+            }
             Some(stored) => {
                 return Err(format!(
                     "the store holds a chain with genesis block {}, but the genesis given has {}; \
@@ -288,8 +343,55 @@ impl Chain {
         Ok(chain)
     }
 
-    fn write_genesis(&mut self, genesis: GenesisState) -> Result<(), String> {
+    /// The ID of the genesis block `genesis_json` defines, read from `store` when it was
+    /// created from that document (the dev chain derives its chain ID from it before opening).
+    pub fn genesis_id_of(store: &dyn KvStore, genesis_json: &[u8]) -> Result<Id, String> {
+        if let Some(known) = KnownGenesis::read(store, &Id::hash_of(genesis_json))? {
+            return Ok(known.block.id);
+        }
+        Genesis::from_json(genesis_json)
+            .and_then(Genesis::into_state)
+            .map(|state| state.block.id)
+            .map_err(|e| e.to_string())
+    }
+
+    /// A chain at genesis with no state loaded yet.
+    fn unloaded(
+        store: Arc<dyn KvStore>,
+        config: ChainConfig,
+        params: ChainParams,
+        genesis_block: SealedBlock,
+        supply: u64,
+    ) -> Self {
+        let rules = StatelessRules {
+            network_id: config.network_id,
+            chain_id: config.chain_id,
+            params,
+        };
+        Chain {
+            mempool: Mempool::new(config.mempool.clone()),
+            statuses: StatusBook::new(config.max_remembered_statuses),
+            rules,
+            supply,
+            genesis_id: genesis_block.id,
+            store,
+            accounts: HashMap::new(),
+            digest: DigestAccumulator::default(),
+            burned: 0,
+            preferred: genesis_block.id,
+            last_accepted: genesis_block,
+            processing: HashMap::new(),
+            verified_sigs: HashSet::new(),
+            recent_blocks: HashMap::new(),
+            recent_order: VecDeque::new(),
+            build_cursor: None,
+            config,
+        }
+    }
+
+    fn write_genesis(&mut self, genesis: GenesisState, source: Id) -> Result<(), String> {
         let mut batch = WriteBatch::default();
+        KnownGenesis::record(&mut batch, &source, genesis.supply);
         for (address, account) in &genesis.accounts {
             batch.put(key(KEY_ACCOUNT, &address.0), account.to_bytes().to_vec());
         }
@@ -343,8 +445,9 @@ impl Chain {
             .and_then(|b| <[u8; 8]>::try_from(b).ok())
             .map(u64::from_le_bytes)
             .ok_or_else(|| corrupt("burned total missing"))?;
-        let mut accounts = HashMap::new();
-        let mut digest = DigestAccumulator::default();
+        // Read every account first, then hash them on every core and index them in a table
+        // sized once: start-up time with 1M accounts is dominated by this.
+        let mut loaded: Vec<(Address, Account)> = Vec::new();
         self.store
             .scan_prefix(KEY_ACCOUNT, &mut |k, v| {
                 let address = <[u8; 32]>::try_from(&k[KEY_ACCOUNT.len()..])
@@ -352,11 +455,13 @@ impl Chain {
                     .map_err(|_| StoreError("bad account key".into()))?;
                 let account =
                     Account::from_bytes(v).ok_or_else(|| StoreError("bad account value".into()))?;
-                digest.insert(&address, account);
-                accounts.insert(address, account);
+                loaded.push((address, account));
                 Ok(())
             })
             .map_err(|e| corrupt(&e.0))?;
+        let digest = DigestAccumulator::of_accounts(&loaded);
+        let mut accounts = HashMap::with_capacity(loaded.len());
+        accounts.extend(loaded);
         let computed = digest.finish(burned);
         if computed != sealed.block.state_digest {
             return Err(corrupt(&format!(

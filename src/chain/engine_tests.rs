@@ -1136,6 +1136,56 @@ fn a_chain_reopened_on_its_store_resumes_where_it_was() {
     assert!(err.contains("digest"), "{err}");
 }
 
+#[test]
+fn a_restart_on_a_reformatted_genesis_derives_it_again_and_agrees() {
+    let store = Arc::new(MemoryStore::default());
+    let mut chain = Chain::open(store.clone(), LOCAL_GENESIS_JSON.as_bytes(), config()).unwrap();
+    let supply = chain.supply();
+    let tx = admit(&mut chain, transfer(&dev(0), addr(&fresh(2)), 5, 0));
+    let block = chain.build_block(NOW).unwrap();
+    chain.accept_block(block.id).unwrap();
+    drop(chain);
+    // Same document, other bytes: not the stored hash, so it is parsed and derived in full,
+    // and must name the same genesis block.
+    let reformatted = serde_json::to_vec_pretty(
+        &serde_json::from_str::<serde_json::Value>(LOCAL_GENESIS_JSON).unwrap(),
+    )
+    .unwrap();
+    assert_ne!(reformatted, LOCAL_GENESIS_JSON.as_bytes());
+    for genesis in [
+        &reformatted[..],
+        &reformatted[..],
+        LOCAL_GENESIS_JSON.as_bytes(),
+    ] {
+        assert_eq!(
+            Chain::genesis_id_of(&*store, genesis).unwrap(),
+            derived_genesis_id(genesis)
+        );
+        let chain = Chain::open(store.clone(), genesis, config()).unwrap();
+        assert_eq!(chain.last_accepted().id, block.id);
+        assert_eq!(chain.supply(), supply);
+        assert_eq!(chain.tx_status(&tx), accepted_at(&block));
+        check_accepted_state(&chain);
+    }
+    // A store that lost what the quick path reads is reported, not guessed around.
+    let mut batch = WriteBatch::default();
+    batch.put(b"m/supply".to_vec(), b"short".to_vec());
+    store.write(batch).unwrap();
+    let err = Chain::open(store, LOCAL_GENESIS_JSON.as_bytes(), config())
+        .err()
+        .expect("damaged supply");
+    assert!(err.contains("corrupt"), "{err}");
+}
+
+/// The genesis block ID of a document, derived in full.
+fn derived_genesis_id(genesis: &[u8]) -> Id {
+    crate::chain::genesis::Genesis::from_json(genesis)
+        .and_then(crate::chain::genesis::Genesis::into_state)
+        .unwrap()
+        .block
+        .id
+}
+
 // ----- 7. expiry -----
 
 #[test]

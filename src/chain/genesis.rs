@@ -72,6 +72,42 @@ pub struct Genesis {
     pub comment: Option<String>,
 }
 
+/// The parts of a genesis document other than its allocations: what a restart needs when the
+/// store already holds the state this exact document produced (see `Chain::open`), read
+/// without materialising a million allocations.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenesisHeader {
+    /// Network the chain expects.
+    pub network_id: u32,
+    /// Genesis block timestamp, unix milliseconds.
+    #[serde(default)]
+    pub timestamp_ms: u64,
+    /// Chain parameters.
+    #[serde(default)]
+    pub params: ChainParams,
+    /// Skipped, not stored.
+    #[serde(default, rename = "allocations")]
+    _allocations: serde::de::IgnoredAny,
+    /// Skipped, not stored.
+    #[serde(default, rename = "comment")]
+    _comment: serde::de::IgnoredAny,
+}
+
+impl GenesisHeader {
+    /// Parses the header of a genesis document. It checks only the header: the whole document
+    /// is checked by [`Genesis::from_json`] before any chain is created from it.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, GenesisError> {
+        if bytes.len() > MAX_GENESIS_BYTES {
+            return Err(GenesisError(format!(
+                "{} bytes is over the {MAX_GENESIS_BYTES}-byte limit",
+                bytes.len()
+            )));
+        }
+        serde_json::from_slice(bytes).map_err(|e| GenesisError(e.to_string()))
+    }
+}
+
 /// Why a genesis document was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid genesis: {0}")]
@@ -209,6 +245,19 @@ mod tests {
             .into_state()
             .unwrap();
         assert_eq!(a.block.id, b.block.id);
+    }
+
+    #[test]
+    fn the_header_reads_the_same_fields_as_the_full_document() {
+        let genesis = Genesis::from_json(LOCAL_GENESIS_JSON.as_bytes()).unwrap();
+        let header = GenesisHeader::from_json(LOCAL_GENESIS_JSON.as_bytes()).unwrap();
+        assert_eq!(header.network_id, genesis.network_id);
+        assert_eq!(header.timestamp_ms, genesis.timestamp_ms);
+        assert_eq!(header.params, genesis.params);
+        assert!(
+            GenesisHeader::from_json(br#"{"networkId":1,"allocations":[],"extra":1}"#).is_err()
+        );
+        assert!(GenesisHeader::from_json(b"[").is_err());
     }
 
     #[test]

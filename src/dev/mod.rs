@@ -6,7 +6,7 @@ mod build_loop;
 mod http_server;
 
 use crate::api::{Api, ApiLimits, ChainInfo};
-use crate::chain::genesis::{dev_chain_id, Genesis, LOCAL_GENESIS_JSON};
+use crate::chain::genesis::{dev_chain_id, GenesisHeader, LOCAL_GENESIS_JSON};
 use crate::chain::tx::address_of;
 use crate::chain::{Chain, ChainConfig};
 use crate::keys::{dev_key, DEV_KEY_COUNT};
@@ -62,25 +62,25 @@ impl DevChain {
 }
 
 /// Opens the chain and starts serving.
-pub async fn start(options: DevOptions) -> Result<DevChain, String> {
+pub async fn start(mut options: DevOptions) -> Result<DevChain, String> {
+    // Taken, not cloned: a load-test genesis can be a hundred megabytes.
+    let custom_genesis = options.genesis.is_some();
     let genesis_bytes = options
         .genesis
-        .clone()
+        .take()
         .unwrap_or_else(|| LOCAL_GENESIS_JSON.as_bytes().to_vec());
-    let genesis = Genesis::from_json(&genesis_bytes).map_err(|e| e.to_string())?;
-    let network_id = genesis.network_id;
-    let genesis_id = genesis
-        .clone()
-        .into_state()
+    let network_id = GenesisHeader::from_json(&genesis_bytes)
         .map_err(|e| e.to_string())?
-        .block
-        .id;
-    let chain_id = dev_chain_id(&genesis_id);
+        .network_id;
     let store_path = options.data_dir.join("chain.redb");
-    let store = tokio::task::spawn_blocking(move || RedbStore::open(&store_path))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+    let (store, genesis_bytes, genesis_id) = tokio::task::spawn_blocking(move || {
+        let store = RedbStore::open(&store_path).map_err(|e| e.to_string())?;
+        let genesis_id = Chain::genesis_id_of(&store, &genesis_bytes)?;
+        Ok::<_, String>((store, genesis_bytes, genesis_id))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    let chain_id = dev_chain_id(&genesis_id);
     let config = ChainConfig::new(network_id, chain_id);
     let chain =
         tokio::task::spawn_blocking(move || Chain::open(Arc::new(store), &genesis_bytes, config))
@@ -123,12 +123,12 @@ pub async fn start(options: DevOptions) -> Result<DevChain, String> {
         tasks,
     };
     if options.banner {
-        print_banner(&dev, &options);
+        print_banner(&dev, &options, custom_genesis);
     }
     Ok(dev)
 }
 
-fn print_banner(dev: &DevChain, options: &DevOptions) {
+fn print_banner(dev: &DevChain, options: &DevOptions, custom_genesis: bool) {
     let last = dev.node.last_accepted();
     println!(
         "transfervm {} — SINGLE-NODE DEVELOPMENT CHAIN",
@@ -144,7 +144,7 @@ fn print_banner(dev: &DevChain, options: &DevOptions) {
     );
     println!("  data dir     {}", options.data_dir.display());
     println!("  height       {} (last accepted {})", last.height, last.id);
-    if options.genesis.is_none() {
+    if !custom_genesis {
         println!();
         println!("  Funded dev keys (PUBLIC test keys, anyone can spend them; never use for real funds):");
         for i in 0..DEV_KEY_COUNT {

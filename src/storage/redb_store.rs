@@ -8,6 +8,11 @@ use std::path::Path;
 
 const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("transfervm");
 
+/// redb's page cache. Its default (1 GiB) fills as the start-up scan reads every account, so a
+/// node with 1M accounts would keep the whole file resident; the chain serves state from its own
+/// memory and only writes here, so a small cache costs nothing.
+const CACHE_BYTES: usize = 32 << 20;
+
 /// A redb database file holding the chain.
 pub struct RedbStore {
     db: Database,
@@ -27,7 +32,9 @@ impl RedbStore {
         if !path.exists() {
             create_fresh(path)?;
         }
-        let db = Database::create(path)
+        let db = Database::builder()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
             .map_err(|e| StoreError(format!("opening {}: {e}", path.display())))?;
         let txn = db.begin_write().map_err(err)?;
         txn.open_table(TABLE).map_err(err)?;

@@ -103,3 +103,27 @@ pub async fn run(engine_addr: String) -> Result<(), RunError> {
     info!("transfervm plugin stopped");
     Ok(())
 }
+
+/// An `http.HTTP` handler server started by [`serve_http_handler`]; it stops when dropped.
+pub struct HttpHandlerServer {
+    /// The loopback address the server listens on.
+    pub addr: std::net::SocketAddr,
+    stop: shutdown::StopSignal,
+}
+
+impl Drop for HttpHandlerServer {
+    fn drop(&mut self) {
+        self.stop.trigger();
+    }
+}
+
+/// Serves `api` as the `http.HTTP` gRPC service the host's `/rpc` handler calls, exactly as a
+/// hosted chain does, but without a host: the benches use it to measure `HandleSimple` over
+/// loopback gRPC, the cost every wallet request through Luxd pays.
+pub async fn serve_http_handler(
+    api: std::sync::Arc<crate::api::http_entry::Api>,
+) -> std::io::Result<HttpHandlerServer> {
+    let stop = shutdown::StopSignal::new();
+    let addr = http_service::start(api, stop.clone()).await?;
+    Ok(HttpHandlerServer { addr, stop })
+}

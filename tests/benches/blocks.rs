@@ -1,0 +1,175 @@
+//! Verify + accept of blocks built by another node, against the raw ed25519 batch-verify rate
+//! measured in the same run (issue #5's target: verify + accept ≥ 0.8 of the raw rate).
+//!
+//! `cargo bench --bench blocks` — 1M funded accounts, 10k senders, blocks of 1k/5k/10k
+//! transfers. Two verifying nodes follow the same chain: one on a real redb store in a temp dir
+//! (a durable commit per block, what an operator runs) and one on the in-memory store (the
+//! same code without the store's cost).
+
+#[path = "support.rs"]
+mod support;
+
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
+use ed25519_zebra::{batch, Signature, VerificationKeyBytes};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::{scaled, Builder, Workload};
+use transfervm::chain::SignedTx;
+use transfervm::node::Node;
+use transfervm::storage::redb_store::RedbStore;
+
+fn block_sizes() -> Vec<usize> {
+    if support::full_run() {
+        vec![1_000, 5_000, 10_000]
+    } else {
+        vec![64]
+    }
+}
+
+/// The baseline: ed25519-zebra's batch verifier alone over the same signatures (payloads
+/// prepared outside the timing), on one core.
+fn raw_batch_verify(txs: &[SignedTx], payloads: &[Vec<u8>]) {
+    let mut verifier = batch::Verifier::new();
+    for (tx, payload) in txs.iter().zip(payloads) {
+        verifier.queue((
+            VerificationKeyBytes::from(tx.body.from.0),
+            Signature::from(tx.signature),
+            payload,
+        ));
+    }
+    verifier
+        .verify(rand_core::OsRng)
+        .expect("bench signatures are valid");
+}
+
+/// The same baseline split across every core, as a node with all cores free could do it.
+fn raw_batch_verify_all_cores(txs: &[SignedTx], payloads: &[Vec<u8>]) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = txs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        for (txs, payloads) in txs.chunks(chunk).zip(payloads.chunks(chunk)) {
+            scope.spawn(move || raw_batch_verify(txs, payloads));
+        }
+    });
+}
+
+/// A verifying node and how far along the shared sequence of built blocks it is.
+struct Follower {
+    node: Node,
+    applied: usize,
+}
+
+impl Follower {
+    /// Verifies and accepts the next block of `chain`, returning how long that took.
+    fn follow_one(&mut self, chain: &[Vec<u8>]) -> Duration {
+        let start = Instant::now();
+        let (sealed, _) = self.node.parse_block(&chain[self.applied]).expect("parses");
+        let id = sealed.id;
+        self.node.verify_block(sealed).expect("verifies");
+        self.node.accept_block(id).expect("accepts");
+        self.applied += 1;
+        start.elapsed()
+    }
+
+    /// Follows, untimed, the blocks built while the other follower was measured.
+    fn catch_up(&mut self, chain: &[Vec<u8>]) {
+        while self.applied < chain.len() {
+            self.follow_one(chain);
+        }
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let accounts = scaled(1_000_000, 2_000);
+    let senders = scaled(10_000, 100);
+    let started = Instant::now();
+    let mut workload = Workload::new(accounts, senders);
+    let mut builder = Builder::new(&workload);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Arc::new(RedbStore::open(&dir.path().join("chain.redb")).expect("redb opens"));
+    // The same chain on the durable store and in memory: the difference is the store's cost.
+    let mut on_disk = Follower {
+        node: workload.open_node(store),
+        applied: 0,
+    };
+    let mut in_memory = Follower {
+        node: workload.open_node(support::memory_store()),
+        applied: 0,
+    };
+    let mut chain: Vec<Vec<u8>> = Vec::new();
+    eprintln!(
+        "fixture: {accounts} accounts, {senders} senders, ready in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut raw = c.benchmark_group("raw_batch_verify");
+    raw.sample_size(10).sampling_mode(SamplingMode::Flat);
+    for &n in &block_sizes() {
+        let txs = workload.preview(n);
+        let payloads: Vec<Vec<u8>> = txs.iter().map(|t| t.body.signing_payload()).collect();
+        raw.throughput(Throughput::Elements(n as u64));
+        raw.bench_with_input(BenchmarkId::new("one_core", n), &n, |b, _| {
+            b.iter(|| raw_batch_verify(&txs, &payloads))
+        });
+        raw.bench_with_input(BenchmarkId::new("all_cores", n), &n, |b, _| {
+            b.iter(|| raw_batch_verify_all_cores(&txs, &payloads))
+        });
+    }
+    raw.finish();
+
+    let mut blocks = c.benchmark_group("block_verify_accept");
+    blocks
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .measurement_time(Duration::from_secs(10));
+    for &n in &block_sizes() {
+        blocks.throughput(Throughput::Elements(n as u64));
+        for (name, follower) in [
+            ("redb_1M_accounts", &mut on_disk),
+            ("memory_1M_accounts", &mut in_memory),
+        ] {
+            blocks.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        follower.catch_up(&chain);
+                        // A block this node has not built: another validator's.
+                        chain.push(builder.block_of(workload.transfers(n)));
+                        total += follower.follow_one(&chain);
+                    }
+                    total
+                })
+            });
+        }
+    }
+    blocks.finish();
+
+    // Restart: reopen the chain the redb follower wrote (1M accounts after the blocks above):
+    // read every account, recompute and check the state digest.
+    let path = dir.path().join("chain.redb");
+    drop(on_disk);
+    let mut restart = c.benchmark_group("restart");
+    restart.sample_size(10).sampling_mode(SamplingMode::Flat);
+    restart.throughput(Throughput::Elements(accounts as u64));
+    restart.bench_function(BenchmarkId::new("redb_open", accounts), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let start = Instant::now();
+                let store = Arc::new(RedbStore::open(&path).expect("redb reopens"));
+                let chain = workload.open_chain(store);
+                total += start.elapsed();
+                assert!(chain.account_count() >= accounts);
+                // Closed (untimed) before the next open: redb allows one open per file.
+                drop(chain);
+            }
+            total
+        })
+    });
+    restart.finish();
+}
+
+criterion_group!(block_benches, benches);
+criterion_main!(block_benches);

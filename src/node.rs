@@ -307,9 +307,13 @@ impl Node {
     /// Accepts a block.
     pub fn accept_block(&self, id: Id) -> Result<SealedBlock, BlockError> {
         let started = Instant::now();
+        let now_ms = self.now_ms();
         let (result, pending) = {
             let mut chain = self.chain();
             let r = chain.accept_block(id);
+            if r.is_ok() {
+                chain.reject_stale(now_ms);
+            }
             self.metrics.mempool_size.set(chain.mempool().len() as i64);
             (r, chain.mempool().len())
         };

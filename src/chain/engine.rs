@@ -1022,6 +1022,36 @@ impl Chain {
         Ok(block.sealed)
     }
 
+    /// Rejects the processing blocks that can no longer be accepted, returning their
+    /// transfers to the mempool as `reject_block` does: those at or below the last accepted
+    /// height and those whose parent is gone. The host rejects the blocks it issued, but a
+    /// block this node built and the host never issued (its parent was decided while it was
+    /// being built) is never rejected, and its transfers would stay processing for ever; on a
+    /// live network that left a nonce gap that stalled the sender (tests/host/e2e_test.go).
+    /// Call after each accept. Returns how many blocks it rejected.
+    pub fn reject_stale(&mut self, now_ms: u64) -> usize {
+        let mut count = 0;
+        loop {
+            let height = self.last_accepted.block.height;
+            let stale: Vec<Id> = self
+                .processing
+                .iter()
+                .filter(|(_, b)| {
+                    b.sealed.block.height <= height || !self.is_live(b.sealed.block.parent_id)
+                })
+                .map(|(id, _)| *id)
+                .collect();
+            if stale.is_empty() {
+                return count;
+            }
+            for id in stale {
+                // Only fails for an accepted block, which is never processing.
+                let _ = self.reject_block(id, now_ms);
+                count += 1;
+            }
+        }
+    }
+
     /// Rejects a processing block: drops its overlay and returns its still-valid transfers to
     /// the mempool.
     pub fn reject_block(&mut self, id: Id, now_ms: u64) -> Result<(), BlockError> {

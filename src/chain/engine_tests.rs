@@ -1809,3 +1809,43 @@ fn random_workloads_with_forks_keep_every_invariant() {
         rejected.get()
     );
 }
+
+#[test]
+fn an_orphaned_block_the_host_never_rejects_gives_its_transfers_back() {
+    // Y builds B, then C on B; the host never issued C (B was decided while C was built), so
+    // it will reject B but never C. X's A wins. Without the sweep, t2 (nonce 1) stayed
+    // processing in C for ever and every later transfer of that sender waited behind it.
+    let mut x = open();
+    let mut y = open();
+    let t0 = transfer(&dev(0), addr(&fresh(1)), 1_000, 0);
+    let t1 = transfer(&dev(1), addr(&fresh(2)), 2_000, 0);
+    let t2 = transfer(&dev(1), addr(&fresh(2)), 3_000, 1);
+    admit(&mut x, t0);
+    admit(&mut y, t1);
+    let b = y.build_block(NOW).unwrap();
+    y.set_preference(b.id).unwrap();
+    admit(&mut y, t2);
+    let c = y.build_block(NOW).unwrap();
+    assert_eq!(c.block.parent_id, b.id);
+    let a = x.build_block(NOW).unwrap();
+    deliver(&mut y, &a, NOW).unwrap();
+    assert_eq!(y.processing_count(), 3);
+
+    y.accept_block(a.id).unwrap();
+    assert_eq!(
+        y.reject_stale(NOW),
+        2,
+        "B (height 1) and then C (parent gone)"
+    );
+    assert_eq!(y.processing_count(), 0);
+    // The host's own Reject of B comes after, and is harmless.
+    y.reject_block(b.id, NOW).unwrap();
+    assert_eq!(y.reject_stale(NOW), 0);
+    for t in [t1, t2] {
+        assert_eq!(y.tx_status(&t.id()), TxStatus::Pending);
+        assert!(y.mempool().contains(&t.id()));
+    }
+    let next = y.build_block(NOW).unwrap();
+    assert_eq!(next.block.parent_id, a.id);
+    assert_eq!(next.block.txs, vec![t1, t2]);
+}

@@ -13,6 +13,8 @@ fi
 need_apt=()
 command -v go >/dev/null 2>&1 || need_apt+=(golang-go)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
+# tests/host/build-luxd.sh patches the node's source before building it (end-to-end test).
+command -v patch >/dev/null 2>&1 || need_apt+=(patch)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "== installing ${need_apt[*]} with apt-get"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -102,8 +104,9 @@ fi
 
 # End-to-end on a local network of 3 real Lux nodes (tests/host/e2e.sh: TestLocalNetworkE2E via
 # scripts/local-network.sh, all on 127.0.0.1, every node stopped at the end). It builds luxd
-# from the Go module proxy the first time (~5 min on 2 cores, cached under
-# ~/.cache/transfervm/luxd-<version>); the test itself takes ~3 min.
+# from the Go module proxy the first time (5-7 min on 2 busy cores, cached under
+# ~/.cache/transfervm/luxd-<version>) and compiles the network controller (~1-2 min the first
+# time); the test itself takes 60-80 s (the whole step ~75 s when luxd is cached).
 # TRANSFERVM_SKIP_E2E=1 skips this step (TRANSFERVM_SKIP_HOST=1 skips it too).
 if [ -f tests/host/e2e.sh ] && [ "${TRANSFERVM_SKIP_E2E:-0}" != "1" ] && [ "${TRANSFERVM_SKIP_HOST:-0}" != "1" ]; then
   echo "== end-to-end on a local network of real Lux nodes (Go)"

@@ -266,23 +266,24 @@ impl Node {
     /// lock; a block this node built or verified before is not verified again.
     pub fn verify_block(&self, sealed: SealedBlock) -> Result<(), BlockError> {
         let started = Instant::now();
-        let unchecked: Vec<SignedTx> = {
+        let unchecked: Vec<(Id, SignedTx)> = {
             let chain = self.chain();
             sealed
-                .block
-                .txs
+                .tx_ids
                 .iter()
-                .filter(|tx| !chain.is_signature_verified(&tx.id()))
-                .copied()
+                .zip(&sealed.block.txs)
+                .filter(|(id, _)| !chain.is_signature_verified(id))
+                .map(|(id, tx)| (*id, *tx))
                 .collect()
         };
         if !unchecked.is_empty() {
-            let verdicts = signature::verify_many(&unchecked);
+            let txs: Vec<SignedTx> = unchecked.iter().map(|(_, tx)| *tx).collect();
+            let verdicts = signature::verify_many(&txs);
             let good = unchecked
                 .iter()
                 .zip(verdicts)
                 .filter(|(_, ok)| *ok)
-                .map(|(tx, _)| tx.id());
+                .map(|((id, _), _)| *id);
             self.chain().mark_signatures_verified(good);
         }
         let now_ms = self.now_ms();

@@ -42,6 +42,9 @@ pub struct SealedBlock {
     pub bytes: Vec<u8>,
     /// SHA-256 of the bytes.
     pub id: Id,
+    /// The IDs of `block.txs`, in order: a block's transfer IDs are needed at verify, accept
+    /// and reject, and hashing them once here keeps SHA-256 off those paths.
+    pub tx_ids: Vec<Id>,
 }
 
 impl Block {
@@ -60,10 +63,17 @@ impl Block {
     /// Seals the block: computes its bytes and ID.
     pub fn seal(self) -> SealedBlock {
         let bytes = self.to_bytes();
+        // A transfer's ID is the hash of its canonical bytes, which the block holds verbatim.
+        let first = HEADER_LEN + Compact(self.txs.len() as u32).encoded_size();
+        let tx_ids = bytes[first..first + self.txs.len() * SIGNED_TX_LEN]
+            .chunks_exact(SIGNED_TX_LEN)
+            .map(Id::hash_of)
+            .collect();
         SealedBlock {
             id: Id::hash_of(&bytes),
             block: self,
             bytes,
+            tx_ids,
         }
     }
 
@@ -169,6 +179,8 @@ mod tests {
             let decoded = SealedBlock::decode(&sealed.bytes).unwrap();
             assert_eq!(decoded, sealed);
             assert_eq!(decoded.id, Id::hash_of(&sealed.bytes));
+            let ids: Vec<Id> = decoded.block.txs.iter().map(SignedTx::id).collect();
+            assert_eq!(decoded.tx_ids, ids);
         }
     }
 

@@ -692,7 +692,8 @@ impl Chain {
         }
         if let Some(TxStatus::Processing { block_id }) = self.statuses.get(id) {
             if let Some(p) = self.processing.get(block_id) {
-                return p.sealed.block.txs.iter().find(|tx| tx.id() == *id).copied();
+                let index = p.sealed.tx_ids.iter().position(|tx_id| tx_id == id)?;
+                return p.sealed.block.txs.get(index).copied();
             }
         }
         let location = self.tx_location(id).ok()??;
@@ -877,7 +878,7 @@ impl Chain {
                 "a block must hold at least one transaction".into(),
             ));
         }
-        let ids: Vec<Id> = block.txs.iter().map(SignedTx::id).collect();
+        let ids = &sealed.tx_ids;
         let unchecked: Vec<usize> = (0..ids.len())
             .filter(|i| !self.verified_sigs.contains(&ids[*i]))
             .collect();
@@ -922,7 +923,7 @@ impl Chain {
             });
         }
         self.verified_sigs.extend(ids.iter().copied());
-        for id in &ids {
+        for id in ids {
             self.mempool.remove(id);
             self.statuses.set_live(
                 *id,
@@ -971,10 +972,10 @@ impl Chain {
         }
         batch.put(key(KEY_BLOCK, &id.0), block.sealed.bytes.clone());
         batch.put(key(KEY_HEIGHT, &height.to_be_bytes()), id.0.to_vec());
-        for (index, tx) in block.sealed.block.txs.iter().enumerate() {
+        for (index, tx_id) in block.sealed.tx_ids.iter().enumerate() {
             let mut location = height.to_be_bytes().to_vec();
             location.extend_from_slice(&(index as u32).to_le_bytes());
-            batch.put(key(KEY_TX, &tx.id().0), location);
+            batch.put(key(KEY_TX, &tx_id.0), location);
         }
         batch.put(KEY_LAST.to_vec(), id.0.to_vec());
         batch.put(
@@ -988,8 +989,7 @@ impl Chain {
         self.accounts.extend(block.overlay.accounts);
         self.digest = block.digest;
         self.burned = block.burned_total;
-        for tx in &block.sealed.block.txs {
-            let tx_id = tx.id();
+        for &tx_id in &block.sealed.tx_ids {
             self.verified_sigs.remove(&tx_id);
             self.statuses.set_final(
                 tx_id,
@@ -1072,15 +1072,14 @@ impl Chain {
         // dropped, or mark them rejected while they may still be accepted.
         let mut elsewhere: HashMap<Id, Id> = HashMap::new();
         for (block_id, other) in &self.processing {
-            for tx in &other.sealed.block.txs {
+            for &tx_id in &other.sealed.tx_ids {
                 elsewhere
-                    .entry(tx.id())
+                    .entry(tx_id)
                     .and_modify(|b| *b = (*b).min(*block_id))
                     .or_insert(*block_id);
             }
         }
-        for tx in block.sealed.block.txs {
-            let tx_id = tx.id();
+        for (tx, tx_id) in block.sealed.block.txs.into_iter().zip(block.sealed.tx_ids) {
             if matches!(self.statuses.get(&tx_id), Some(TxStatus::Processing { block_id }) if *block_id == id)
             {
                 if let Some(other) = elsewhere.get(&tx_id) {

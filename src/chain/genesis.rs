@@ -98,14 +98,20 @@ impl GenesisHeader {
     /// Parses the header of a genesis document. It checks only the header: the whole document
     /// is checked by [`Genesis::from_json`] before any chain is created from it.
     pub fn from_json(bytes: &[u8]) -> Result<Self, GenesisError> {
-        if bytes.len() > MAX_GENESIS_BYTES {
-            return Err(GenesisError(format!(
-                "{} bytes is over the {MAX_GENESIS_BYTES}-byte limit",
-                bytes.len()
-            )));
-        }
+        check_genesis_size(bytes)?;
         serde_json::from_slice(bytes).map_err(|e| GenesisError(e.to_string()))
     }
+}
+
+/// Refuses a document over [`MAX_GENESIS_BYTES`] before parsing it.
+fn check_genesis_size(bytes: &[u8]) -> Result<(), GenesisError> {
+    if bytes.len() > MAX_GENESIS_BYTES {
+        return Err(GenesisError(format!(
+            "{} bytes is over the {MAX_GENESIS_BYTES}-byte limit",
+            bytes.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Why a genesis document was refused.
@@ -131,12 +137,7 @@ pub struct GenesisState {
 impl Genesis {
     /// Parses and checks a genesis document.
     pub fn from_json(bytes: &[u8]) -> Result<Self, GenesisError> {
-        if bytes.len() > MAX_GENESIS_BYTES {
-            return Err(GenesisError(format!(
-                "{} bytes is over the {MAX_GENESIS_BYTES}-byte limit",
-                bytes.len()
-            )));
-        }
+        check_genesis_size(bytes)?;
         let genesis: Genesis =
             serde_json::from_slice(bytes).map_err(|e| GenesisError(e.to_string()))?;
         genesis.check()?;

@@ -6,7 +6,7 @@
 //! channel:
 //! * build requests coalesce: one queued request is enough, because the engine builds
 //!   everything pending and the node asks again when a build leaves transactions behind. The
-//!   host answers "full queue" when its own one-slot channel already holds a request; that is
+//!   host answers "full message queue" when its own one-slot channel already holds a request; that is
 //!   expected and only logged at debug level.
 //! * gossip is batched: transactions arriving within [`GOSSIP_FLUSH`] go out in one message of
 //!   at most [`MAX_GOSSIP_TXS`] transactions. Gossip is best effort; if the host falls far
@@ -73,6 +73,12 @@ impl NodeEvents for HostEvents {
     }
 }
 
+/// Whether `Messenger.Notify` failed only because the host's one-slot channel already holds a
+/// build request (the host answers "full message queue"; nothing is lost).
+fn is_full_queue(status: &tonic::Status) -> bool {
+    status.message().contains("full message queue")
+}
+
 async fn notify_loop(channel: Channel, mut requests: mpsc::Receiver<()>, stop: StopSignal) {
     let mut client = grpc::messenger_client(channel);
     loop {
@@ -85,8 +91,8 @@ async fn notify_loop(channel: Channel, mut requests: mpsc::Receiver<()>, stop: S
         });
         match tokio::time::timeout(HOST_CALL_TIMEOUT, call).await {
             Ok(Ok(_)) => debug!("asked the engine to build a block"),
-            Ok(Err(status)) if status.message().contains("full queue") => {
-                debug!("the engine already has a build request queued (full queue)")
+            Ok(Err(status)) if is_full_queue(&status) => {
+                debug!("the engine already has a build request queued (full message queue)")
             }
             Ok(Err(status)) => warn!(
                 "Messenger.Notify(BUILD_BLOCK) failed: {}: {}",
@@ -172,7 +178,8 @@ mod tests {
         ) -> Result<Response<NotifyResponse>, Status> {
             // Like the host's one-slot channel: every call after the first finds it full.
             if self.notifies.fetch_add(1, Ordering::SeqCst) > 0 {
-                return Err(Status::unknown("full queue"));
+                // The host's exact words (avalanchego's messenger server, errFullQueue).
+                return Err(Status::unknown("full message queue"));
             }
             Ok(Response::new(NotifyResponse {}))
         }
@@ -242,6 +249,15 @@ mod tests {
             assert!(Instant::now() < deadline, "timed out waiting for {what}");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+
+    #[test]
+    fn only_the_hosts_full_queue_answer_is_benign() {
+        // avalanchego/luxd messenger server: `errFullQueue = errors.New("full message queue")`,
+        // returned through gRPC as code Unknown.
+        assert!(is_full_queue(&Status::unknown("full message queue")));
+        assert!(!is_full_queue(&Status::unavailable("connection refused")));
+        assert!(!is_full_queue(&Status::unknown("closed")));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

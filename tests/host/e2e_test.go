@@ -15,7 +15,6 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,6 +26,8 @@ import (
 	"time"
 
 	"github.com/luxdefi/node/ids"
+
+	"transfervm/tests/host/internal/jsonrpc"
 )
 
 // e2eDeadline bounds the whole test (network start with a cold node build
@@ -57,39 +58,7 @@ type netRPC struct {
 }
 
 func (c *netRPC) call(ctx context.Context, method string, params any, out any) error {
-	req := map[string]any{"jsonrpc": "2.0", "id": 1, "method": method}
-	if params != nil {
-		req["params"] = params
-	}
-	body, _ := json.Marshal(req)
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	hreq.Header.Set("content-type", "application/json")
-	res, err := c.client.Do(hreq)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
-	if err != nil {
-		return err
-	}
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: HTTP %d: %.300s", method, res.StatusCode, b)
-	}
-	var env rpcResponse
-	if err := json.Unmarshal(b, &env); err != nil {
-		return fmt.Errorf("%s: %w: %.300s", method, err, b)
-	}
-	if env.Error != nil {
-		return env.Error
-	}
-	if out != nil {
-		return json.Unmarshal(env.Result, out)
-	}
-	return nil
+	return jsonrpc.Call(ctx, c.client, c.url, method, params, out)
 }
 
 type lastAcceptedView struct {

@@ -32,7 +32,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -53,6 +52,8 @@ import (
 	"github.com/luxdefi/node/vms/platformvm/txs"
 	"github.com/luxdefi/node/vms/secp256k1fx"
 	"github.com/luxdefi/node/wallet/subnet/primary"
+
+	"transfervm/tests/host/internal/jsonrpc"
 )
 
 const (
@@ -719,35 +720,7 @@ func waitChain(ctx context.Context, st *State) error {
 
 // rpcCall makes one JSON-RPC call with no params.
 func rpcCall(ctx context.Context, url, method string, out any) error {
-	body := fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":%q}`, method)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("content-type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: HTTP %d: %.200s", method, resp.StatusCode, b)
-	}
-	var env struct {
-		Result json.RawMessage  `json:"result"`
-		Error  *json.RawMessage `json:"error"`
-	}
-	if err := json.Unmarshal(b, &env); err != nil {
-		return fmt.Errorf("%s: %w: %.200s", method, err, b)
-	}
-	if env.Error != nil {
-		return fmt.Errorf("%s: error %s", method, *env.Error)
-	}
-	return json.Unmarshal(env.Result, out)
+	return jsonrpc.Call(ctx, http.DefaultClient, url, method, nil, out)
 }
 
 // ---------------------------------------------------------------------------

@@ -41,6 +41,15 @@ fn key(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
     k
 }
 
+/// What a genesis document says that a chain's configuration may depend on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GenesisFacts {
+    /// The network the document names.
+    pub network_id: u32,
+    /// The ID of the genesis block it defines.
+    pub genesis_id: Id,
+}
+
 /// What the store keeps about the genesis document it was created from.
 struct KnownGenesis {
     block: SealedBlock,
@@ -300,9 +309,24 @@ impl Chain {
         genesis_json: &[u8],
         config: ChainConfig,
     ) -> Result<Self, String> {
+        Chain::open_with(store, genesis_json, |_| config)
+    }
+
+    /// [`open`](Self::open), with the configuration made from what the genesis says: the dev
+    /// chain takes its network from the document and derives its chain ID from the genesis
+    /// block, and learns both here rather than reading the document a second time.
+    pub fn open_with(
+        store: Arc<dyn KvStore>,
+        genesis_json: &[u8],
+        config_for: impl FnOnce(&GenesisFacts) -> ChainConfig,
+    ) -> Result<Self, String> {
         let source = Id::hash_of(genesis_json);
         if let Some(known) = KnownGenesis::read(&*store, &source)? {
             let header = GenesisHeader::from_json(genesis_json).map_err(|e| e.to_string())?;
+            let config = config_for(&GenesisFacts {
+                network_id: header.network_id,
+                genesis_id: known.block.id,
+            });
             let mut chain =
                 Chain::unloaded(store, config, header.params, known.block, known.supply);
             chain.load()?;
@@ -312,6 +336,10 @@ impl Chain {
             .and_then(Genesis::into_state)
             .map_err(|e| e.to_string())?;
         let genesis_id = genesis.block.id;
+        let config = config_for(&GenesisFacts {
+            network_id: genesis.genesis.network_id,
+            genesis_id,
+        });
         let stored_genesis = store.get(KEY_GENESIS).map_err(|e| e.to_string())?;
         let mut chain = Chain::unloaded(
             store,
@@ -341,18 +369,6 @@ impl Chain {
             }
         }
         Ok(chain)
-    }
-
-    /// The ID of the genesis block `genesis_json` defines, read from `store` when it was
-    /// created from that document (the dev chain derives its chain ID from it before opening).
-    pub fn genesis_id_of(store: &dyn KvStore, genesis_json: &[u8]) -> Result<Id, String> {
-        if let Some(known) = KnownGenesis::read(store, &Id::hash_of(genesis_json))? {
-            return Ok(known.block.id);
-        }
-        Genesis::from_json(genesis_json)
-            .and_then(Genesis::into_state)
-            .map(|state| state.block.id)
-            .map_err(|e| e.to_string())
     }
 
     /// A chain at genesis with no state loaded yet.

@@ -5,7 +5,7 @@
 //! Time is always passed in; every test uses fixed times around [`NOW`].
 
 use super::block::{Block, SealedBlock};
-use super::engine::{Chain, ChainConfig, MAX_BLOCK_SKEW_MS};
+use super::engine::{Chain, ChainConfig, GenesisFacts, MAX_BLOCK_SKEW_MS};
 use super::error::{BlockError, TxError};
 use super::genesis::LOCAL_GENESIS_JSON;
 use super::ids::{Address, Id};
@@ -1157,11 +1157,19 @@ fn a_restart_on_a_reformatted_genesis_derives_it_again_and_agrees() {
         &reformatted[..],
         LOCAL_GENESIS_JSON.as_bytes(),
     ] {
+        let mut facts = None;
+        let chain = Chain::open_with(store.clone(), genesis, |f| {
+            facts = Some(*f);
+            config()
+        })
+        .unwrap();
         assert_eq!(
-            Chain::genesis_id_of(&*store, genesis).unwrap(),
-            derived_genesis_id(genesis)
+            facts,
+            Some(GenesisFacts {
+                network_id: NETWORK,
+                genesis_id: derived_genesis_id(genesis)
+            })
         );
-        let chain = Chain::open(store.clone(), genesis, config()).unwrap();
         assert_eq!(chain.last_accepted().id, block.id);
         assert_eq!(chain.supply(), supply);
         assert_eq!(chain.tx_status(&tx), accepted_at(&block));

@@ -6,7 +6,7 @@ mod build_loop;
 mod http_server;
 
 use crate::api::{Api, ApiLimits, ChainInfo};
-use crate::chain::genesis::{dev_chain_id, GenesisHeader, LOCAL_GENESIS_JSON};
+use crate::chain::genesis::{dev_chain_id, LOCAL_GENESIS_JSON};
 use crate::chain::tx::address_of;
 use crate::chain::{Chain, ChainConfig};
 use crate::keys::{dev_key, DEV_KEY_COUNT};
@@ -69,23 +69,16 @@ pub async fn start(mut options: DevOptions) -> Result<DevChain, String> {
         .genesis
         .take()
         .unwrap_or_else(|| LOCAL_GENESIS_JSON.as_bytes().to_vec());
-    let network_id = GenesisHeader::from_json(&genesis_bytes)
-        .map_err(|e| e.to_string())?
-        .network_id;
     let store_path = options.data_dir.join("chain.redb");
-    let (store, genesis_bytes, genesis_id) = tokio::task::spawn_blocking(move || {
+    let chain = tokio::task::spawn_blocking(move || {
         let store = RedbStore::open(&store_path).map_err(|e| e.to_string())?;
-        let genesis_id = Chain::genesis_id_of(&store, &genesis_bytes)?;
-        Ok::<_, String>((store, genesis_bytes, genesis_id))
+        Chain::open_with(Arc::new(store), &genesis_bytes, |facts| {
+            ChainConfig::new(facts.network_id, dev_chain_id(&facts.genesis_id))
+        })
     })
     .await
     .map_err(|e| e.to_string())??;
-    let chain_id = dev_chain_id(&genesis_id);
-    let config = ChainConfig::new(network_id, chain_id);
-    let chain =
-        tokio::task::spawn_blocking(move || Chain::open(Arc::new(store), &genesis_bytes, config))
-            .await
-            .map_err(|e| e.to_string())??;
+    let chain_id = chain.config().chain_id;
     let node = Arc::new(Node::new(
         chain,
         Arc::new(SystemClock),

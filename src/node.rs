@@ -1,15 +1,21 @@
-//! The chain as a shared service: one `Chain` behind a lock, with the expensive work
-//! (decoding, signature checks) done before taking it, metrics kept in step, and hooks that
-//! tell the host (or the dev chain's build loop) when to build and what to gossip.
+//! The chain as a shared service: one `Chain` behind a lock that never leaves this file, with
+//! the expensive work (decoding, stateless and signature checks) done before taking it, metrics
+//! kept in step, and hooks that tell the host (or the dev chain's build loop) when to build and
+//! what to gossip.
 //!
-//! The API layer, the dev chain and the plugin layer all drive the chain through this type.
+//! The API layer, the dev chain and the plugin layer all drive the chain through [`Node`], and
+//! only through it: each gets the answer it needs (a block with its status, a transfer with its
+//! status, a [`ChainSummary`]), never the lock.
 
 use crate::chain::engine::BlockSummary;
+use crate::chain::genesis::ChainParams;
+use crate::chain::mempool::MempoolLimits;
 use crate::chain::{
-    signature, Account, Address, BlockError, BlockStatus, Chain, Id, SealedBlock, SignedTx,
+    Account, Address, BlockError, BlockStatus, Chain, CheckedTx, Id, SealedBlock, SignedTx,
     StatelessRules, TxError, TxStatus,
 };
 use crate::metrics::Metrics;
+use crate::storage::StoreError;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -75,12 +81,42 @@ pub struct AccountInfo {
     pub pending_nonce: u64,
 }
 
-/// The shared chain service.
+/// What `info` and health reports show about the chain, read in one short lock.
+#[derive(Clone, Debug)]
+pub struct ChainSummary {
+    /// The genesis block ID.
+    pub genesis_id: Id,
+    /// The genesis parameters (fee, block caps, expiry bound).
+    pub params: ChainParams,
+    /// This node's mempool caps.
+    pub mempool_limits: MempoolLimits,
+    /// Total supply fixed at genesis.
+    pub supply: u64,
+    /// Fees burned up to the last accepted block.
+    pub burned: u64,
+    /// The last accepted block.
+    pub last_accepted: BlockSummary,
+    /// Transfers waiting for a block.
+    pub mempool_txs: usize,
+    /// Their encoded size.
+    pub mempool_bytes: usize,
+    /// Verified blocks consensus has not decided.
+    pub processing_blocks: usize,
+}
+
+/// The shared chain service: the only way into the [`Chain`]. Like mini-redis's `Db`, it never
+/// hands out its lock, so every lock is held for one short, visible step, and nothing expensive
+/// (decoding, signatures, hashing) happens under it.
 pub struct Node {
+    /// The chain, behind the one lock every caller shares.
     chain: Mutex<Chain>,
+    /// A copy of the chain's stateless rules, so they can be checked without the lock.
     rules: StatelessRules,
+    /// Where build requests and gossip go; replaced once the host connects.
     events: RwLock<Arc<dyn NodeEvents>>,
+    /// Local time (the wall clock, or a fixed one in tests).
     clock: Arc<dyn Clock>,
+    /// Counters and gauges kept in step with every change.
     metrics: Arc<Metrics>,
 }
 
@@ -112,9 +148,10 @@ impl Node {
             .clone()
     }
 
-    /// The chain, locked. A panic while holding the lock cannot leave half-applied state
-    /// (every chain operation checks before it mutates), so a poisoned lock is recovered.
-    pub fn chain(&self) -> MutexGuard<'_, Chain> {
+    /// The chain, locked. Private: callers get answers, not the lock. A panic while holding it
+    /// cannot leave half-applied state (every chain operation checks before it mutates), so a
+    /// poisoned lock is recovered.
+    fn chain(&self) -> MutexGuard<'_, Chain> {
         self.chain.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -133,8 +170,18 @@ impl Node {
         &self.rules
     }
 
-    /// Admits transactions: stateless checks and batched signature checks first, without the
-    /// lock; then state checks under it. One verdict per input, in order.
+    fn note_mempool(&self, chain: &Chain) -> usize {
+        let len = chain.mempool().len();
+        self.metrics.mempool_size.set(len as i64);
+        len
+    }
+
+    // === transfers ===
+
+    /// Admits transactions. Each is hashed once; transfers this node already holds are refused
+    /// first (a short lock: gossip repeats them, and their signatures are the expensive part);
+    /// the stateless rules and signatures are checked without the lock; only the state checks
+    /// run under it. One verdict per input, in order.
     pub fn submit(
         &self,
         txs: Vec<Result<SignedTx, TxError>>,
@@ -142,46 +189,41 @@ impl Node {
     ) -> Vec<Result<Id, TxError>> {
         let now_ms = self.now_ms();
         let mut verdicts: Vec<Result<Id, TxError>> = Vec::with_capacity(txs.len());
-        let mut candidates: Vec<(usize, SignedTx)> = Vec::new();
+        let mut candidates: Vec<(usize, (Id, SignedTx))> = Vec::new();
         {
             let chain = self.chain();
             for (index, tx) in txs.into_iter().enumerate() {
-                let checked = tx.and_then(|tx| {
+                let fresh = tx.and_then(|tx| {
                     let id = tx.id();
-                    if chain.knows_tx(&id) {
-                        return Err(TxError::AlreadyKnown(id));
+                    match chain.knows_tx(&id) {
+                        true => Err(TxError::AlreadyKnown(id)),
+                        false => Ok((id, tx)),
                     }
-                    self.rules.check(&tx)?;
-                    self.rules.check_time(&tx, now_ms)?;
-                    Ok(tx)
                 });
-                match checked {
-                    Ok(tx) => {
-                        candidates.push((index, tx));
-                        verdicts.push(Ok(Id::default()));
+                match fresh {
+                    Ok(candidate) => {
+                        verdicts.push(Ok(candidate.0));
+                        candidates.push((index, candidate));
                     }
                     Err(e) => verdicts.push(Err(e)),
                 }
             }
         }
-        let signatures: Vec<SignedTx> = candidates.iter().map(|(_, tx)| *tx).collect();
-        let valid = signature::verify_many(&signatures);
+        let (positions, fresh): (Vec<usize>, Vec<(Id, SignedTx)>) = candidates.into_iter().unzip();
+        let checked = CheckedTx::check_batch(&self.rules, now_ms, fresh);
         let mut admitted_txs = Vec::new();
         let mut wake = false;
         {
             let mut chain = self.chain();
-            for ((index, tx), ok) in candidates.into_iter().zip(valid) {
-                verdicts[index] = if ok {
-                    chain.admit(tx, true, now_ms).map(|admitted| {
-                        wake |= admitted.pool_was_empty;
-                        admitted_txs.push(tx);
-                        admitted.id
-                    })
-                } else {
-                    Err(TxError::BadSignature)
-                };
+            for (index, checked) in positions.into_iter().zip(checked) {
+                verdicts[index] = checked.and_then(|checked| {
+                    let admitted = chain.admit(checked)?;
+                    wake |= admitted.pool_was_empty;
+                    admitted_txs.push(*checked.tx());
+                    Ok(admitted.id)
+                });
             }
-            self.metrics.mempool_size.set(chain.mempool().len() as i64);
+            self.note_mempool(&chain);
         }
         for verdict in &verdicts {
             match verdict {
@@ -207,10 +249,12 @@ impl Node {
         verdicts
     }
 
-    /// Checks a transaction without admitting it.
-    pub fn simulate(&self, tx: &SignedTx) -> Result<(), TxError> {
-        let now_ms = self.now_ms();
-        self.chain().simulate(tx, now_ms)
+    /// Checks a transaction without admitting it: rules and signature without the lock, state
+    /// under it. Returns its ID.
+    pub fn simulate(&self, tx: SignedTx) -> Result<Id, TxError> {
+        let checked = CheckedTx::check(&self.rules, self.now_ms(), tx)?;
+        self.chain().simulate(&checked)?;
+        Ok(checked.id())
     }
 
     /// An account's accepted state and pending nonce.
@@ -227,10 +271,69 @@ impl Node {
         self.chain().tx_status(id)
     }
 
-    /// The last accepted block.
+    /// A transaction this node holds (pending, processing or accepted), with its status.
+    pub fn tx(&self, id: &Id) -> Option<(SignedTx, TxStatus)> {
+        let chain = self.chain();
+        let tx = chain.find_tx(id)?;
+        Some((tx, chain.tx_status(id)))
+    }
+
+    // === chain and block queries ===
+
+    /// The last accepted block's identity and place.
     pub fn last_accepted(&self) -> BlockSummary {
         BlockSummary::from(self.chain().last_accepted())
     }
+
+    /// The last accepted block itself (what the host asks for at `Initialize` and `SetState`).
+    pub fn last_accepted_block(&self) -> SealedBlock {
+        self.chain().last_accepted().clone()
+    }
+
+    /// What `info` and health reports show.
+    pub fn summary(&self) -> ChainSummary {
+        let chain = self.chain();
+        ChainSummary {
+            genesis_id: chain.genesis_id(),
+            params: chain.params().clone(),
+            mempool_limits: chain.config().mempool.clone(),
+            supply: chain.supply(),
+            burned: chain.burned(),
+            last_accepted: BlockSummary::from(chain.last_accepted()),
+            mempool_txs: chain.mempool().len(),
+            mempool_bytes: chain.mempool().bytes(),
+            processing_blocks: chain.processing_count(),
+        }
+    }
+
+    /// A block this node knows (processing or accepted), without its status.
+    pub fn block(&self, id: &Id) -> Result<Option<SealedBlock>, StoreError> {
+        self.chain().get_block(id)
+    }
+
+    /// A block this node knows, with its consensus status.
+    pub fn block_with_status(
+        &self,
+        id: &Id,
+    ) -> Result<Option<(SealedBlock, BlockStatus)>, StoreError> {
+        let chain = self.chain();
+        Ok(chain.get_block(id)?.map(|block| {
+            let status = chain.block_status(&block);
+            (block, status)
+        }))
+    }
+
+    /// The accepted block at `height`.
+    pub fn block_id_at_height(&self, height: u64) -> Result<Option<Id>, StoreError> {
+        self.chain().block_id_at_height(height)
+    }
+
+    /// Whether the store answers.
+    pub fn store_health(&self) -> Result<(), StoreError> {
+        self.chain().store_health()
+    }
+
+    // === consensus ===
 
     /// Builds a block on the preferred block. Asks for another build if transactions remain.
     pub fn build_block(&self) -> Result<SealedBlock, BlockError> {
@@ -239,8 +342,7 @@ impl Node {
         let (result, remaining) = {
             let mut chain = self.chain();
             let result = chain.build_block(now_ms);
-            self.metrics.mempool_size.set(chain.mempool().len() as i64);
-            (result, chain.mempool().len())
+            (result, self.note_mempool(&chain))
         };
         if result.is_ok() {
             self.metrics.blocks_built.inc();
@@ -254,45 +356,31 @@ impl Node {
         result
     }
 
-    /// Parses block bytes and reports the block's status.
+    /// Decodes block bytes, without the lock: what `BlockVerify` needs before verifying.
+    pub fn decode_block(&self, bytes: &[u8]) -> Result<SealedBlock, BlockError> {
+        self.rules.decode_block(bytes)
+    }
+
+    /// Decodes block bytes (without the lock) and reports the block's status (a short lock):
+    /// what `ParseBlock` answers.
     pub fn parse_block(&self, bytes: &[u8]) -> Result<(SealedBlock, BlockStatus), BlockError> {
-        let chain = self.chain();
-        let sealed = chain.parse_block(bytes)?;
-        let status = chain.block_status(&sealed);
+        let sealed = self.decode_block(bytes)?;
+        let status = self.chain().block_status(&sealed);
         Ok((sealed, status))
     }
 
-    /// Verifies a block. Signatures this node has not seen are batch-checked before taking the
-    /// lock; a block this node built or verified before is not verified again.
+    /// Verifies a block. The signatures this node has not checked are named under a short
+    /// lock and checked without it; the state checks run under it.
     pub fn verify_block(&self, sealed: SealedBlock) -> Result<(), BlockError> {
         let started = Instant::now();
-        let unchecked: Vec<(Id, SignedTx)> = {
-            let chain = self.chain();
-            sealed
-                .tx_ids
-                .iter()
-                .zip(&sealed.block.txs)
-                .filter(|(id, _)| !chain.is_signature_verified(id))
-                .map(|(id, tx)| (*id, *tx))
-                .collect()
-        };
-        if !unchecked.is_empty() {
-            let txs: Vec<SignedTx> = unchecked.iter().map(|(_, tx)| *tx).collect();
-            let verdicts = signature::verify_many(&txs);
-            let good = unchecked
-                .iter()
-                .zip(verdicts)
-                .filter(|(_, ok)| *ok)
-                .map(|((id, _), _)| *id);
-            self.chain().mark_signatures_verified(good);
-        }
-        let now_ms = self.now_ms();
-        let result = {
+        let work = self.chain().signatures_to_check(&sealed);
+        let result = work.run().and_then(|proof| {
+            let now_ms = self.now_ms();
             let mut chain = self.chain();
-            let r = chain.verify_block(sealed, now_ms);
-            self.metrics.mempool_size.set(chain.mempool().len() as i64);
-            r
-        };
+            let verified = chain.verify_block(sealed, proof, now_ms);
+            self.note_mempool(&chain);
+            verified
+        });
         match &result {
             Ok(()) => {
                 self.metrics.blocks_verified.inc();
@@ -315,8 +403,7 @@ impl Node {
             if r.is_ok() {
                 chain.reject_stale(now_ms);
             }
-            self.metrics.mempool_size.set(chain.mempool().len() as i64);
-            (r, chain.mempool().len())
+            (r, self.note_mempool(&chain))
         };
         if let Ok(block) = &result {
             self.metrics.blocks_accepted.inc();
@@ -340,8 +427,7 @@ impl Node {
         let (result, pending) = {
             let mut chain = self.chain();
             let r = chain.reject_block(id, now_ms);
-            self.metrics.mempool_size.set(chain.mempool().len() as i64);
-            (r, chain.mempool().len())
+            (r, self.note_mempool(&chain))
         };
         if result.is_ok() {
             self.metrics.blocks_rejected.inc();
@@ -355,5 +441,20 @@ impl Node {
     /// Sets the preferred block.
     pub fn set_preference(&self, id: Id) -> Result<(), BlockError> {
         self.chain().set_preference(id)
+    }
+
+    // === test support ===
+
+    /// Runs `look` on the chain under the lock: tests and fuzz targets compare the whole state
+    /// before and after. Not for production code, which asks for answers instead.
+    #[cfg(any(test, feature = "test-utils"))]
+    pub fn inspect<R>(&self, look: impl FnOnce(&Chain) -> R) -> R {
+        look(&self.chain())
+    }
+
+    /// Runs `change` on the chain under the lock: benches reset the mempool between rounds.
+    #[cfg(any(test, feature = "test-utils"))]
+    pub fn inspect_mut<R>(&self, change: impl FnOnce(&mut Chain) -> R) -> R {
+        change(&mut self.chain())
     }
 }

@@ -71,10 +71,10 @@ fn entry(error: &TxError) -> ErrorEntry {
 
 fn info(ctx: &ApiContext) -> Value {
     let node = &ctx.node;
-    let chain = node.chain();
-    let params = chain.params();
-    let limits = chain.config().mempool.clone();
-    let last = chain.last_accepted();
+    let summary = node.summary();
+    let params = &summary.params;
+    let limits = &summary.mempool_limits;
+    let last = &summary.last_accepted;
     json!({
         "vm": "transfervm",
         "version": env!("CARGO_PKG_VERSION"),
@@ -82,10 +82,10 @@ fn info(ctx: &ApiContext) -> Value {
         "mode": ctx.mode,
         "networkId": node.rules().network_id,
         "chainId": node.rules().chain_id,
-        "genesisBlockId": chain.genesis_id(),
+        "genesisBlockId": summary.genesis_id,
         "minFee": params.min_fee.to_string(),
-        "supply": chain.supply().to_string(),
-        "burned": chain.burned().to_string(),
+        "supply": summary.supply.to_string(),
+        "burned": summary.burned.to_string(),
         "limits": {
             "maxBlockTxs": params.max_block_txs,
             "maxBlockBytes": params.max_block_bytes,
@@ -97,10 +97,10 @@ fn info(ctx: &ApiContext) -> Value {
         },
         "lastAccepted": {
             "id": last.id,
-            "height": last.block.height,
-            "timestamp": last.block.timestamp_ms,
+            "height": last.height,
+            "timestamp": last.timestamp_ms,
         },
-        "mempoolSize": chain.mempool().len(),
+        "mempoolSize": summary.mempool_txs,
     })
 }
 
@@ -113,24 +113,21 @@ fn status_label(status: BlockStatus) -> &'static str {
 }
 
 fn get_block(ctx: &ApiContext, p: BlockParams) -> RpcResult<BlockView> {
-    let chain = ctx.node.chain();
+    let node = &ctx.node;
     let id = match (p.id, p.height) {
         (Some(_), Some(_)) => return Err(invalid_params("give either id or height, not both")),
         (Some(id), None) => id,
-        (None, Some(height)) => chain
+        (None, Some(height)) => node
             .block_id_at_height(height)
             .map_err(|e| internal(e.to_string()))?
             .ok_or_else(|| not_found(format!("no accepted block at height {height}")))?,
-        (None, None) => chain.last_accepted().id,
+        (None, None) => node.last_accepted().id,
     };
-    let block = chain
-        .get_block(&id)
+    let (block, status) = node
+        .block_with_status(&id)
         .map_err(|e| internal(e.to_string()))?
         .ok_or_else(|| not_found(format!("block {id} not found")))?;
-    Ok(BlockView::new(
-        &block,
-        status_label(chain.block_status(&block)),
-    ))
+    Ok(BlockView::new(&block, status_label(status)))
 }
 
 /// Builds the module with every method registered.
@@ -222,10 +219,11 @@ pub fn module(ctx: ApiContext) -> RpcModule<ApiContext> {
                     })
                 }
             };
-            let verdict = ctx.node.simulate(&tx);
+            let tx_id = tx.id();
+            let verdict = ctx.node.simulate(tx);
             Ok(SimulateResult {
                 ok: verdict.is_ok(),
-                tx_id: Some(tx.id()),
+                tx_id: Some(tx_id),
                 error: verdict.err().as_ref().map(entry),
             })
         },
@@ -246,11 +244,10 @@ pub fn module(ctx: ApiContext) -> RpcModule<ApiContext> {
         "transfervm.getTx",
         |raw, ctx, _| -> RpcResult<GetTxResult> {
             let p: TxIdParams = params(&raw)?;
-            let chain = ctx.node.chain();
-            let tx = chain
-                .find_tx(&p.tx_id)
+            let (tx, status) = ctx
+                .node
+                .tx(&p.tx_id)
                 .ok_or_else(|| not_found(format!("transaction {} not found", p.tx_id)))?;
-            let status = chain.tx_status(&p.tx_id);
             Ok(GetTxResult {
                 tx_id: p.tx_id,
                 tx: TxView::from(&tx),

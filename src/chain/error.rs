@@ -1,7 +1,9 @@
-//! Every reason a transaction can be refused, shared by admission, block verification and the
-//! API (which maps each to a stable error code).
+//! Every reason a transaction or block can be refused (shared by admission, block verification
+//! and the API, which maps each to a stable error code), and why a chain cannot be opened.
 
+use super::genesis::GenesisError;
 use super::ids::Id;
+use crate::storage::StoreError;
 
 /// Why a transaction was not admitted or could not be applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -118,6 +120,42 @@ impl TxError {
     }
 }
 
+/// Why a chain could not be opened on a store. Each case tells an operator what to do: retry
+/// (the store), fix the genesis file, restore or wipe the data directory.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The store did not answer; nothing was written.
+    #[error("cannot read or write the chain's store: {0}")]
+    Store(#[from] StoreError),
+    /// The genesis document is invalid.
+    #[error(transparent)]
+    Genesis(#[from] GenesisError),
+    /// The store holds something no chain writes: a missing key, a bad value, a digest that
+    /// does not match its accounts.
+    #[error("the store is corrupt: {0}")]
+    Corrupt(String),
+    /// The store was created from another genesis document.
+    #[error(
+        "the store holds a chain with genesis block {stored}, but the genesis given has \
+         {given}; use a fresh data directory for a new genesis"
+    )]
+    OtherGenesis {
+        /// The stored genesis block ID (hex when it is not an ID at all).
+        stored: String,
+        /// The genesis block ID of the document given.
+        given: Id,
+    },
+    /// The store belongs to another chain ID.
+    #[error("the store belongs to another chain than {0}; use a fresh data directory")]
+    OtherChain(Id),
+    /// Same allocations, other consensus parameters: another chain.
+    #[error(
+        "the store holds a chain created with other genesis parameters (fee, block limits or \
+         expiry bound); use a fresh data directory for a new genesis"
+    )]
+    OtherParams,
+}
+
 /// Why a block was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BlockError {
@@ -172,9 +210,17 @@ pub enum BlockError {
     /// Only a child of the last accepted block can be accepted.
     #[error("block {0} cannot be accepted: its parent is not the last accepted block")]
     NotNextToAccept(Id),
+    /// The fees burned up to this block would not fit in 64 bits (they never can under a
+    /// valid genesis supply, so such a block is invalid rather than a crash).
+    #[error("burned total overflows 64 bits")]
+    BurnedOverflow,
+    /// The host asked to reject a block this node has accepted: a consensus fault to report,
+    /// never to obey.
+    #[error("block {0} is accepted and cannot be rejected")]
+    AlreadyAccepted(Id),
     /// The store failed; the operation changed nothing.
-    #[error("storage: {0}")]
-    Storage(String),
+    #[error(transparent)]
+    Storage(#[from] StoreError),
     /// An empty mempool: there is nothing to build.
     #[error("no pending transactions to build a block from")]
     NothingToBuild,

@@ -164,16 +164,24 @@ pub mod amount_string {
         parse_amount(&text).map_err(serde::de::Error::custom)
     }
 
+    /// Why an amount was refused; its text is what a wallet user sees (CLI flags, API params).
+    #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+    pub enum AmountError {
+        /// Not a plain decimal string (signs, spaces, exponents, empty).
+        #[error("invalid amount {0:?}: expected a decimal string of base units")]
+        NotDecimal(String),
+        /// Digits only, but above `u64::MAX`.
+        #[error("amount {0} does not fit in 64 bits")]
+        TooLarge(String),
+    }
+
     /// Parses a decimal amount, rejecting signs, spaces and anything above u64::MAX.
-    pub fn parse_amount(text: &str) -> Result<u64, String> {
+    pub fn parse_amount(text: &str) -> Result<u64, AmountError> {
         if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!(
-                "invalid amount {:?}: expected a decimal string of base units",
-                super::truncate(text)
-            ));
+            return Err(AmountError::NotDecimal(super::truncate(text)));
         }
         text.parse::<u64>()
-            .map_err(|_| format!("amount {text} does not fit in 64 bits"))
+            .map_err(|_| AmountError::TooLarge(text.to_string()))
     }
 }
 

@@ -11,19 +11,21 @@ pub mod genesis;
 pub mod gossip;
 pub mod ids;
 pub mod mempool;
+pub mod rules;
 pub mod signature;
 pub mod state;
 pub mod status;
 pub mod tx;
 
-#[cfg(test)]
-mod engine_tests;
-
 pub use block::{Block, SealedBlock};
-pub use engine::{Admitted, BlockStatus, BlockSummary, Chain, ChainConfig, StatelessRules};
-pub use error::{BlockError, TxError};
+pub use engine::{
+    Admitted, BlockStatus, BlockSummary, Chain, ChainConfig, CheckedTx, SignatureProof,
+    SignatureWork,
+};
+pub use error::{BlockError, OpenError, TxError};
 pub use genesis::{ChainParams, Genesis};
 pub use ids::{Address, Id};
+pub use rules::StatelessRules;
 pub use state::Account;
 pub use status::TxStatus;
 pub use tx::{SignedTx, TxBody};

@@ -76,14 +76,14 @@ async fn route(server: &DevHttp, req: Request<Incoming>) -> Response<Full<Bytes>
     }
     match path.as_str() {
         "/ext/health" | "/health" => {
-            let chain = server.node.chain();
-            let store_ok = chain.store_health().is_ok();
+            let store_ok = server.node.store_health().is_ok();
+            let summary = server.node.summary();
             let body = serde_json::json!({
                 "healthy": store_ok,
                 "checks": {
                     "store": if store_ok { "ok" } else { "unreachable" },
-                    "lastAcceptedHeight": chain.last_accepted().block.height,
-                    "mempoolSize": chain.mempool().len(),
+                    "lastAcceptedHeight": summary.last_accepted.height,
+                    "mempoolSize": summary.mempool_txs,
                 }
             });
             reply(

@@ -71,13 +71,14 @@ pub async fn start(mut options: DevOptions) -> Result<DevChain, String> {
         .unwrap_or_else(|| LOCAL_GENESIS_JSON.as_bytes().to_vec());
     let store_path = options.data_dir.join("chain.redb");
     let chain = tokio::task::spawn_blocking(move || {
-        let store = RedbStore::open(&store_path).map_err(|e| e.to_string())?;
+        let store = RedbStore::open(&store_path)?;
         Chain::open_with(Arc::new(store), &genesis_bytes, |facts| {
             ChainConfig::new(facts.network_id, dev_chain_id(&facts.genesis_id))
         })
     })
     .await
-    .map_err(|e| e.to_string())??;
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())?;
     let chain_id = chain.config().chain_id;
     let node = Arc::new(Node::new(
         chain,

@@ -36,14 +36,13 @@ pub(crate) struct LastAccepted {
 impl LastAccepted {
     /// Reads the node's last accepted block.
     pub(crate) fn of(node: &Node) -> Result<Self, Status> {
-        let chain = node.chain();
-        let block = chain.last_accepted();
+        let block = node.last_accepted_block();
         Ok(LastAccepted {
             id: block.id.0.to_vec(),
             parent_id: block.block.parent_id.0.to_vec(),
             height: block.block.height,
-            bytes: block.bytes.clone(),
             timestamp: timestamp(block.block.timestamp_ms)?,
+            bytes: block.bytes,
         })
     }
 
@@ -100,18 +99,20 @@ pub(crate) fn built(block: &SealedBlock) -> Result<BuildBlockResponse, Status> {
 
 /// `GetBlock`: a known block, or OK with `err = NOT_FOUND` (never a gRPC error for a miss).
 pub(crate) fn get(node: &Node, id: Id) -> Result<GetBlockResponse, Status> {
-    let chain = node.chain();
-    match chain.get_block(&id).map_err(super::convert::store_error)? {
+    match node
+        .block_with_status(&id)
+        .map_err(super::convert::store_error)?
+    {
         None => Ok(GetBlockResponse {
             err: crate::pb::vm::Error::NotFound as i32,
             ..Default::default()
         }),
-        Some(block) => Ok(GetBlockResponse {
+        Some((block, status)) => Ok(GetBlockResponse {
             parent_id: block.block.parent_id.0.to_vec(),
-            bytes: block.bytes.clone(),
-            status: block_status(chain.block_status(&block)),
+            status: block_status(status),
             height: block.block.height,
             timestamp: Some(timestamp(block.block.timestamp_ms)?),
+            bytes: block.bytes,
             err: 0,
             verify_with_context: false,
         }),
@@ -161,11 +162,7 @@ pub(crate) fn ancestors(
     if limits.max_blocks == 0 {
         return Ok(Vec::new());
     }
-    let lookup = |id: &Id| {
-        node.chain()
-            .get_block(id)
-            .map_err(super::convert::store_error)
-    };
+    let lookup = |id: &Id| node.block(id).map_err(super::convert::store_error);
     let Some(first) = lookup(&id)? else {
         return Ok(Vec::new());
     };
@@ -235,7 +232,7 @@ mod tests {
                 expires_at: now_ms / 1000 + 60,
             }
             .sign(&key);
-            chain.admit(tx, true, now_ms).unwrap();
+            chain.check_and_admit(tx, now_ms).unwrap();
             let block = chain.build_block(now_ms + nonce).unwrap();
             chain_blocks.push(chain.accept_block(block.id).unwrap());
         }

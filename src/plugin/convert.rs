@@ -59,9 +59,9 @@ pub(crate) fn block_error(error: BlockError) -> Status {
     let message = error.to_string();
     match error {
         BlockError::NotFound(_) => Status::not_found(message),
-        BlockError::NotNextToAccept(_) | BlockError::NothingToBuild => {
-            Status::failed_precondition(message)
-        }
+        BlockError::NotNextToAccept(_)
+        | BlockError::NothingToBuild
+        | BlockError::AlreadyAccepted(_) => Status::failed_precondition(message),
         BlockError::Storage(_) => Status::unavailable(message),
         BlockError::Malformed(_)
         | BlockError::UnknownParent(_)
@@ -69,7 +69,8 @@ pub(crate) fn block_error(error: BlockError) -> Status {
         | BlockError::BadTimestamp { .. }
         | BlockError::TooLarge(_)
         | BlockError::InvalidTx { .. }
-        | BlockError::DigestMismatch { .. } => Status::invalid_argument(message),
+        | BlockError::DigestMismatch { .. }
+        | BlockError::BurnedOverflow => Status::invalid_argument(message),
     }
 }
 

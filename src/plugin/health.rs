@@ -20,27 +20,19 @@ pub(crate) fn report(ready: &Ready) -> Result<Vec<u8>, Status> {
             "unhealthy: the chain database does not answer: {e}"
         ))
     })?;
-    let (last, mempool_size, mempool_bytes, processing) = {
-        let chain = ready.node.chain();
-        let last = chain.last_accepted();
-        (
-            json!({
-                "id": last.id,
-                "height": last.block.height,
-                "timestamp": last.block.timestamp_ms,
-            }),
-            chain.mempool().len(),
-            chain.mempool().bytes(),
-            chain.processing_count(),
-        )
-    };
+    let summary = ready.node.summary();
+    let last = &summary.last_accepted;
     Ok(json!({
         "initialized": true,
         "state": ready.state_name(),
         "store": "ok",
-        "lastAccepted": last,
-        "mempool": {"size": mempool_size, "bytes": mempool_bytes},
-        "processingBlocks": processing,
+        "lastAccepted": {
+            "id": last.id,
+            "height": last.height,
+            "timestamp": last.timestamp_ms,
+        },
+        "mempool": {"size": summary.mempool_txs, "bytes": summary.mempool_bytes},
+        "processingBlocks": summary.processing_blocks,
         "peers": ready.peer_count(),
     })
     .to_string()

@@ -11,7 +11,7 @@ use super::host_events::HostEvents;
 use super::rpcdb_store::RpcdbStore;
 use super::shutdown::StopSignal;
 use crate::api::http_entry::{Api, ApiLimits, ChainInfo};
-use crate::chain::Chain;
+use crate::chain::{Chain, OpenError};
 use crate::metrics::Metrics;
 use crate::node::{Node, SystemClock};
 use crate::pb::vm::{InitializeRequest, State};
@@ -91,7 +91,14 @@ pub(crate) async fn initialize(
     })
     .await
     .map_err(super::convert::task_error)?
-    .map_err(|e| Status::invalid_argument(format!("cannot open the chain: {e}")))?;
+    .map_err(|e| {
+        let message = format!("cannot open the chain: {e}");
+        match e {
+            // The host's database did not answer: worth retrying, not the request's fault.
+            OpenError::Store(_) => Status::unavailable(message),
+            _ => Status::invalid_argument(message),
+        }
+    })?;
     let node = Arc::new(node);
 
     let host = grpc::endpoint(&request.server_addr)

@@ -49,12 +49,24 @@ impl Drop for OwnedRuntime {
     }
 }
 
+/// Why one call to the host database gave no answer.
+enum CallFailure {
+    /// The host answered with an error status.
+    Status(tonic::Status),
+    /// The host did not answer in time.
+    Timeout(tokio::time::error::Elapsed),
+}
+
 fn db_error(code: i32, what: &str) -> Option<StoreError> {
     match DbError::try_from(code) {
         Ok(DbError::Unspecified) => None,
-        Ok(DbError::Closed) => Some(StoreError(format!("{what}: the host database is closed"))),
-        Ok(DbError::NotFound) => Some(StoreError(format!("{what}: not found"))),
-        Err(_) => Some(StoreError(format!("{what}: unknown database error {code}"))),
+        Ok(DbError::Closed) => Some(StoreError::new(format!(
+            "{what}: the host database is closed"
+        ))),
+        Ok(DbError::NotFound) => Some(StoreError::new(format!("{what}: not found"))),
+        Err(_) => Some(StoreError::new(format!(
+            "{what}: unknown database error {code}"
+        ))),
     }
 }
 
@@ -66,17 +78,18 @@ impl RpcdbStore {
             .thread_name("rpcdb-client")
             .enable_all()
             .build()
-            .map_err(|e| StoreError(format!("cannot start the database client runtime: {e}")))?;
+            .map_err(|e| StoreError::with_source("cannot start the database client runtime", e))?;
         let handle = runtime.handle().clone();
         let owned = OwnedRuntime(Mutex::new(Some(runtime)));
-        let endpoint = grpc::endpoint(addr).map_err(StoreError)?;
+        let endpoint = grpc::endpoint(addr).map_err(StoreError::new)?;
         // Connect on the store's runtime so the connection's tasks live there.
         let connected = handle
             .spawn(async move { endpoint.connect().await })
             .await
-            .map_err(|e| StoreError(format!("database connect task failed: {e}")))?;
-        let channel = connected
-            .map_err(|e| StoreError(format!("cannot reach the host database at {addr}: {e}")))?;
+            .map_err(|e| StoreError::with_source("database connect task failed", e))?;
+        let channel = connected.map_err(|e| {
+            StoreError::with_source(format!("cannot reach the host database at {addr}"), e)
+        })?;
         Ok(RpcdbStore {
             client: grpc::database_client(channel),
             handle,
@@ -97,8 +110,8 @@ impl RpcdbStore {
         self.handle.spawn(async move {
             let result = match tokio::time::timeout(CALL_TIMEOUT, call).await {
                 Ok(Ok(value)) => Ok(value),
-                Ok(Err(status)) => Err(format!("{}: {}", status.code(), status.message())),
-                Err(_) => Err(format!("no answer within {CALL_TIMEOUT:?}")),
+                Ok(Err(status)) => Err(CallFailure::Status(status)),
+                Err(elapsed) => Err(CallFailure::Timeout(elapsed)),
             };
             let _ = sender.send(result);
         });
@@ -109,14 +122,24 @@ impl RpcdbStore {
         };
         match received {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(StoreError(format!(
-                "host database {} ({what}): {e}",
-                self.addr
-            ))),
-            Err(_) => Err(StoreError(format!(
-                "host database {} ({what}): the client has stopped",
-                self.addr
-            ))),
+            Ok(Err(CallFailure::Status(status))) => Err(StoreError::with_source(
+                format!("host database {} ({what})", self.addr),
+                status,
+            )),
+            Ok(Err(CallFailure::Timeout(elapsed))) => Err(StoreError::with_source(
+                format!(
+                    "host database {} ({what}): no answer within {CALL_TIMEOUT:?}",
+                    self.addr
+                ),
+                elapsed,
+            )),
+            Err(stopped) => Err(StoreError::with_source(
+                format!(
+                    "host database {} ({what}): the client has stopped",
+                    self.addr
+                ),
+                stopped,
+            )),
         }
     }
 
@@ -179,7 +202,7 @@ impl KvStore for RpcdbStore {
         match DbError::try_from(response.err) {
             Ok(DbError::Unspecified) => Ok(Some(response.value)),
             Ok(DbError::NotFound) => Ok(None),
-            _ => Err(db_error(response.err, "Get").unwrap_or_else(|| StoreError("Get".into()))),
+            _ => Err(db_error(response.err, "Get").unwrap_or_else(|| StoreError::new("Get"))),
         }
     }
 
@@ -424,6 +447,6 @@ mod tests {
             .await
             .err()
             .expect("nothing listens there");
-        assert!(error.0.contains(&addr), "{error}");
+        assert!(error.to_string().contains(&addr), "{error}");
     }
 }

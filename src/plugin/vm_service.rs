@@ -340,11 +340,7 @@ impl Vm for VmService {
         let height = request.into_inner().height;
         let response = self
             .blocking(move |ready| {
-                let found = ready
-                    .node
-                    .chain()
-                    .block_id_at_height(height)
-                    .map_err(store_error)?;
+                let found = ready.node.block_id_at_height(height).map_err(store_error)?;
                 Ok(match found {
                     Some(id) => GetBlockIdAtHeightResponse {
                         blk_id: id.0.to_vec(),
@@ -417,7 +413,7 @@ impl Vm for VmService {
         let bytes = request.into_inner().bytes;
         let ts = self
             .blocking(move |ready| {
-                let (block, _) = ready.node.parse_block(&bytes).map_err(block_error)?;
+                let block = ready.node.decode_block(&bytes).map_err(block_error)?;
                 let ts = timestamp(block.block.timestamp_ms)?;
                 let (id, height) = (block.id, block.block.height);
                 ready.node.verify_block(block).map_err(block_error)?;

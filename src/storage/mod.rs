@@ -8,10 +8,59 @@
 pub mod memory;
 pub mod redb_store;
 
-/// A failed storage operation. The operation changed nothing.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("storage error: {0}")]
-pub struct StoreError(pub String);
+use std::sync::Arc;
+
+/// A failed storage operation; the operation changed nothing. It says what was being done and
+/// keeps the backend's own error as its source, so a log shows both and code can downcast.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("storage error: {context}{}", source_suffix(.source.as_deref()))]
+pub struct StoreError {
+    /// What was being done ("opening /data/chain.redb", "Get", "a corrupt account key").
+    context: String,
+    /// The backend's error, shared so a `BlockError` holding this stays `Clone`.
+    #[source]
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+fn source_suffix(source: Option<&(dyn std::error::Error + Send + Sync)>) -> String {
+    source.map(|s| format!(": {s}")).unwrap_or_default()
+}
+
+impl StoreError {
+    /// A failure with no underlying error (a poisoned lock, a bad value the visitor found).
+    pub fn new(context: impl Into<String>) -> Self {
+        StoreError {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// A failure of the backend, kept as the source.
+    pub fn with_source(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        StoreError {
+            context: context.into(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// What was being done when it failed.
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+}
+
+/// Two errors are equal when they say the same: errors from different calls are never the same
+/// value, and tests compare what a caller would see.
+impl PartialEq for StoreError {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for StoreError {}
 
 /// Puts and deletes applied all together or not at all.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -80,8 +129,8 @@ pub(crate) mod contract_tests {
         store.write(batch).unwrap();
         assert_eq!(store.get(b"a/1").unwrap(), None);
         assert_eq!(store.get(b"a/3").unwrap().as_deref(), Some(&b"three"[..]));
-        let failing = store.scan_prefix(b"", &mut |_, _| Err(StoreError("stop".into())));
-        assert_eq!(failing, Err(StoreError("stop".into())));
+        let failing = store.scan_prefix(b"", &mut |_, _| Err(StoreError::new("stop")));
+        assert_eq!(failing.unwrap_err().context(), "stop");
         store.health().unwrap();
     }
 }

@@ -18,8 +18,9 @@ pub struct RedbStore {
     db: Database,
 }
 
-fn err(e: impl std::fmt::Display) -> StoreError {
-    StoreError(e.to_string())
+/// Wraps a redb error, keeping it as the source.
+fn err<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
+    StoreError::with_source("redb", e)
 }
 
 impl RedbStore {
@@ -27,7 +28,7 @@ impl RedbStore {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError(format!("creating {}: {e}", dir.display())))?;
+                .map_err(|e| StoreError::with_source(format!("creating {}", dir.display()), e))?;
         }
         if !path.exists() {
             create_fresh(path)?;
@@ -35,7 +36,7 @@ impl RedbStore {
         let db = Database::builder()
             .set_cache_size(CACHE_BYTES)
             .create(path)
-            .map_err(|e| StoreError(format!("opening {}: {e}", path.display())))?;
+            .map_err(|e| StoreError::with_source(format!("opening {}", path.display()), e))?;
         let txn = db.begin_write().map_err(err)?;
         txn.open_table(TABLE).map_err(err)?;
         txn.commit().map_err(err)?;
@@ -49,7 +50,7 @@ impl RedbStore {
 /// complete database, and a leftover partial file is simply created anew.
 fn create_fresh(path: &Path) -> Result<(), StoreError> {
     let io = |what: &str, p: &Path, e: std::io::Error| {
-        StoreError(format!("{what} {}: {e}", p.display()))
+        StoreError::with_source(format!("{what} {}", p.display()), e)
     };
     let mut partial = path.as_os_str().to_owned();
     partial.push(".creating");
@@ -61,7 +62,7 @@ fn create_fresh(path: &Path) -> Result<(), StoreError> {
     }
     {
         let db = Database::create(&partial)
-            .map_err(|e| StoreError(format!("creating {}: {e}", partial.display())))?;
+            .map_err(|e| StoreError::with_source(format!("creating {}", partial.display()), e))?;
         let txn = db.begin_write().map_err(err)?;
         txn.open_table(TABLE).map_err(err)?;
         txn.commit().map_err(err)?;

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use transfervm::chain::genesis::{Allocation, ChainParams, Genesis};
 use transfervm::chain::tx::{address_of, TX_VERSION};
-use transfervm::chain::{Address, Chain, ChainConfig, Id, SignedTx, TxBody};
+use transfervm::chain::{Address, Chain, ChainConfig, CheckedTx, Id, SignedTx, TxBody};
 use transfervm::cli::spam::load_key;
 use transfervm::metrics::Metrics;
 use transfervm::node::{Clock, Node};
@@ -188,7 +188,9 @@ impl Builder {
     pub fn block_of(&mut self, txs: Vec<SignedTx>) -> Vec<u8> {
         let count = txs.len();
         for tx in txs {
-            self.chain.admit(tx, true, NOW_MS).expect("bench tx admits");
+            let tx = CheckedTx::check_without_signature(self.chain.rules(), NOW_MS, tx)
+                .expect("bench tx meets the rules");
+            self.chain.admit(tx).expect("bench tx admits");
         }
         let block = self.chain.build_block(NOW_MS).expect("bench block builds");
         assert_eq!(block.block.txs.len(), count, "the whole pool fits a block");

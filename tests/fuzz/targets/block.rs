@@ -5,7 +5,7 @@ use super::common::{assert_invariants, open_on, Snapshot, NOW_MS};
 use super::Outcome;
 use std::sync::Arc;
 use transfervm::chain::signature::verify_one;
-use transfervm::chain::{BlockStatus, Id};
+use transfervm::chain::{BlockStatus, Id, SignatureProof};
 use transfervm::storage::memory::MemoryStore;
 
 /// Runs one input.
@@ -13,7 +13,7 @@ pub fn run(data: &[u8]) -> Outcome {
     let store = Arc::new(MemoryStore::default());
     let mut chain = open_on(store.clone());
     let before = Snapshot::of(&chain);
-    let sealed = match chain.parse_block(data) {
+    let sealed = match chain.rules().decode_block(data) {
         Ok(sealed) => sealed,
         Err(_) => {
             assert_eq!(Snapshot::of(&chain), before, "parsing changes nothing");
@@ -35,7 +35,7 @@ pub fn run(data: &[u8]) -> Outcome {
     } else {
         assert_eq!(status, BlockStatus::Processing);
     }
-    if let Err(_e) = chain.verify_block(sealed.clone(), NOW_MS) {
+    if let Err(_e) = chain.verify_block(sealed.clone(), SignatureProof::default(), NOW_MS) {
         assert_eq!(
             Snapshot::of(&chain),
             before,

@@ -130,7 +130,7 @@ pub fn admit_checked(chain: &mut Chain, tx: SignedTx) -> bool {
     let before = Snapshot::of(chain);
     let status = chain.tx_status(&tx.id());
     let pending = chain.pending_nonce(&tx.body.from);
-    match chain.admit(tx, false, NOW_MS) {
+    match chain.check_and_admit(tx, NOW_MS) {
         Ok(admitted) => {
             assert_eq!(admitted.id, tx.id());
             assert!(transfervm::chain::signature::verify_one(&tx));

@@ -36,7 +36,7 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 pub fn chain_with_one_block() -> Chain {
     let mut chain = open_chain();
     chain
-        .admit(accepted_tx(), true, NOW_MS)
+        .check_and_admit(accepted_tx(), NOW_MS)
         .expect("the first transfer is admitted");
     let block = chain.build_block(NOW_MS).expect("a block");
     chain.accept_block(block.id).expect("accepted");
@@ -55,7 +55,7 @@ pub fn run(data: &[u8]) -> Outcome {
         Arc::new(FixedClock),
         Arc::new(Metrics::new()),
     ));
-    let before = Snapshot::of(&node.chain());
+    let before = node.inspect(Snapshot::of);
     let request = ApiRequest {
         method: "POST".into(),
         url: RPC_PATH.into(),
@@ -89,36 +89,37 @@ pub fn run(data: &[u8]) -> Outcome {
             "{answer}"
         );
     }
-    let chain = node.chain();
-    let after = Snapshot::of(&chain);
-    // The API cannot touch accepted state or consensus.
-    assert_eq!(after.digest_of_accepted(), before.digest_of_accepted());
-    // Nothing pending is lost, and nothing enters the pool without the caller being told.
-    let pending_before = before.pending().to_vec();
-    let pending_after = mempool_ids(&chain);
-    assert!(pending_before.iter().all(|id| pending_after.contains(id)));
-    // Nothing enters the pool that the caller did not send.
-    let sent = String::from_utf8_lossy(data).to_ascii_lowercase();
-    let new: Vec<_> = pending_after
-        .iter()
-        .filter(|id| !pending_before.contains(id))
-        .collect();
-    for id in &new {
-        let tx = chain.mempool().get(id).expect("pending");
-        assert!(
-            sent.contains(&hex::encode(tx.to_bytes())),
-            "admitted {id}, which the request does not hold"
-        );
-    }
-    if response.status != 200 {
-        assert!(new.is_empty(), "a refused request admits nothing");
-    }
-    common::assert_invariants(&chain);
-    if !new.is_empty() {
-        Outcome::Accepted
-    } else if response.status == 200 {
-        Outcome::Rejected
-    } else {
-        Outcome::Refused
-    }
+    node.inspect(|chain| {
+        let after = Snapshot::of(chain);
+        // The API cannot touch accepted state or consensus.
+        assert_eq!(after.digest_of_accepted(), before.digest_of_accepted());
+        // Nothing pending is lost, and nothing enters the pool without the caller being told.
+        let pending_before = before.pending().to_vec();
+        let pending_after = mempool_ids(chain);
+        assert!(pending_before.iter().all(|id| pending_after.contains(id)));
+        // Nothing enters the pool that the caller did not send.
+        let sent = String::from_utf8_lossy(data).to_ascii_lowercase();
+        let new: Vec<_> = pending_after
+            .iter()
+            .filter(|id| !pending_before.contains(id))
+            .collect();
+        for id in &new {
+            let tx = chain.mempool().get(id).expect("pending");
+            assert!(
+                sent.contains(&hex::encode(tx.to_bytes())),
+                "admitted {id}, which the request does not hold"
+            );
+        }
+        if response.status != 200 {
+            assert!(new.is_empty(), "a refused request admits nothing");
+        }
+        common::assert_invariants(chain);
+        if !new.is_empty() {
+            Outcome::Accepted
+        } else if response.status == 200 {
+            Outcome::Rejected
+        } else {
+            Outcome::Refused
+        }
+    })
 }

@@ -98,7 +98,7 @@ pub fn valid_block() -> transfervm::chain::SealedBlock {
         transfer(0, Address([7; 32]), 1_000, 0),
         transfer(1, Address([8; 32]), 2_000, 0),
     ] {
-        chain.admit(tx, false, NOW_MS).expect("admitted");
+        chain.check_and_admit(tx, NOW_MS).expect("admitted");
     }
     chain.build_block(NOW_MS).expect("built")
 }

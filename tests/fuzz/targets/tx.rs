@@ -62,12 +62,15 @@ fn signed_pass(data: &[u8]) -> Outcome {
     let mut chain = open_chain();
     let outcome = if admit_checked(&mut chain, tx) {
         // A second copy is known; the accepted state did not move.
-        assert!(chain.admit(tx, false, common::NOW_MS).is_err());
+        assert!(chain.check_and_admit(tx, common::NOW_MS).is_err());
         assert_eq!(
             build_and_accept(&mut chain),
             usize::from(tx.body.nonce == 0)
         );
-        assert!(chain.admit(tx, false, common::NOW_MS).is_err(), "no replay");
+        assert!(
+            chain.check_and_admit(tx, common::NOW_MS).is_err(),
+            "no replay"
+        );
         Outcome::Accepted
     } else {
         Outcome::Rejected

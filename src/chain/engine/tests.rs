@@ -4,15 +4,15 @@
 //!
 //! Time is always passed in; every test uses fixed times around [`NOW`].
 
-use super::block::{Block, SealedBlock};
-use super::engine::{Chain, ChainConfig, GenesisFacts, MAX_BLOCK_SKEW_MS};
-use super::error::{BlockError, TxError};
-use super::genesis::LOCAL_GENESIS_JSON;
-use super::ids::{Address, Id};
-use super::mempool::MempoolLimits;
-use super::state::Account;
-use super::status::TxStatus;
-use super::tx::{address_of, SignedTx, TxBody, SIGNED_TX_LEN, TX_VERSION};
+use super::super::block::{Block, SealedBlock};
+use super::super::error::{BlockError, OpenError, TxError};
+use super::super::genesis::LOCAL_GENESIS_JSON;
+use super::super::ids::{Address, Id};
+use super::super::mempool::MempoolLimits;
+use super::super::state::Account;
+use super::super::status::TxStatus;
+use super::super::tx::{address_of, SignedTx, TxBody, SIGNED_TX_LEN, TX_VERSION};
+use super::{Chain, ChainConfig, CheckedTx, GenesisFacts, SignatureProof, MAX_BLOCK_SKEW_MS};
 use crate::keys::dev_key;
 use crate::storage::memory::MemoryStore;
 use crate::storage::{KvStore, WriteBatch};
@@ -95,14 +95,26 @@ fn transfer(from: &SigningKey, to: Address, amount: u64, nonce: u64) -> SignedTx
 }
 
 fn admit(chain: &mut Chain, tx: SignedTx) -> Id {
-    chain.admit(tx, false, NOW).expect("admit").id
+    chain.check_and_admit(tx, NOW).expect("admit").id
+}
+
+/// Verifies a block as a chain holding it directly does: signatures it has not seen are
+/// checked inside `verify_block`.
+trait VerifyHere {
+    fn verify(&mut self, block: SealedBlock, now_ms: u64) -> Result<(), BlockError>;
+}
+
+impl VerifyHere for Chain {
+    fn verify(&mut self, block: SealedBlock, now_ms: u64) -> Result<(), BlockError> {
+        self.verify_block(block, SignatureProof::default(), now_ms)
+    }
 }
 
 /// Hands `block` to `chain` the way a peer's block arrives: as bytes, parsed, then verified.
 fn deliver(chain: &mut Chain, block: &SealedBlock, now_ms: u64) -> Result<(), BlockError> {
-    let parsed = chain.parse_block(&block.bytes)?;
+    let parsed = chain.rules().decode_block(&block.bytes)?;
     assert_eq!(parsed, *block, "parsing gives back the same block");
-    chain.verify_block(parsed, now_ms)
+    chain.verify(parsed, now_ms)
 }
 
 /// A block with the given fields (not necessarily valid), sealed.
@@ -187,7 +199,7 @@ fn competing_blocks(conflict: bool) {
         // Y's mempool no longer holds t2 (it is in B), and on B's branch nonce 0 is used.
         assert!(!y.mempool().contains(&t2.id()));
         assert!(matches!(
-            y.admit(t3, false, NOW),
+            y.check_and_admit(t3, NOW),
             Err(TxError::NonceTooLow { .. })
         ));
         y.set_preference(y.genesis_id()).unwrap();
@@ -374,7 +386,7 @@ fn the_same_block_bytes_give_the_same_state_everywhere() {
     let mut q = open();
     for chain in [&mut p, &mut q] {
         chain
-            .verify_block(chain.parse_block(&block.bytes).unwrap(), NOW)
+            .verify(chain.rules().decode_block(&block.bytes).unwrap(), NOW)
             .unwrap();
         chain.accept_block(block.id).unwrap();
         assert_eq!(chain.recompute_digest(), block.block.state_digest);
@@ -452,13 +464,13 @@ fn block_validity_rules() {
     // Unknown parent.
     let orphan = altered(&a, |b| b.parent_id = Id([9; 32]));
     assert_eq!(
-        chain.verify_block(orphan, NOW),
+        chain.verify(orphan, NOW),
         Err(BlockError::UnknownParent(Id([9; 32])))
     );
     // Wrong height, both ways.
     for height in [0, 2] {
         assert_eq!(
-            chain.verify_block(altered(&a, |b| b.height = height), NOW),
+            chain.verify(altered(&a, |b| b.height = height), NOW),
             Err(BlockError::WrongHeight {
                 expected: 1,
                 got: height
@@ -467,7 +479,7 @@ fn block_validity_rules() {
     }
     // Too far in the future: 10 s of skew is allowed, not more.
     assert_eq!(
-        chain.verify_block(
+        chain.verify(
             altered(&a, |b| b.timestamp_ms = NOW + MAX_BLOCK_SKEW_MS + 1),
             NOW
         ),
@@ -479,14 +491,14 @@ fn block_validity_rules() {
     );
     // Empty.
     assert!(matches!(
-        chain.verify_block(craft(genesis, 1, NOW, vec![], digest), NOW),
+        chain.verify(craft(genesis, 1, NOW, vec![], digest), NOW),
         Err(BlockError::Malformed(_))
     ));
     // A bad signature, first or later in the block.
     let mut forged = t0;
     forged.signature[10] ^= 1;
     assert_eq!(
-        chain.verify_block(craft(genesis, 1, NOW, vec![forged], digest), NOW),
+        chain.verify(craft(genesis, 1, NOW, vec![forged], digest), NOW),
         Err(BlockError::InvalidTx {
             index: 0,
             id: forged.id(),
@@ -496,7 +508,7 @@ fn block_validity_rules() {
     let mut edited = t1;
     edited.body.amount += 1;
     assert_eq!(
-        chain.verify_block(craft(genesis, 1, NOW, vec![t0, edited], digest), NOW),
+        chain.verify(craft(genesis, 1, NOW, vec![t0, edited], digest), NOW),
         Err(BlockError::InvalidTx {
             index: 1,
             id: edited.id(),
@@ -506,7 +518,7 @@ fn block_validity_rules() {
     // Signed by a key other than `from`.
     let impostor = body(&key, to, 1, 0).sign(&dev(1));
     assert!(matches!(
-        chain.verify_block(craft(genesis, 1, NOW, vec![impostor], digest), NOW),
+        chain.verify(craft(genesis, 1, NOW, vec![impostor], digest), NOW),
         Err(BlockError::InvalidTx {
             error: TxError::BadSignature,
             ..
@@ -514,7 +526,7 @@ fn block_validity_rules() {
     ));
     // The same transfer twice in one block.
     assert_eq!(
-        chain.verify_block(craft(genesis, 1, NOW, vec![t0, t0], digest), NOW),
+        chain.verify(craft(genesis, 1, NOW, vec![t0, t0], digest), NOW),
         Err(BlockError::InvalidTx {
             index: 1,
             id: t0.id(),
@@ -531,7 +543,7 @@ fn block_validity_rules() {
     }
     .sign(&key);
     assert!(matches!(
-        chain.verify_block(craft(genesis, 1, NOW, vec![wrong_chain], digest), NOW),
+        chain.verify(craft(genesis, 1, NOW, vec![wrong_chain], digest), NOW),
         Err(BlockError::InvalidTx {
             error: TxError::WrongChain { .. },
             ..
@@ -543,7 +555,7 @@ fn block_validity_rules() {
     }
     .sign(&key);
     assert!(matches!(
-        chain.verify_block(craft(genesis, 1, NOW, vec![cheap], digest), NOW),
+        chain.verify(craft(genesis, 1, NOW, vec![cheap], digest), NOW),
         Err(BlockError::InvalidTx {
             error: TxError::FeeTooLow { .. },
             ..
@@ -555,7 +567,7 @@ fn block_validity_rules() {
     }
     .sign(&key);
     assert!(matches!(
-        chain.verify_block(craft(genesis, 1, NOW, vec![stale], digest), NOW),
+        chain.verify(craft(genesis, 1, NOW, vec![stale], digest), NOW),
         Err(BlockError::InvalidTx {
             error: TxError::Expired { .. },
             ..
@@ -563,7 +575,7 @@ fn block_validity_rules() {
     ));
     let broke = transfer(&fresh(7), to, 1, 0);
     assert!(matches!(
-        chain.verify_block(craft(genesis, 1, NOW, vec![broke], digest), NOW),
+        chain.verify(craft(genesis, 1, NOW, vec![broke], digest), NOW),
         Err(BlockError::InvalidTx {
             error: TxError::InsufficientFunds { .. },
             ..
@@ -572,7 +584,7 @@ fn block_validity_rules() {
     // A wrong state digest.
     let wrong_digest = altered(&a, |b| b.state_digest = Id([3; 32]));
     assert_eq!(
-        chain.verify_block(wrong_digest, NOW),
+        chain.verify(wrong_digest, NOW),
         Err(BlockError::DigestMismatch {
             claimed: Id([3; 32]),
             computed: digest
@@ -583,7 +595,7 @@ fn block_validity_rules() {
 
     // The genuine block, with its timestamp exactly at the skew bound, is fine.
     let at_bound = altered(&a, |b| b.timestamp_ms = NOW + MAX_BLOCK_SKEW_MS);
-    chain.verify_block(at_bound.clone(), NOW).unwrap();
+    chain.verify(at_bound.clone(), NOW).unwrap();
     assert_eq!(chain.processing_count(), 1);
     deliver(&mut chain, &a, NOW).unwrap();
     assert_eq!(chain.processing_count(), 2);
@@ -607,18 +619,18 @@ fn block_validity_rules() {
     );
     let on_dead_branch = altered(&a_child, |b| b.parent_id = at_bound.id);
     assert_eq!(
-        chain.verify_block(on_dead_branch.clone(), NOW + 1_000),
+        chain.verify(on_dead_branch.clone(), NOW + 1_000),
         Err(BlockError::UnknownParent(at_bound.id))
     );
     chain.reject_block(at_bound.id, NOW).unwrap();
     assert_eq!(
-        chain.verify_block(on_dead_branch, NOW + 1_000),
+        chain.verify(on_dead_branch, NOW + 1_000),
         Err(BlockError::UnknownParent(at_bound.id))
     );
 
     // Replaying an accepted transfer on top of its block.
     assert_eq!(
-        chain.verify_block(craft(a.id, 2, NOW + 1_000, vec![t0], digest), NOW + 1_000),
+        chain.verify(craft(a.id, 2, NOW + 1_000, vec![t0], digest), NOW + 1_000),
         Err(BlockError::InvalidTx {
             index: 0,
             id: t0.id(),
@@ -632,7 +644,7 @@ fn block_validity_rules() {
     chain.accept_block(a_child.id).unwrap();
     check_accepted_state(&chain);
     assert_eq!(
-        chain.verify_block(
+        chain.verify(
             craft(a_child.id, 3, NOW + 2_000, vec![t1], digest),
             NOW + 2_000
         ),
@@ -656,7 +668,7 @@ fn block_validity_rules() {
     let next = builder2.build_block(NOW + 1_000).unwrap();
     assert_eq!(next.block.timestamp_ms, NOW + 1_000);
     assert_eq!(
-        chain.verify_block(altered(&next, |b| b.timestamp_ms = NOW + 999), NOW + 1_000),
+        chain.verify(altered(&next, |b| b.timestamp_ms = NOW + 999), NOW + 1_000),
         Err(BlockError::BadTimestamp {
             got: NOW + 999,
             min: NOW + 1_000,
@@ -676,7 +688,7 @@ fn a_child_replaying_its_processing_parent_is_invalid() {
     let mut chain = open();
     deliver(&mut chain, &a, NOW).unwrap();
     assert_eq!(
-        chain.verify_block(craft(a.id, 2, NOW, vec![t0], a.block.state_digest), NOW),
+        chain.verify(craft(a.id, 2, NOW, vec![t0], a.block.state_digest), NOW),
         Err(BlockError::InvalidTx {
             index: 0,
             id: t0.id(),
@@ -698,7 +710,7 @@ fn block_caps_on_count_and_bytes() {
     let genesis = chain.genesis_id();
     let three = craft(genesis, 1, NOW, txs.clone(), Id::default());
     assert!(matches!(
-        chain.verify_block(three.clone(), NOW),
+        chain.verify(three.clone(), NOW),
         Err(BlockError::TooLarge(_))
     ));
     for tx in &txs {
@@ -717,11 +729,11 @@ fn block_caps_on_count_and_bytes() {
     let mut chain = open_with(&genesis_with_caps(10, max_bytes), config());
     assert!(three.bytes.len() > max_bytes);
     assert!(matches!(
-        chain.parse_block(&three.bytes),
+        chain.rules().decode_block(&three.bytes),
         Err(BlockError::TooLarge(_))
     ));
     assert!(matches!(
-        chain.verify_block(three, NOW),
+        chain.verify(three, NOW),
         Err(BlockError::TooLarge(_))
     ));
     for tx in &txs {
@@ -747,8 +759,11 @@ fn refused(chain: &mut Chain, tx: SignedTx, now_ms: u64) -> TxError {
     let bytes = chain.mempool().bytes();
     let nonce = chain.pending_nonce(&tx.body.from);
     let status = chain.tx_status(&tx.id());
-    let simulated = chain.simulate(&tx, now_ms);
-    let err = chain.admit(tx, false, now_ms).expect_err("must be refused");
+    let simulated =
+        CheckedTx::check(chain.rules(), now_ms, tx).and_then(|checked| chain.simulate(&checked));
+    let err = chain
+        .check_and_admit(tx, now_ms)
+        .expect_err("must be refused");
     assert_eq!(simulated, Err(err.clone()), "simulate agrees with admit");
     assert_eq!(chain.mempool().len(), len);
     assert_eq!(chain.mempool().bytes(), bytes);
@@ -923,12 +938,11 @@ fn admission_refuses_with_every_error() {
     );
     assert_eq!(chain.tx_status(&far), TxStatus::Pending);
     chain
-        .admit(
+        .check_and_admit(
             sign(TxBody {
                 expires_at: NOW_S,
                 ..body(&key, to, 1, 1)
             }),
-            false,
             NOW,
         )
         .unwrap();
@@ -1100,19 +1114,22 @@ fn a_chain_reopened_on_its_store_resumes_where_it_was() {
     )
     .err()
     .expect("other chain id");
-    assert!(err.contains("another chain"), "{err}");
+    assert!(matches!(err, OpenError::OtherChain(_)), "{err}");
+    assert!(err.to_string().contains("another chain"), "{err}");
     let other_allocations = LOCAL_GENESIS_JSON.replacen("\"1000000000000000000\"", "\"1\"", 1);
     assert_ne!(other_allocations, LOCAL_GENESIS_JSON);
     let err = Chain::open(store.clone(), other_allocations.as_bytes(), config())
         .err()
         .expect("other genesis");
-    assert!(err.contains("genesis"), "{err}");
+    assert!(matches!(err, OpenError::OtherGenesis { .. }), "{err}");
+    assert!(err.to_string().contains("fresh data directory"), "{err}");
     // A genesis that differs only in its parameters is another chain as well.
     let other_params = genesis_with_caps(10, 1_500_000);
     let err = Chain::open(store.clone(), other_params.as_bytes(), config())
         .err()
         .expect("other genesis parameters");
-    assert!(err.contains("genesis"), "{err}");
+    assert!(matches!(err, OpenError::OtherParams), "{err}");
+    assert!(err.to_string().contains("genesis parameters"), "{err}");
 
     // The refusals left the store usable.
     let chain = Chain::open(store.clone(), LOCAL_GENESIS_JSON.as_bytes(), config()).unwrap();
@@ -1133,7 +1150,8 @@ fn a_chain_reopened_on_its_store_resumes_where_it_was() {
     let err = Chain::open(store, LOCAL_GENESIS_JSON.as_bytes(), config())
         .err()
         .expect("tampered store");
-    assert!(err.contains("digest"), "{err}");
+    assert!(matches!(err, OpenError::Corrupt(_)), "{err}");
+    assert!(err.to_string().contains("digest"), "{err}");
 }
 
 #[test]
@@ -1182,7 +1200,8 @@ fn a_restart_on_a_reformatted_genesis_derives_it_again_and_agrees() {
     let err = Chain::open(store, LOCAL_GENESIS_JSON.as_bytes(), config())
         .err()
         .expect("damaged supply");
-    assert!(err.contains("corrupt"), "{err}");
+    assert!(matches!(err, OpenError::Corrupt(_)), "{err}");
+    assert!(err.to_string().contains("corrupt"), "{err}");
 }
 
 /// The genesis block ID of a document, derived in full.
@@ -1240,7 +1259,7 @@ fn expired_pending_transfers_are_dropped_at_the_next_build() {
     assert!(chain.mempool().is_empty());
     // And it can be sent again with a new expiry.
     chain
-        .admit(soon(&dev(0), NOW_S + 100), false, NOW + 21_000)
+        .check_and_admit(soon(&dev(0), NOW_S + 100), NOW + 21_000)
         .unwrap();
 }
 
@@ -1494,7 +1513,9 @@ impl Net {
         let status = chain.tx_status(&tx.id());
         // As the node does: the signature is checked outside the chain (a debug-build ed25519
         // check costs milliseconds; signature rules have their own tests).
-        match chain.admit(tx, true, self.now) {
+        match CheckedTx::check_without_signature(chain.rules(), self.now, tx)
+            .and_then(|checked| chain.admit(checked))
+        {
             Ok(admitted) => {
                 assert_eq!(admitted.id, tx.id());
                 assert_eq!(chain.mempool().len(), len + 1);

@@ -1,0 +1,416 @@
+//! The chain state machine: accepted state, the tree of processing blocks with their state
+//! overlays, the mempool, and persistence. Everything consensus decides goes through here.
+//!
+//! It is synchronous and takes time as an argument, so it is deterministic and testable
+//! without a runtime; the node holds it behind its lock. One concept per file:
+//!
+//! | file | what |
+//! |---|---|
+//! | `mod.rs` | [`Chain`], opening it on a store, read-only queries |
+//! | `layout.rs` | store keys; the batches written at genesis and accept; loading |
+//! | `admit.rs` | [`CheckedTx`], mempool admission, transfer status and lookups |
+//! | `tree.rs` | processing blocks, branch views, preference, accept, reject |
+//! | `build.rs` | block building |
+//! | `verify.rs` | block verification, with signatures checked outside the lock |
+
+mod admit;
+mod build;
+mod layout;
+mod tree;
+mod verify;
+
+#[cfg(test)]
+mod tests;
+
+pub use admit::CheckedTx;
+pub use verify::{SignatureProof, SignatureWork, MAX_BLOCK_SKEW_MS};
+
+use super::block::SealedBlock;
+use super::error::OpenError;
+use super::genesis::{ChainParams, Genesis, GenesisHeader, GenesisState};
+use super::ids::{Address, Id};
+use super::mempool::{Mempool, MempoolLimits};
+use super::rules::StatelessRules;
+use super::state::{Account, AccountView, DigestAccumulator};
+use super::status::StatusBook;
+use super::tx::SignedTx;
+use crate::storage::{KvStore, StoreError};
+use layout::{GenesisRecord, KnownGenesis};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use tree::ProcessingBlock;
+
+/// What a genesis document says that a chain's configuration may depend on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GenesisFacts {
+    /// The network the document names.
+    pub network_id: u32,
+    /// The ID of the genesis block it defines.
+    pub genesis_id: Id,
+}
+
+/// Node-local settings (not consensus-critical except `network_id` and `chain_id`, which come
+/// from the host or the dev chain and must match every transaction).
+#[derive(Clone, Debug)]
+pub struct ChainConfig {
+    /// Network every transaction must name.
+    pub network_id: u32,
+    /// Chain every transaction must name.
+    pub chain_id: Id,
+    /// Mempool caps.
+    pub mempool: MempoolLimits,
+    /// Final statuses (dropped, rejected) remembered for `txStatus`.
+    pub max_remembered_statuses: usize,
+    /// Accepted blocks kept in memory for quick `GetBlock`.
+    pub block_cache: usize,
+}
+
+impl ChainConfig {
+    /// Defaults for a chain on `network_id` with `chain_id`.
+    pub fn new(network_id: u32, chain_id: Id) -> Self {
+        ChainConfig {
+            network_id,
+            chain_id,
+            mempool: MempoolLimits::default(),
+            max_remembered_statuses: 100_000,
+            block_cache: 512,
+        }
+    }
+}
+
+/// Consensus status of a block, as the host understands it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockStatus {
+    /// Not decided (verified or not yet verified).
+    Processing,
+    /// Decided against, or on a branch that conflicts with accepted blocks.
+    Rejected,
+    /// Final.
+    Accepted,
+}
+
+/// What admission reports back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Admitted {
+    /// The transaction ID.
+    pub id: Id,
+    /// Whether the pool was empty before: time to ask the engine for a block.
+    pub pool_was_empty: bool,
+}
+
+/// A block's identity and place, without its transfers: what status reports need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockSummary {
+    /// Block ID.
+    pub id: Id,
+    /// Parent ID.
+    pub parent_id: Id,
+    /// Height.
+    pub height: u64,
+    /// Timestamp (unix ms).
+    pub timestamp_ms: u64,
+}
+
+impl From<&SealedBlock> for BlockSummary {
+    fn from(sealed: &SealedBlock) -> Self {
+        BlockSummary {
+            id: sealed.id,
+            parent_id: sealed.block.parent_id,
+            height: sealed.block.height,
+            timestamp_ms: sealed.block.timestamp_ms,
+        }
+    }
+}
+
+/// Where an accepted transaction is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TxLocation {
+    /// Height of its block.
+    pub height: u64,
+    /// Position in the block.
+    pub index: u32,
+}
+
+/// One chain: the accepted state in memory over its store, the blocks consensus has not
+/// decided, and the transfers waiting for a block. Every change consensus makes (admit, build,
+/// verify, accept, reject) is a method here, checks before it mutates, and leaves the chain
+/// whole if it fails; the node serialises calls behind one lock.
+pub struct Chain {
+    /// Network, chain and local caps this node was opened with.
+    config: ChainConfig,
+    /// Network, chain and genesis parameters every transfer must meet.
+    rules: StatelessRules,
+    /// Total supply fixed at genesis: accepted balances plus burned fees always equal it.
+    supply: u64,
+    /// The genesis block's ID: what the store is bound to.
+    genesis_id: Id,
+    /// Where accepted blocks and accounts persist; written once per accept, in one batch.
+    store: Arc<dyn KvStore>,
+    /// The accepted accounts, all of them: state is served from memory, never the store.
+    accounts: HashMap<Address, Account>,
+    /// Order-independent digest of `accounts`, updated per touched account.
+    digest: DigestAccumulator,
+    /// Fees burned up to the last accepted block.
+    burned: u64,
+    /// The last accepted block: the root of the processing tree.
+    last_accepted: SealedBlock,
+    /// Verified blocks not yet decided, each with its branch's state overlay.
+    processing: HashMap<Id, ProcessingBlock>,
+    /// The block new blocks are built on (the host's preference).
+    preferred: Id,
+    /// Transfers waiting for a block, per sender in nonce order.
+    mempool: Mempool,
+    /// IDs of transfers whose signature this node has checked and that are still pending or
+    /// processing: a block holding them is not checked again.
+    verified_sigs: HashSet<Id>,
+    /// Statuses of transfers not (or not yet) accepted, bounded.
+    statuses: StatusBook,
+    /// Recently accepted blocks by ID, so the host's `GetBlock` for them skips the store.
+    recent_blocks: HashMap<Id, SealedBlock>,
+    /// `recent_blocks` in the order they were accepted, to evict the oldest.
+    recent_order: VecDeque<Id>,
+    /// The sender the last built block stopped after, so each block starts where the last one
+    /// ended and no sender starves.
+    build_cursor: Option<Address>,
+}
+
+impl Chain {
+    /// Opens the chain on `store`: resumes from the stored last accepted block, or writes the
+    /// genesis state on a fresh store. Refuses a store that belongs to another genesis or chain.
+    ///
+    /// A restart on the genesis document the store was created from (same bytes, checked by
+    /// hash) reads only the document's header: the allocations are already in the store, and
+    /// re-deriving a million of them would dominate start-up.
+    pub fn open(
+        store: Arc<dyn KvStore>,
+        genesis_json: &[u8],
+        config: ChainConfig,
+    ) -> Result<Self, OpenError> {
+        Chain::open_with(store, genesis_json, |_| config)
+    }
+
+    /// [`open`](Self::open), with the configuration made from what the genesis says: the dev
+    /// chain takes its network from the document and derives its chain ID from the genesis
+    /// block, and learns both here rather than reading the document a second time.
+    pub fn open_with(
+        store: Arc<dyn KvStore>,
+        genesis_json: &[u8],
+        config_for: impl FnOnce(&GenesisFacts) -> ChainConfig,
+    ) -> Result<Self, OpenError> {
+        let source = Id::hash_of(genesis_json);
+        if let Some(known) = KnownGenesis::read(&*store, &source)? {
+            let header = GenesisHeader::from_json(genesis_json)?;
+            let config = config_for(&GenesisFacts {
+                network_id: header.network_id,
+                genesis_id: known.block.id,
+            });
+            let mut chain =
+                Chain::unloaded(store, config, header.params, known.block, known.supply);
+            chain.load()?;
+            return Ok(chain);
+        }
+        let genesis: GenesisState = Genesis::from_json(genesis_json)?.into_state()?;
+        let genesis_id = genesis.block.id;
+        let config = config_for(&GenesisFacts {
+            network_id: genesis.genesis.network_id,
+            genesis_id,
+        });
+        let stored_genesis = layout::stored_genesis(&*store)?;
+        let mut chain = Chain::unloaded(
+            store,
+            config,
+            genesis.genesis.params.clone(),
+            genesis.block.clone(),
+            genesis.supply,
+        );
+        match stored_genesis {
+            None => chain.write_genesis(genesis, source)?,
+            Some(stored) if stored == genesis_id.0 => {
+                chain.load()?;
+                // A store from before the genesis hash was kept: keep it now, so the next
+                // start takes the quick path.
+                KnownGenesis::record(&*chain.store, &source, chain.supply)?;
+            }
+            Some(stored) => {
+                return Err(OpenError::OtherGenesis {
+                    stored: Id::from_slice(&stored)
+                        .map_or_else(|| hex::encode(&stored), |id| id.to_string()),
+                    given: genesis_id,
+                })
+            }
+        }
+        Ok(chain)
+    }
+
+    /// A chain at genesis with no state loaded yet.
+    fn unloaded(
+        store: Arc<dyn KvStore>,
+        config: ChainConfig,
+        params: ChainParams,
+        genesis_block: SealedBlock,
+        supply: u64,
+    ) -> Self {
+        let rules = StatelessRules {
+            network_id: config.network_id,
+            chain_id: config.chain_id,
+            params,
+        };
+        Chain {
+            mempool: Mempool::new(config.mempool.clone()),
+            statuses: StatusBook::new(config.max_remembered_statuses),
+            rules,
+            supply,
+            genesis_id: genesis_block.id,
+            store,
+            accounts: HashMap::new(),
+            digest: DigestAccumulator::default(),
+            burned: 0,
+            preferred: genesis_block.id,
+            last_accepted: genesis_block,
+            processing: HashMap::new(),
+            verified_sigs: HashSet::new(),
+            recent_blocks: HashMap::new(),
+            recent_order: VecDeque::new(),
+            build_cursor: None,
+            config,
+        }
+    }
+
+    fn write_genesis(&mut self, genesis: GenesisState, source: Id) -> Result<(), OpenError> {
+        GenesisRecord {
+            source: &source,
+            supply: genesis.supply,
+            accounts: &genesis.accounts,
+            block: &genesis.block,
+            chain_id: &self.config.chain_id,
+            params: &self.rules.params,
+        }
+        .write(&*self.store)?;
+        self.accounts = genesis.accounts;
+        self.digest = genesis.digest;
+        Ok(())
+    }
+
+    /// Loads the accepted state, hashing accounts on every core, and checks it against the last
+    /// accepted block's digest: start-up time with 1M accounts is dominated by this.
+    fn load(&mut self) -> Result<(), OpenError> {
+        let loaded = layout::load(&*self.store, &self.config.chain_id, &self.rules.params)?;
+        let digest = DigestAccumulator::of_accounts(&loaded.accounts);
+        let computed = digest.finish(loaded.burned);
+        let last = loaded.last_accepted;
+        if computed != last.block.state_digest {
+            return Err(OpenError::Corrupt(format!(
+                "state digest {computed} does not match the last accepted block's {}",
+                last.block.state_digest
+            )));
+        }
+        let mut accounts = HashMap::with_capacity(loaded.accounts.len());
+        accounts.extend(loaded.accounts);
+        self.accounts = accounts;
+        self.digest = digest;
+        self.burned = loaded.burned;
+        self.preferred = last.id;
+        self.last_accepted = last;
+        Ok(())
+    }
+
+    // === queries ===
+
+    /// The stateless rules, for checks done before taking the lock.
+    pub fn rules(&self) -> &StatelessRules {
+        &self.rules
+    }
+
+    /// Genesis parameters.
+    pub fn params(&self) -> &ChainParams {
+        &self.rules.params
+    }
+
+    /// Node configuration.
+    pub fn config(&self) -> &ChainConfig {
+        &self.config
+    }
+
+    /// The genesis block ID.
+    pub fn genesis_id(&self) -> Id {
+        self.genesis_id
+    }
+
+    /// Total supply fixed at genesis.
+    pub fn supply(&self) -> u64 {
+        self.supply
+    }
+
+    /// Fees burned up to the last accepted block.
+    pub fn burned(&self) -> u64 {
+        self.burned
+    }
+
+    /// The last accepted block.
+    pub fn last_accepted(&self) -> &SealedBlock {
+        &self.last_accepted
+    }
+
+    /// The block new blocks are built on.
+    pub fn preferred(&self) -> Id {
+        self.preferred
+    }
+
+    /// Number of processing blocks.
+    pub fn processing_count(&self) -> usize {
+        self.processing.len()
+    }
+
+    /// The mempool (read-only).
+    pub fn mempool(&self) -> &Mempool {
+        &self.mempool
+    }
+
+    /// An account in the accepted state.
+    pub fn account(&self, address: &Address) -> Account {
+        self.accounts.account(address)
+    }
+
+    /// Number of accounts with state.
+    pub fn account_count(&self) -> usize {
+        self.accounts.len()
+    }
+
+    /// Sum of all accepted balances; with `burned` it must equal `supply` (O(accounts)).
+    pub fn total_balances(&self) -> Option<u64> {
+        self.accounts
+            .values()
+            .try_fold(0u64, |sum, a| sum.checked_add(a.balance))
+    }
+
+    /// The digest of the accepted state, recomputed from scratch (O(accounts); for tests and
+    /// health checks).
+    pub fn recompute_digest(&self) -> Id {
+        let mut digest = DigestAccumulator::default();
+        for (address, account) in &self.accounts {
+            digest.insert(address, *account);
+        }
+        digest.finish(self.burned)
+    }
+
+    /// Whether the signature of `id` has already been checked by this node.
+    pub fn is_signature_verified(&self, id: &Id) -> bool {
+        self.verified_sigs.contains(id)
+    }
+
+    /// Store reachability, for health checks.
+    pub fn store_health(&self) -> Result<(), StoreError> {
+        self.store.health()
+    }
+
+    /// A check-and-admit of one transfer under the lock, for tests and tools that hold a
+    /// `Chain` directly (the node checks batches outside its lock instead).
+    pub fn check_and_admit(
+        &mut self,
+        tx: SignedTx,
+        now_ms: u64,
+    ) -> Result<Admitted, super::TxError> {
+        let checked = CheckedTx::check(&self.rules, now_ms, tx)?;
+        self.admit(checked)
+    }
+}

@@ -1,0 +1,184 @@
+//! Block verification: a block from a peer checked against its parent's state, its
+//! signatures checked once, and recorded as processing.
+//!
+//! Signatures are the expensive part, so verification comes in two steps that let the caller
+//! check them without the chain lock: [`Chain::signatures_to_check`] names the transfers this
+//! node has not verified yet, [`SignatureWork::run`] checks them (on every core), and
+//! [`Chain::verify_block`] takes the result.
+
+use super::super::block::SealedBlock;
+use super::super::error::{BlockError, TxError};
+use super::super::signature;
+use super::super::state::Transition;
+use super::super::status::TxStatus;
+use super::super::tx::SignedTx;
+use super::{Chain, ProcessingBlock};
+
+/// How far ahead of local time a block's timestamp may be.
+pub const MAX_BLOCK_SKEW_MS: u64 = 10_000;
+
+/// The transfers of one block whose signatures this node has not checked yet.
+#[derive(Debug, Default)]
+pub struct SignatureWork {
+    /// (position in the block, transfer).
+    unchecked: Vec<(usize, SignedTx)>,
+}
+
+impl SignatureWork {
+    /// Checks every signature in one batch. Needs no chain state: run it without the lock.
+    pub fn run(self) -> Result<SignatureProof, BlockError> {
+        let txs: Vec<SignedTx> = self.unchecked.iter().map(|(_, tx)| *tx).collect();
+        let verdicts = signature::verify_many(&txs);
+        if let Some(bad) = verdicts.iter().position(|ok| !ok) {
+            let (index, tx) = self.unchecked[bad];
+            return Err(BlockError::InvalidTx {
+                index,
+                id: tx.id(),
+                error: TxError::BadSignature,
+            });
+        }
+        Ok(SignatureProof {
+            verified: self.unchecked.into_iter().map(|(i, _)| i).collect(),
+        })
+    }
+}
+
+/// Positions in a block whose signatures were checked and are valid. Made only by
+/// [`SignatureWork::run`]; an empty proof (the default) makes `verify_block` check what it must.
+#[derive(Debug, Default)]
+pub struct SignatureProof {
+    /// Ascending positions.
+    verified: Vec<usize>,
+}
+
+// === impl Chain: verification ===
+
+impl Chain {
+    /// The transfers of `sealed` whose signatures still need checking: those this node has not
+    /// admitted or verified in another block.
+    pub fn signatures_to_check(&self, sealed: &SealedBlock) -> SignatureWork {
+        SignatureWork {
+            unchecked: sealed
+                .tx_ids
+                .iter()
+                .zip(&sealed.block.txs)
+                .enumerate()
+                .filter(|(_, (id, _))| !self.verified_sigs.contains(id))
+                .map(|(index, (_, tx))| (index, *tx))
+                .collect(),
+        }
+    }
+
+    /// Verifies a block against its parent's state and records it as processing. A block this
+    /// node built or already verified is not verified again. `proof` covers the signatures
+    /// [`signatures_to_check`](Self::signatures_to_check) named; any other this node has not
+    /// verified (one that left the mempool since) is checked here.
+    pub fn verify_block(
+        &mut self,
+        sealed: SealedBlock,
+        proof: SignatureProof,
+        now_ms: u64,
+    ) -> Result<(), BlockError> {
+        if self.processing.contains_key(&sealed.id) {
+            return Ok(());
+        }
+        let block = &sealed.block;
+        let parent = self
+            .tip_state(block.parent_id)
+            .filter(|_| self.is_live(block.parent_id))
+            .ok_or(BlockError::UnknownParent(block.parent_id))?;
+        let expected_height = parent.height + 1;
+        if block.height != expected_height {
+            return Err(BlockError::WrongHeight {
+                expected: expected_height,
+                got: block.height,
+            });
+        }
+        let max_ts = now_ms.saturating_add(MAX_BLOCK_SKEW_MS);
+        if block.timestamp_ms < parent.timestamp_ms || block.timestamp_ms > max_ts {
+            return Err(BlockError::BadTimestamp {
+                got: block.timestamp_ms,
+                min: parent.timestamp_ms,
+                max: max_ts,
+            });
+        }
+        let params = &self.rules.params;
+        if block.txs.len() > params.max_block_txs as usize
+            || sealed.bytes.len() > params.max_block_bytes as usize
+        {
+            return Err(BlockError::TooLarge(format!(
+                "{} transactions / {} bytes, limits {} / {}",
+                block.txs.len(),
+                sealed.bytes.len(),
+                params.max_block_txs,
+                params.max_block_bytes
+            )));
+        }
+        if block.txs.is_empty() {
+            return Err(BlockError::Malformed(
+                "a block must hold at least one transaction".into(),
+            ));
+        }
+        let ids = &sealed.tx_ids;
+        let missing = SignatureWork {
+            unchecked: (0..ids.len())
+                .filter(|i| {
+                    proof.verified.binary_search(i).is_err()
+                        && !self.verified_sigs.contains(&ids[*i])
+                })
+                .map(|i| (i, block.txs[i]))
+                .collect(),
+        };
+        if !missing.unchecked.is_empty() {
+            missing.run()?;
+        }
+        let (overlay, digest) = {
+            let view = self.branch_view(block.parent_id);
+            let mut transition = Transition::new(&view, parent.digest);
+            for (index, tx) in block.txs.iter().enumerate() {
+                let invalid = |error| BlockError::InvalidTx {
+                    index,
+                    id: ids[index],
+                    error,
+                };
+                self.rules
+                    .check_at(tx, block.timestamp_ms)
+                    .map_err(invalid)?;
+                // Nonces make a repeated transaction (in this block or on the branch) fail here.
+                transition.apply(&tx.body).map_err(invalid)?;
+            }
+            (transition.overlay, transition.digest)
+        };
+        let burned_total = parent
+            .burned
+            .checked_add(overlay.burned)
+            .ok_or(BlockError::BurnedOverflow)?;
+        let computed = digest.finish(burned_total);
+        if computed != block.state_digest {
+            return Err(BlockError::DigestMismatch {
+                claimed: block.state_digest,
+                computed,
+            });
+        }
+        self.verified_sigs.extend(ids.iter().copied());
+        for id in ids {
+            self.mempool.remove(id);
+            self.statuses.set_live(
+                *id,
+                TxStatus::Processing {
+                    block_id: sealed.id,
+                },
+            );
+        }
+        self.processing.insert(
+            sealed.id,
+            ProcessingBlock {
+                sealed,
+                overlay,
+                digest,
+                burned_total,
+            },
+        );
+        Ok(())
+    }
+}

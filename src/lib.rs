@@ -4,6 +4,8 @@
 //! chain) drive [`api`] (JSON-RPC) and [`node`], which wrap [`chain`] (the pure core), which
 //! persists through [`storage`].
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod chain;
 pub mod cli;

@@ -21,6 +21,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// What a CLI command fails with: any error, shown to the user as its message. The commands
+/// are glue over the wallet, the dev chain and the RPC client, each with its own error type, so
+/// `?` lifts them all without a conversion at every call.
+pub type CliError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Default JSON-RPC URL: the dev chain's alias path on the default port.
 pub const DEFAULT_RPC: &str = "http://127.0.0.1:9650/ext/bc/transfervm/rpc";
 
@@ -53,7 +58,7 @@ fn print_json(value: &Value) {
 }
 
 /// Runs a subcommand; `Err` is printed by main with exit code 1.
-pub async fn run(command: Command) -> Result<(), String> {
+pub async fn run(command: Command) -> Result<(), CliError> {
     match command {
         Command::Dev(args) => run_dev(args).await,
         Command::Keys(KeysCommand::New { out }) => keys_new(out),
@@ -70,7 +75,7 @@ pub async fn run(command: Command) -> Result<(), String> {
 }
 
 /// `keys new`: a fresh random key, saved to `out`; prints its address.
-fn keys_new(out: PathBuf) -> Result<(), String> {
+fn keys_new(out: PathBuf) -> Result<(), CliError> {
     let key = SigningKey::generate(&mut rand_core::OsRng);
     keys::save_new(&out, &key)?;
     println!("{}", address_of(&key));
@@ -79,35 +84,34 @@ fn keys_new(out: PathBuf) -> Result<(), String> {
 }
 
 /// `keys show`: the address of the key the flags name.
-fn keys_show(args: KeyArgs) -> Result<(), String> {
+fn keys_show(args: KeyArgs) -> Result<(), CliError> {
     println!("{}", address_of(&args.load()?));
     Ok(())
 }
 
 /// `balance`: the account as `transfervm.account` returns it.
-async fn balance(args: BalanceArgs) -> Result<(), String> {
-    let rpc = RpcClient::new(&args.rpc).map_err(|e| e.to_string())?;
+async fn balance(args: BalanceArgs) -> Result<(), CliError> {
+    let rpc = RpcClient::new(&args.rpc)?;
     let account = rpc
         .call("transfervm.account", json!({"address": args.address}))
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     print_json(&account);
     Ok(())
 }
 
 /// `status`: a transaction's status when given its ID, else the chain's info.
-async fn status(args: StatusArgs) -> Result<(), String> {
-    let rpc = RpcClient::new(&args.rpc).map_err(|e| e.to_string())?;
+async fn status(args: StatusArgs) -> Result<(), CliError> {
+    let rpc = RpcClient::new(&args.rpc)?;
     let answer = match args.tx_id {
         Some(id) => rpc.call("transfervm.txStatus", json!({"txId": id})).await,
         None => rpc.call("transfervm.info", json!({})).await,
     };
-    print_json(&answer.map_err(|e| e.to_string())?);
+    print_json(&answer?);
     Ok(())
 }
 
 /// `tx sign`: signs a transfer and prints its bytes as 0x-hex.
-async fn tx_sign(args: TxSignArgs) -> Result<(), String> {
+async fn tx_sign(args: TxSignArgs) -> Result<(), CliError> {
     let key = args.key.load()?;
     let (facts, fee, nonce) = sign_facts(&args, &key).await?;
     let expires_at = args.expires_at.unwrap_or_else(|| wallet::now_secs() + 600);
@@ -121,7 +125,7 @@ async fn tx_sign(args: TxSignArgs) -> Result<(), String> {
 async fn sign_facts(
     args: &TxSignArgs,
     key: &SigningKey,
-) -> Result<(wallet::ChainFacts, u64, u64), String> {
+) -> Result<(wallet::ChainFacts, u64, u64), CliError> {
     if let (Some(chain_id), Some(network_id), Some(fee), Some(nonce)) =
         (args.chain_id, args.network_id, args.fee, args.nonce)
     {
@@ -132,26 +136,22 @@ async fn sign_facts(
         };
         return Ok((facts, fee, nonce));
     }
-    let client = RpcClient::new(&args.rpc).map_err(|e| e.to_string())?;
-    let mut facts = wallet::chain_facts(&client)
-        .await
-        .map_err(|e| e.to_string())?;
+    let client = RpcClient::new(&args.rpc)?;
+    let mut facts = wallet::chain_facts(&client).await?;
     facts.chain_id = args.chain_id.unwrap_or(facts.chain_id);
     facts.network_id = args.network_id.unwrap_or(facts.network_id);
     let nonce = match args.nonce {
         Some(n) => n,
-        None => wallet::pending_nonce(&client, &address_of(key))
-            .await
-            .map_err(|e| e.to_string())?,
+        None => wallet::pending_nonce(&client, &address_of(key)).await?,
     };
     let fee = args.fee.unwrap_or(facts.min_fee);
     Ok((facts, fee, nonce))
 }
 
 /// `genesis`: a load-test genesis, to `--out` or stdout.
-fn genesis(args: GenesisArgs) -> Result<(), String> {
+fn genesis(args: GenesisArgs) -> Result<(), CliError> {
     let genesis = spam::load_genesis(args.accounts, args.balance, args.network_id);
-    let text = serde_json::to_string_pretty(&genesis).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(&genesis)?;
     match args.out {
         Some(path) => std::fs::write(&path, text + "\n")
             .map_err(|e| format!("writing {}: {e}", path.display()))?,
@@ -162,7 +162,7 @@ fn genesis(args: GenesisArgs) -> Result<(), String> {
 
 /// `spam`: runs the load generator and prints its report; fails when admitted transfers
 /// were not accepted in time.
-async fn spam(args: SpamArgs) -> Result<(), String> {
+async fn spam(args: SpamArgs) -> Result<(), CliError> {
     let report = spam::run(spam::SpamOptions {
         rpc: args.rpc,
         accounts: args.accounts,
@@ -174,24 +174,25 @@ async fn spam(args: SpamArgs) -> Result<(), String> {
         progress: true,
     })
     .await?;
-    print_json(&serde_json::to_value(&report).map_err(|e| e.to_string())?);
+    print_json(&serde_json::to_value(&report)?);
     if report.accepted < report.admitted {
         return Err(format!(
             "{} admitted transfers were not accepted in time",
             report.admitted - report.accepted
-        ));
+        )
+        .into());
     }
     Ok(())
 }
 
 /// `vm-id`: prints the VM ID (named `_cmd` because `vm_id` is the public function it prints).
-fn vm_id_cmd() -> Result<(), String> {
+fn vm_id_cmd() -> Result<(), CliError> {
     println!("{}", vm_id());
     Ok(())
 }
 
 /// `version`: one line for people, or `--json` for scripts.
-fn version(args: VersionArgs) -> Result<(), String> {
+fn version(args: VersionArgs) -> Result<(), CliError> {
     if args.json {
         println!("{}", version_json());
     } else {
@@ -205,7 +206,7 @@ fn version(args: VersionArgs) -> Result<(), String> {
 }
 
 /// `dev`: runs the dev chain until Ctrl-C or SIGTERM, then stops it cleanly.
-async fn run_dev(args: DevArgs) -> Result<(), String> {
+async fn run_dev(args: DevArgs) -> Result<(), CliError> {
     let genesis = match &args.genesis {
         Some(path) => {
             Some(std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?)
@@ -250,14 +251,12 @@ pub async fn wait_for_stop_signal() {
 }
 
 /// `transfer`: signs, submits and follows a transfer; fails unless it is accepted.
-async fn transfer(args: TransferArgs) -> Result<(), String> {
+async fn transfer(args: TransferArgs) -> Result<(), CliError> {
     let key = args.key.load()?;
-    let rpc = RpcClient::new(&args.rpc).map_err(|e| e.to_string())?;
-    let facts = wallet::chain_facts(&rpc).await.map_err(|e| e.to_string())?;
+    let rpc = RpcClient::new(&args.rpc)?;
+    let facts = wallet::chain_facts(&rpc).await?;
     let from = address_of(&key);
-    let nonce = wallet::pending_nonce(&rpc, &from)
-        .await
-        .map_err(|e| e.to_string())?;
+    let nonce = wallet::pending_nonce(&rpc, &from).await?;
     let fee = args.fee.unwrap_or(facts.min_fee);
     let tx = wallet::sign_transfer(
         &key,
@@ -268,7 +267,7 @@ async fn transfer(args: TransferArgs) -> Result<(), String> {
         nonce,
         wallet::now_secs() + args.expires_in,
     );
-    let tx_id = wallet::submit(&rpc, &tx).await.map_err(|e| e.to_string())?;
+    let tx_id = wallet::submit(&rpc, &tx).await?;
     eprintln!("submitted {tx_id} (nonce {nonce}, fee {fee})");
     if args.no_wait {
         println!("{}", json!({"txId": tx_id, "status": "pending"}));
@@ -283,13 +282,12 @@ async fn transfer(args: TransferArgs) -> Result<(), String> {
         );
         let _ = std::io::stderr().flush();
     })
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     eprintln!();
     println!("{status}");
     match status.get("status").and_then(Value::as_str) {
         Some("accepted") => Ok(()),
-        Some(other) => Err(format!("transaction {tx_id} ended {other}")),
-        None => Err(format!("transaction {tx_id}: unexpected status {status}")),
+        Some(other) => Err(format!("transaction {tx_id} ended {other}").into()),
+        None => Err(format!("transaction {tx_id}: unexpected status {status}").into()),
     }
 }

@@ -56,24 +56,14 @@ pub fn decode_gossip(bytes: &[u8]) -> Result<Vec<SignedTx>, GossipError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::ids::{Address, Id};
-    use crate::chain::tx::{TxBody, TX_VERSION};
+    use crate::chain::ids::Address;
+    use crate::test_utils::Transfer;
 
+    /// A transfer with a made-up signature: the codec never checks signatures.
     fn tx(nonce: u64) -> SignedTx {
-        SignedTx {
-            body: TxBody {
-                version: TX_VERSION,
-                network_id: 1,
-                chain_id: Id([1; 32]),
-                from: Address([2; 32]),
-                to: Address([3; 32]),
-                amount: 4,
-                fee: 5,
-                nonce,
-                expires_at: 6,
-            },
-            signature: [7; 64],
-        }
+        Transfer::from_address(Address([2; 32]))
+            .nonce(nonce)
+            .with_signature([7; 64])
     }
 
     #[test]

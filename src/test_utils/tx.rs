@@ -122,3 +122,8 @@ impl Transfer {
         }
     }
 }
+
+/// `0x`-hex of a transaction's bytes, as `submitTx` takes it.
+pub fn tx_hex(tx: &SignedTx) -> String {
+    format!("0x{}", hex::encode(tx.to_bytes()))
+}

@@ -144,12 +144,10 @@ impl SealedBlock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::ids::Address;
-    use crate::test_utils::Transfer;
+    use crate::test_utils::unchecked_tx;
 
     fn block(txs: usize) -> Block {
-        // The codec never checks signatures.
-        let tx = Transfer::from_address(Address([2; 32])).with_signature([4; 64]);
+        let tx = unchecked_tx(0);
         Block {
             parent_id: Id([5; 32]),
             height: 6,

@@ -56,15 +56,7 @@ pub fn decode_gossip(bytes: &[u8]) -> Result<Vec<SignedTx>, GossipError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::ids::Address;
-    use crate::test_utils::Transfer;
-
-    /// A transfer with a made-up signature: the codec never checks signatures.
-    fn tx(nonce: u64) -> SignedTx {
-        Transfer::from_address(Address([2; 32]))
-            .nonce(nonce)
-            .with_signature([7; 64])
-    }
+    use crate::test_utils::unchecked_tx as tx;
 
     #[test]
     fn gossip_round_trips() {

@@ -154,17 +154,9 @@ async fn gossip_loop(
 mod tests {
     use super::*;
     use crate::chain::gossip::decode_gossip;
-    use crate::chain::ids::Address;
-    use crate::test_utils::{RecordingHost, Transfer};
+    use crate::test_utils::{unchecked_tx as tx, RecordingHost};
     use std::sync::Arc;
     use tonic::Status;
-
-    /// A transfer with a made-up signature: this path never checks signatures.
-    fn tx(nonce: u64) -> SignedTx {
-        Transfer::from_address(Address([2; 32]))
-            .nonce(nonce)
-            .with_signature([7; 64])
-    }
 
     async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         let deadline = Instant::now() + Duration::from_secs(5);

@@ -12,7 +12,7 @@ mod tx;
 
 pub use host::{serve_on_loopback, RecordingHost};
 pub use rpcdb::MemDb;
-pub use tx::{tx_hex, Transfer};
+pub use tx::{tx_hex, unchecked_tx, Transfer};
 
 use crate::chain::genesis::LOCAL_GENESIS_JSON;
 use crate::chain::{Chain, ChainConfig, Id};

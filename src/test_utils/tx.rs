@@ -123,6 +123,14 @@ impl Transfer {
     }
 }
 
+/// Transfer `nonce` from a made-up sender, with a made-up signature: for codec and transport
+/// tests, which never check signatures (and need not pay for signing).
+pub fn unchecked_tx(nonce: u64) -> SignedTx {
+    Transfer::from_address(Address([2; 32]))
+        .nonce(nonce)
+        .with_signature([7; 64])
+}
+
 /// `0x`-hex of a transaction's bytes, as `submitTx` takes it.
 pub fn tx_hex(tx: &SignedTx) -> String {
     format!("0x{}", hex::encode(tx.to_bytes()))

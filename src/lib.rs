@@ -16,3 +16,7 @@ pub mod node;
 pub mod pb;
 pub mod plugin;
 pub mod storage;
+/// Test fixtures shared by unit tests, integration tests, benches and fuzz targets; built only
+/// for tests and with the `test-utils` feature.
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;

@@ -6,44 +6,17 @@
 
 use parity_scale_codec::{Compact, Encode};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use transfervm::api::{Api, ApiLimits, ApiRequest, ChainInfo};
-use transfervm::chain::genesis::LOCAL_GENESIS_JSON;
 use transfervm::chain::gossip::{decode_gossip, encode_gossip, GOSSIP_VERSION, MAX_GOSSIP_TXS};
-use transfervm::chain::tx::{address_of, SIGNED_TX_LEN, TX_VERSION};
-use transfervm::chain::{Address, Chain, ChainConfig, Id, SignedTx, TxBody};
-use transfervm::keys::dev_key;
-use transfervm::metrics::Metrics;
-use transfervm::node::{Clock, Node};
-use transfervm::storage::memory::MemoryStore;
-
-const NOW_MS: u64 = 1_700_000_000_000;
-const CHAIN: Id = Id([3; 32]);
-
-struct FixedClock;
-impl Clock for FixedClock {
-    fn now_ms(&self) -> u64 {
-        NOW_MS
-    }
-}
+use transfervm::chain::tx::SIGNED_TX_LEN;
+use transfervm::test_utils::{open_node, tx_hex, Transfer};
 
 fn api() -> Api {
     api_with(ApiLimits::default())
 }
 
 fn api_with(limits: ApiLimits) -> Api {
-    let chain = Chain::open(
-        Arc::new(MemoryStore::default()),
-        LOCAL_GENESIS_JSON.as_bytes(),
-        ChainConfig::new(12345, CHAIN),
-    )
-    .unwrap();
-    let node = Arc::new(Node::new(
-        chain,
-        Arc::new(FixedClock),
-        Arc::new(Metrics::new()),
-    ));
-    Api::new(node, ChainInfo { mode: "dev" }, limits)
+    Api::new(open_node(), ChainInfo { mode: "dev" }, limits)
 }
 
 async fn post(api: &Api, body: Vec<u8>) -> (u16, Value) {
@@ -73,22 +46,6 @@ async fn still_serving(api: &Api) {
     let (status, answer) = post(api, request("lastAccepted", json!({})).to_string().into()).await;
     assert_eq!(status, 200);
     assert_eq!(answer["result"]["height"], 0, "{answer}");
-}
-
-fn tx(nonce: u64) -> SignedTx {
-    let key = dev_key(0);
-    TxBody {
-        version: TX_VERSION,
-        network_id: 12345,
-        chain_id: CHAIN,
-        from: address_of(&key),
-        to: Address([1; 32]),
-        amount: 1,
-        fee: 100,
-        nonce,
-        expires_at: NOW_MS / 1000 + 60,
-    }
-    .sign(&key)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,8 +90,9 @@ async fn submit_txs_and_hex_length_limits() {
     let api = api();
     let limit = api.limits().max_txs_per_call;
     // `limit` entries are each judged (cheap malformed ones, and one good transfer).
+    let first_transfer = Transfer::from_dev(0).sign();
     let mut txs: Vec<String> = vec!["0x00".to_string(); limit - 1];
-    txs.push(format!("0x{}", hex::encode(tx(0).to_bytes())));
+    txs.push(tx_hex(&first_transfer));
     let (status, answer) = post(
         &api,
         request("submitTxs", json!({ "txs": txs }))
@@ -146,7 +104,7 @@ async fn submit_txs_and_hex_length_limits() {
     let results = answer["result"].as_array().expect("one entry per tx");
     assert_eq!(results.len(), limit);
     assert_eq!(results[0]["error"]["code"], 1001);
-    assert_eq!(results[limit - 1]["txId"], tx(0).id().to_string());
+    assert_eq!(results[limit - 1]["txId"], first_transfer.id().to_string());
     txs.push("0x00".into());
     let (_, answer) = post(
         &api,
@@ -226,7 +184,10 @@ async fn json_nesting_depth_is_bounded() {
 
 #[test]
 fn gossip_message_cap_is_exact() {
-    let txs: Vec<SignedTx> = (0..MAX_GOSSIP_TXS as u64).map(tx).collect();
+    let sender = Transfer::from_dev(0);
+    let txs: Vec<_> = (0..MAX_GOSSIP_TXS as u64)
+        .map(|nonce| sender.clone().nonce(nonce).sign())
+        .collect();
     let full = encode_gossip(&txs);
     // The largest message fits the network's 2 MiB message limit.
     assert!(full.len() < 2 << 20, "{} bytes", full.len());

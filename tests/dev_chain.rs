@@ -10,6 +10,7 @@ use transfervm::cli::rpc_client::{RpcClient, RpcError};
 use transfervm::cli::wallet::{self, ChainFacts};
 use transfervm::dev::{self, DevChain, DevOptions};
 use transfervm::keys::dev_key;
+use transfervm::test_utils::Transfer;
 
 async fn start(dir: &std::path::Path) -> (DevChain, RpcClient) {
     let chain = dev::start(DevOptions {
@@ -184,6 +185,15 @@ async fn hostile_input_gets_clear_errors_and_changes_nothing() {
         .await
         .unwrap();
     let submit = |tx: &SignedTx| json!({"tx": hex_of(tx)});
+    // An odd transfer starts as a valid one from dev key 2 and changes one field.
+    let odd = || {
+        Transfer::from_dev(2)
+            .network(facts.network_id)
+            .chain(facts.chain_id)
+            .to(recipient(9))
+            .fee(facts.min_fee)
+            .expires_at(wallet::now_secs() + 60)
+    };
 
     // Malformed JSON, a non-request, an unknown method.
     let answer = rpc.post(&json!("not a request")).await.unwrap();
@@ -238,32 +248,12 @@ async fn hostile_input_gets_clear_errors_and_changes_nothing() {
         errors::MALFORMED_TX as i64
     );
     // Wrong chain and wrong network.
-    let mut other = facts.clone();
-    other.chain_id = transfervm::chain::Id([9; 32]);
-    let tx = wallet::sign_transfer(
-        &dev_key(2),
-        &other,
-        recipient(9),
-        1,
-        facts.min_fee,
-        0,
-        wallet::now_secs() + 60,
-    );
+    let tx = odd().chain(transfervm::chain::Id([9; 32])).sign();
     assert_eq!(
         code_of(rpc.call("transfervm.submitTx", submit(&tx)).await),
         errors::WRONG_CHAIN as i64
     );
-    let mut other = facts.clone();
-    other.network_id += 1;
-    let tx = wallet::sign_transfer(
-        &dev_key(2),
-        &other,
-        recipient(9),
-        1,
-        facts.min_fee,
-        0,
-        wallet::now_secs() + 60,
-    );
+    let tx = odd().network(facts.network_id + 1).sign();
     assert_eq!(
         code_of(rpc.call("transfervm.submitTx", submit(&tx)).await),
         errors::WRONG_CHAIN as i64
@@ -282,42 +272,18 @@ async fn hostile_input_gets_clear_errors_and_changes_nothing() {
         errors::BAD_NONCE as i64
     );
     // Expired, and too far ahead.
-    let expired = wallet::sign_transfer(
-        &dev_key(2),
-        &facts,
-        recipient(9),
-        1,
-        facts.min_fee,
-        0,
-        wallet::now_secs() - 5,
-    );
+    let expired = odd().expires_at(wallet::now_secs() - 5).sign();
     assert_eq!(
         code_of(rpc.call("transfervm.submitTx", submit(&expired)).await),
         errors::EXPIRED as i64
     );
-    let far = wallet::sign_transfer(
-        &dev_key(2),
-        &facts,
-        recipient(9),
-        1,
-        facts.min_fee,
-        0,
-        wallet::now_secs() + 100_000,
-    );
+    let far = odd().expires_at(wallet::now_secs() + 100_000).sign();
     assert_eq!(
         code_of(rpc.call("transfervm.submitTx", submit(&far)).await),
         errors::EXPIRED as i64
     );
     // Fee too low, insufficient funds, overflow.
-    let cheap = wallet::sign_transfer(
-        &dev_key(2),
-        &facts,
-        recipient(9),
-        1,
-        0,
-        0,
-        wallet::now_secs() + 60,
-    );
+    let cheap = odd().fee(0).sign();
     assert_eq!(
         code_of(rpc.call("transfervm.submitTx", submit(&cheap)).await),
         errors::FEE_TOO_LOW as i64

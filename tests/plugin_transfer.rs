@@ -6,7 +6,6 @@ mod plugin_host;
 
 use plugin_host::*;
 use serde_json::json;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use transfervm::chain::tx::address_of;
 use transfervm::chain::{Address, Id, SignedTx};
@@ -230,13 +229,13 @@ async fn a_second_node_follows_through_gossip() {
 /// (e) Two nodes build competing blocks at one height from different transactions; consensus
 /// accepts one and rejects the other on both. They converge, the rejected block's still-valid
 /// transaction goes back to its builder's mempool, and a later block carries it. Node A's host
-/// answers every Notify with "full queue", which the plugin must shrug off.
+/// answers every Notify with the host's "full message queue", which the plugin must shrug off.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn competing_blocks_converge() {
     let chain_id = id_from_label("plugin competing blocks");
     let mut a = TestNode::start(chain_id).await;
     let mut b = TestNode::start(chain_id).await;
-    a.host.recorder.full_queue.store(true, Ordering::SeqCst);
+    a.host.recorder.answer_full_queue_from(0);
     let (key_a, key_b) = (dev_key(2), dev_key(3));
     let recipient = addr(&fresh_key("competing recipient"));
 
@@ -244,7 +243,7 @@ async fn competing_blocks_converge() {
     let tx_b = transfer(&key_b, chain_id, recipient, 2_000, 0);
     a.rpc.submit(&tx_a).await;
     let tx_b_id = b.rpc.submit(&tx_b).await;
-    a.wait_notifies(1).await; // answered "full queue"
+    a.wait_notifies(1).await; // answered "full message queue"
     b.wait_notifies(1).await;
 
     let block_a = a.build().await;

@@ -19,9 +19,11 @@ use curve25519_dalek::traits::{Identity, IsIdentity};
 use ed25519_zebra::{batch, Signature, VerificationKeyBytes};
 use sha2::{Digest, Sha256, Sha512};
 use transfervm::chain::signature::{verify_many, verify_one};
-use transfervm::chain::tx::{address_of, TX_VERSION};
-use transfervm::chain::{Address, Id, SignedTx, TxBody};
-use transfervm::keys::dev_key;
+use transfervm::chain::{Address, Id, SignedTx};
+use transfervm::test_utils::Transfer;
+
+/// The chain every vector's transaction names.
+const VECTOR_CHAIN: Id = Id([0x5a; 32]);
 
 /// The field prime p = 2^255 - 19, little-endian.
 fn p_bytes() -> [u8; 32] {
@@ -116,20 +118,10 @@ fn small_order_encodings() -> (Vec<[u8; 32]>, usize) {
 
 /// The transaction whose signing payload is the message, sent by the account `from`.
 fn tx_from(from: [u8; 32], signature: [u8; 64]) -> SignedTx {
-    SignedTx {
-        body: TxBody {
-            version: TX_VERSION,
-            network_id: 12345,
-            chain_id: Id([0x5a; 32]),
-            from: Address(from),
-            to: Address([7; 32]),
-            amount: 1,
-            fee: 100,
-            nonce: 0,
-            expires_at: 1_700_000_600,
-        },
-        signature,
-    }
+    Transfer::from_address(Address(from))
+        .chain(VECTOR_CHAIN)
+        .to(Address([7; 32]))
+        .with_signature(signature)
 }
 
 fn sig(r: [u8; 32], s: [u8; 32]) -> [u8; 64] {
@@ -183,19 +175,11 @@ fn mixed_signature(a: Scalar, t_a: EdwardsPoint, r: Scalar, t_r: EdwardsPoint) -
 
 /// An honest signature by a dev key.
 fn honest(i: u32) -> SignedTx {
-    let key = dev_key(i);
-    TxBody {
-        version: TX_VERSION,
-        network_id: 12345,
-        chain_id: Id([0x5a; 32]),
-        from: address_of(&key),
-        to: Address([7; 32]),
-        amount: u64::from(i),
-        fee: 100,
-        nonce: 0,
-        expires_at: 1_700_000_600,
-    }
-    .sign(&key)
+    Transfer::from_dev(i)
+        .chain(VECTOR_CHAIN)
+        .to(Address([7; 32]))
+        .amount(u64::from(i))
+        .sign()
 }
 
 /// One generated vector: its category, the transaction, the verdict the category implies.

@@ -1,58 +1,19 @@
 //! The entry point as the host calls it: raw method/url/headers/body in, status and body out.
 
 use super::*;
-use crate::chain::genesis::LOCAL_GENESIS_JSON;
 use crate::chain::mempool::MempoolLimits;
-use crate::chain::tx::TX_VERSION;
-use crate::chain::{Chain, ChainConfig, Id, TxBody};
-use crate::keys::dev_key;
-use crate::metrics::Metrics;
-use crate::node::{Clock, Node};
-use crate::storage::memory::MemoryStore;
+use crate::test_utils::{chain_config, node_on, open_chain_with, tx_hex, Transfer};
 use serde_json::{json, Value};
-use std::sync::Arc;
-
-const NOW_MS: u64 = 1_700_000_000_000;
-
-struct FixedClock;
-impl Clock for FixedClock {
-    fn now_ms(&self) -> u64 {
-        NOW_MS
-    }
-}
 
 fn api(limits: MempoolLimits) -> Api {
-    let mut config = ChainConfig::new(12345, Id([3; 32]));
+    let mut config = chain_config();
     config.mempool = limits;
-    let chain = Chain::open(
-        Arc::new(MemoryStore::default()),
-        LOCAL_GENESIS_JSON.as_bytes(),
-        config,
-    )
-    .unwrap();
-    let node = Arc::new(Node::new(
-        chain,
-        Arc::new(FixedClock),
-        Arc::new(Metrics::new()),
-    ));
+    let node = node_on(open_chain_with(config));
     Api::new(node, ChainInfo { mode: "dev" }, ApiLimits::default())
 }
 
-fn tx_hex(key: u32, nonce: u64) -> String {
-    let key = dev_key(key);
-    let tx = TxBody {
-        version: TX_VERSION,
-        network_id: 12345,
-        chain_id: Id([3; 32]),
-        from: crate::chain::tx::address_of(&key),
-        to: crate::chain::Address([1; 32]),
-        amount: 1,
-        fee: 100,
-        nonce,
-        expires_at: NOW_MS / 1000 + 60,
-    }
-    .sign(&key);
-    format!("0x{}", hex::encode(tx.to_bytes()))
+fn signed_hex(key: u32, nonce: u64) -> String {
+    tx_hex(&Transfer::from_dev(key).nonce(nonce).sign())
 }
 
 async fn call(api: &Api, content_type: &str, body: Value) -> (u16, Value) {
@@ -83,18 +44,18 @@ async fn a_full_mempool_answers_mempool_full_per_sender_and_in_total() {
         max_nonce_gap: 10,
     });
     for nonce in 0..2 {
-        let (_, answer) = call(&api, "application/json", submit(tx_hex(0, nonce))).await;
+        let (_, answer) = call(&api, "application/json", submit(signed_hex(0, nonce))).await;
         assert!(answer["result"]["txId"].is_string(), "{answer}");
     }
-    let (_, answer) = call(&api, "application/json", submit(tx_hex(0, 2))).await;
+    let (_, answer) = call(&api, "application/json", submit(signed_hex(0, 2))).await;
     assert_eq!(answer["error"]["code"], errors::MEMPOOL_FULL, "{answer}");
     assert_eq!(answer["error"]["data"]["reason"], "mempool_full");
-    let (_, answer) = call(&api, "application/json", submit(tx_hex(1, 0))).await;
+    let (_, answer) = call(&api, "application/json", submit(signed_hex(1, 0))).await;
     assert!(answer["result"]["txId"].is_string(), "{answer}");
-    let (_, answer) = call(&api, "application/json", submit(tx_hex(2, 0))).await;
+    let (_, answer) = call(&api, "application/json", submit(signed_hex(2, 0))).await;
     assert_eq!(answer["error"]["code"], errors::MEMPOOL_FULL, "{answer}");
     // The same transaction again is already known, not "full".
-    let (_, answer) = call(&api, "application/json", submit(tx_hex(1, 0))).await;
+    let (_, answer) = call(&api, "application/json", submit(signed_hex(1, 0))).await;
     assert_eq!(answer["error"]["code"], errors::ALREADY_KNOWN, "{answer}");
 }
 

@@ -144,24 +144,10 @@ impl SealedBlock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::ids::Address;
-    use crate::chain::tx::{TxBody, TX_VERSION};
+    use crate::test_utils::unchecked_tx;
 
     fn block(txs: usize) -> Block {
-        let tx = SignedTx {
-            body: TxBody {
-                version: TX_VERSION,
-                network_id: 1,
-                chain_id: Id([1; 32]),
-                from: Address([2; 32]),
-                to: Address([3; 32]),
-                amount: 1,
-                fee: 1,
-                nonce: 0,
-                expires_at: 1,
-            },
-            signature: [4; 64],
-        };
+        let tx = unchecked_tx(0);
         Block {
             parent_id: Id([5; 32]),
             height: 6,

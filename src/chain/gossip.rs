@@ -56,25 +56,7 @@ pub fn decode_gossip(bytes: &[u8]) -> Result<Vec<SignedTx>, GossipError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::ids::{Address, Id};
-    use crate::chain::tx::{TxBody, TX_VERSION};
-
-    fn tx(nonce: u64) -> SignedTx {
-        SignedTx {
-            body: TxBody {
-                version: TX_VERSION,
-                network_id: 1,
-                chain_id: Id([1; 32]),
-                from: Address([2; 32]),
-                to: Address([3; 32]),
-                amount: 4,
-                fee: 5,
-                nonce,
-                expires_at: 6,
-            },
-            signature: [7; 64],
-        }
-    }
+    use crate::test_utils::unchecked_tx as tx;
 
     #[test]
     fn gossip_round_trips() {

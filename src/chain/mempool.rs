@@ -261,23 +261,17 @@ impl Mempool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::tx::{TxBody, TX_VERSION};
+    use crate::test_utils::Transfer;
 
+    /// A transfer with a made-up signature (the pool never checks one) and fee 1.
     fn tx(from: u8, nonce: u64, amount: u64, expires_at: u64) -> (Id, SignedTx) {
-        let tx = SignedTx {
-            body: TxBody {
-                version: TX_VERSION,
-                network_id: 1,
-                chain_id: Id([0; 32]),
-                from: Address([from; 32]),
-                to: Address([99; 32]),
-                amount,
-                fee: 1,
-                nonce,
-                expires_at,
-            },
-            signature: [0; 64],
-        };
+        let tx = Transfer::from_address(Address([from; 32]))
+            .to(Address([99; 32]))
+            .amount(amount)
+            .fee(1)
+            .nonce(nonce)
+            .expires_at(expires_at)
+            .with_signature([0; 64]);
         (tx.id(), tx)
     }
 

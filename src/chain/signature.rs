@@ -78,24 +78,12 @@ fn verify_batch(txs: &[SignedTx]) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::ids::{Address, Id};
-    use crate::chain::tx::{address_of, TxBody, TX_VERSION};
+    use crate::chain::ids::Address;
+    use crate::test_utils::Transfer;
     use ed25519_dalek::SigningKey;
 
     fn signed(seed: u8) -> SignedTx {
-        let key = SigningKey::from_bytes(&[seed; 32]);
-        TxBody {
-            version: TX_VERSION,
-            network_id: 1,
-            chain_id: Id([1; 32]),
-            from: address_of(&key),
-            to: Address([2; 32]),
-            amount: 5,
-            fee: 1,
-            nonce: 0,
-            expires_at: 10,
-        }
-        .sign(&key)
+        Transfer::from_key(&SigningKey::from_bytes(&[seed; 32])).sign()
     }
 
     #[test]

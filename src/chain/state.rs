@@ -253,20 +253,15 @@ impl<'a, V: AccountView + ?Sized> Transition<'a, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::tx::TX_VERSION;
+    use crate::test_utils::Transfer;
 
     fn transfer(from: u8, to: u8, amount: u64, fee: u64, nonce: u64) -> TxBody {
-        TxBody {
-            version: TX_VERSION,
-            network_id: 1,
-            chain_id: Id([0; 32]),
-            from: Address([from; 32]),
-            to: Address([to; 32]),
-            amount,
-            fee,
-            nonce,
-            expires_at: 0,
-        }
+        Transfer::from_address(Address([from; 32]))
+            .to(Address([to; 32]))
+            .amount(amount)
+            .fee(fee)
+            .nonce(nonce)
+            .body()
     }
 
     fn base() -> HashMap<Address, Account> {

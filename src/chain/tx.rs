@@ -120,21 +120,19 @@ pub fn address_of(key: &SigningKey) -> Address {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_utils::Transfer;
 
+    /// Every field set, and distinct, so the layout test can find each one.
     fn sample() -> SignedTx {
-        let key = SigningKey::from_bytes(&[7; 32]);
-        TxBody {
-            version: TX_VERSION,
-            network_id: 12345,
-            chain_id: Id([9; 32]),
-            from: address_of(&key),
-            to: Address([2; 32]),
-            amount: 1_000,
-            fee: 10,
-            nonce: 3,
-            expires_at: 1_700_000_000,
-        }
-        .sign(&key)
+        Transfer::from_key(&SigningKey::from_bytes(&[7; 32]))
+            .network(12345)
+            .chain(Id([9; 32]))
+            .to(Address([2; 32]))
+            .amount(1_000)
+            .fee(10)
+            .nonce(3)
+            .expires_at(1_700_000_000)
+            .sign()
     }
 
     #[test]

@@ -205,43 +205,17 @@ mod tests {
     }
 
     /// A node with `blocks` accepted blocks of one transfer each, on the local genesis.
-    fn node_with_blocks(blocks: u64) -> (Node, Vec<SealedBlock>) {
-        use crate::chain::genesis::LOCAL_GENESIS_JSON;
-        use crate::chain::tx::{address_of, TX_VERSION};
-        use crate::chain::{Address, Chain, ChainConfig, TxBody};
-        use crate::storage::memory::MemoryStore;
-        let mut chain = Chain::open(
-            std::sync::Arc::new(MemoryStore::default()),
-            LOCAL_GENESIS_JSON.as_bytes(),
-            ChainConfig::new(12345, Id([3; 32])),
-        )
-        .unwrap();
-        let now_ms = 1_700_000_000_000;
-        let key = crate::keys::dev_key(0);
+    fn node_with_blocks(blocks: u64) -> (std::sync::Arc<Node>, Vec<SealedBlock>) {
+        use crate::test_utils::{node_on, open_chain, Transfer, NOW_MS};
+        let mut chain = open_chain();
         let mut chain_blocks = vec![chain.last_accepted().clone()];
         for nonce in 0..blocks {
-            let tx = TxBody {
-                version: TX_VERSION,
-                network_id: 12345,
-                chain_id: Id([3; 32]),
-                from: address_of(&key),
-                to: Address([1; 32]),
-                amount: 1,
-                fee: 100,
-                nonce,
-                expires_at: now_ms / 1000 + 60,
-            }
-            .sign(&key);
-            chain.check_and_admit(tx, now_ms).unwrap();
-            let block = chain.build_block(now_ms + nonce).unwrap();
+            let tx = Transfer::from_dev(0).nonce(nonce).sign();
+            chain.check_and_admit(tx, NOW_MS).unwrap();
+            let block = chain.build_block(NOW_MS + nonce).unwrap();
             chain_blocks.push(chain.accept_block(block.id).unwrap());
         }
-        let node = Node::new(
-            chain,
-            std::sync::Arc::new(crate::node::SystemClock),
-            std::sync::Arc::new(crate::metrics::Metrics::new()),
-        );
-        (node, chain_blocks)
+        (node_on(chain), chain_blocks)
     }
 
     #[test]

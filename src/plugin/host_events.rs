@@ -154,94 +154,9 @@ async fn gossip_loop(
 mod tests {
     use super::*;
     use crate::chain::gossip::decode_gossip;
-    use crate::chain::ids::{Address, Id};
-    use crate::chain::tx::{TxBody, TX_VERSION};
-    use crate::pb::appsender::app_sender_server::{AppSender, AppSenderServer};
-    use crate::pb::appsender::*;
-    use crate::pb::messenger::messenger_server::{Messenger, MessengerServer};
-    use crate::pb::messenger::NotifyResponse;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{Arc, Mutex};
-    use tonic::{Request, Response, Status};
-
-    #[derive(Default)]
-    struct Host {
-        notifies: AtomicUsize,
-        gossip: Mutex<Vec<Vec<u8>>>,
-    }
-
-    #[tonic::async_trait]
-    impl Messenger for Arc<Host> {
-        async fn notify(
-            &self,
-            _: Request<NotifyRequest>,
-        ) -> Result<Response<NotifyResponse>, Status> {
-            // Like the host's one-slot channel: every call after the first finds it full.
-            if self.notifies.fetch_add(1, Ordering::SeqCst) > 0 {
-                // The host's exact words (avalanchego's messenger server, errFullQueue).
-                return Err(Status::unknown("full message queue"));
-            }
-            Ok(Response::new(NotifyResponse {}))
-        }
-    }
-
-    #[tonic::async_trait]
-    impl AppSender for Arc<Host> {
-        async fn send_app_request(
-            &self,
-            _: Request<SendAppRequestMsg>,
-        ) -> Result<Response<()>, Status> {
-            Ok(Response::new(()))
-        }
-        async fn send_app_response(
-            &self,
-            _: Request<SendAppResponseMsg>,
-        ) -> Result<Response<()>, Status> {
-            Ok(Response::new(()))
-        }
-        async fn send_app_gossip(
-            &self,
-            r: Request<SendAppGossipMsg>,
-        ) -> Result<Response<()>, Status> {
-            self.gossip.lock().unwrap().push(r.into_inner().msg);
-            Ok(Response::new(()))
-        }
-        async fn send_app_gossip_specific(
-            &self,
-            _: Request<SendAppGossipSpecificMsg>,
-        ) -> Result<Response<()>, Status> {
-            Ok(Response::new(()))
-        }
-        async fn send_cross_chain_app_request(
-            &self,
-            _: Request<SendCrossChainAppRequestMsg>,
-        ) -> Result<Response<()>, Status> {
-            Ok(Response::new(()))
-        }
-        async fn send_cross_chain_app_response(
-            &self,
-            _: Request<SendCrossChainAppResponseMsg>,
-        ) -> Result<Response<()>, Status> {
-            Ok(Response::new(()))
-        }
-    }
-
-    fn tx(nonce: u64) -> SignedTx {
-        SignedTx {
-            body: TxBody {
-                version: TX_VERSION,
-                network_id: 1,
-                chain_id: Id([1; 32]),
-                from: Address([2; 32]),
-                to: Address([3; 32]),
-                amount: 4,
-                fee: 5,
-                nonce,
-                expires_at: 6,
-            },
-            signature: [7; 64],
-        }
-    }
+    use crate::test_utils::{unchecked_tx as tx, RecordingHost};
+    use std::sync::Arc;
+    use tonic::Status;
 
     async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -262,14 +177,11 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn events_reach_the_host_batched_and_coalesced() {
-        let host = Arc::new(Host::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
+        let host = Arc::new(RecordingHost::default());
+        // Like the host's one-slot channel: every call after the first finds it full.
+        host.answer_full_queue_from(1);
+        let (addr, server) = host.serve().await;
         let stop = StopSignal::new();
-        let router = grpc::server()
-            .add_service(MessengerServer::new(host.clone()))
-            .add_service(AppSenderServer::new(host.clone()));
-        tokio::spawn(grpc::serve(listener, router, stop.clone()));
         let channel = grpc::endpoint(&addr).unwrap().connect_lazy();
         let events = HostEvents::start(channel, stop.clone());
 
@@ -278,31 +190,26 @@ mod tests {
         }
         events.gossip(&[]);
         wait_until("gossip", || {
-            let sent = host.gossip.lock().unwrap();
-            sent.iter()
+            host.gossip()
+                .iter()
                 .map(|m| decode_gossip(m).unwrap().len())
                 .sum::<usize>()
                 == 10
         })
         .await;
-        assert!(
-            host.gossip.lock().unwrap().len() < 10,
-            "transactions are batched"
-        );
+        assert!(host.gossip().len() < 10, "transactions are batched");
 
         events.build_wanted();
-        wait_until("notify", || host.notifies.load(Ordering::SeqCst) >= 1).await;
+        wait_until("notify", || host.notifies() >= 1).await;
         // "full queue" answers are tolerated and later requests still go out.
         tokio::time::sleep(Duration::from_millis(20)).await;
         events.build_wanted();
-        wait_until("second notify", || {
-            host.notifies.load(Ordering::SeqCst) >= 2
-        })
-        .await;
+        wait_until("second notify", || host.notifies() >= 2).await;
         events.build_wanted();
-        wait_until("third notify", || host.notifies.load(Ordering::SeqCst) >= 3).await;
+        wait_until("third notify", || host.notifies() >= 3).await;
 
         stop.trigger();
+        server.abort();
         // After shutdown, events are dropped quietly.
         tokio::time::sleep(Duration::from_millis(20)).await;
         events.gossip(&[tx(99)]);

@@ -253,158 +253,13 @@ impl KvStore for RpcdbStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pb::rpcdb::database_server::{Database, DatabaseServer};
-    use crate::pb::rpcdb::*;
-    use std::collections::{BTreeMap, HashMap};
+    use crate::test_utils::MemDb;
     use std::sync::Arc;
-    use tonic::{Request, Response, Status};
 
-    /// A minimal host database: a map, and iterators over snapshots served two pairs at a time
-    /// so scans cross batch boundaries.
-    #[derive(Default)]
-    struct MemDb {
-        data: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
-        iterators: Mutex<HashMap<u64, Vec<PutRequest>>>,
-        next_id: Mutex<u64>,
-    }
-
-    #[tonic::async_trait]
-    impl Database for MemDb {
-        async fn has(&self, r: Request<HasRequest>) -> Result<Response<HasResponse>, Status> {
-            let has = self.data.lock().unwrap().contains_key(&r.into_inner().key);
-            Ok(Response::new(HasResponse { has, err: 0 }))
-        }
-        async fn get(&self, r: Request<GetRequest>) -> Result<Response<GetResponse>, Status> {
-            Ok(Response::new(
-                match self.data.lock().unwrap().get(&r.into_inner().key) {
-                    Some(v) => GetResponse {
-                        value: v.clone(),
-                        err: 0,
-                    },
-                    None => GetResponse {
-                        value: vec![],
-                        err: DbError::NotFound as i32,
-                    },
-                },
-            ))
-        }
-        async fn put(&self, _: Request<PutRequest>) -> Result<Response<PutResponse>, Status> {
-            Err(Status::unimplemented(
-                "the store must write through WriteBatch",
-            ))
-        }
-        async fn delete(
-            &self,
-            _: Request<DeleteRequest>,
-        ) -> Result<Response<DeleteResponse>, Status> {
-            Err(Status::unimplemented(
-                "the store must write through WriteBatch",
-            ))
-        }
-        async fn compact(
-            &self,
-            _: Request<CompactRequest>,
-        ) -> Result<Response<CompactResponse>, Status> {
-            Ok(Response::new(CompactResponse { err: 0 }))
-        }
-        async fn close(&self, _: Request<CloseRequest>) -> Result<Response<CloseResponse>, Status> {
-            Ok(Response::new(CloseResponse { err: 0 }))
-        }
-        async fn health_check(
-            &self,
-            _: Request<()>,
-        ) -> Result<Response<HealthCheckResponse>, Status> {
-            Ok(Response::new(HealthCheckResponse {
-                details: b"{}".to_vec(),
-            }))
-        }
-        async fn write_batch(
-            &self,
-            r: Request<WriteBatchRequest>,
-        ) -> Result<Response<WriteBatchResponse>, Status> {
-            let r = r.into_inner();
-            let mut data = self.data.lock().unwrap();
-            for p in r.puts {
-                data.insert(p.key, p.value);
-            }
-            for d in r.deletes {
-                data.remove(&d.key);
-            }
-            Ok(Response::new(WriteBatchResponse { err: 0 }))
-        }
-        async fn new_iterator_with_start_and_prefix(
-            &self,
-            r: Request<NewIteratorWithStartAndPrefixRequest>,
-        ) -> Result<Response<NewIteratorWithStartAndPrefixResponse>, Status> {
-            let r = r.into_inner();
-            let pairs: Vec<PutRequest> = self
-                .data
-                .lock()
-                .unwrap()
-                .range(r.start.clone()..)
-                .filter(|(k, _)| k.starts_with(&r.prefix))
-                .map(|(k, v)| PutRequest {
-                    key: k.clone(),
-                    value: v.clone(),
-                })
-                .collect();
-            let mut next = self.next_id.lock().unwrap();
-            *next += 1;
-            self.iterators.lock().unwrap().insert(*next, pairs);
-            Ok(Response::new(NewIteratorWithStartAndPrefixResponse {
-                id: *next,
-            }))
-        }
-        async fn iterator_next(
-            &self,
-            r: Request<IteratorNextRequest>,
-        ) -> Result<Response<IteratorNextResponse>, Status> {
-            let mut iterators = self.iterators.lock().unwrap();
-            let pairs = iterators
-                .get_mut(&r.into_inner().id)
-                .ok_or_else(|| Status::not_found("no such iterator"))?;
-            let take = pairs.len().min(2);
-            Ok(Response::new(IteratorNextResponse {
-                data: pairs.drain(..take).collect(),
-            }))
-        }
-        async fn iterator_error(
-            &self,
-            _: Request<IteratorErrorRequest>,
-        ) -> Result<Response<IteratorErrorResponse>, Status> {
-            Ok(Response::new(IteratorErrorResponse { err: 0 }))
-        }
-        async fn iterator_release(
-            &self,
-            r: Request<IteratorReleaseRequest>,
-        ) -> Result<Response<IteratorReleaseResponse>, Status> {
-            self.iterators.lock().unwrap().remove(&r.into_inner().id);
-            Ok(Response::new(IteratorReleaseResponse { err: 0 }))
-        }
-    }
-
-    /// Serves a fresh database on its own thread and runtime, so a test may block its own.
-    fn start_db() -> (String, Arc<MemDb>) {
-        let db = Arc::new(MemDb::default());
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let served = db.clone();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                tonic::transport::Server::builder()
-                    .add_service(DatabaseServer::from_arc(served))
-                    .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
-                    .await
-                    .unwrap();
-            });
-        });
-        (addr, db)
+    /// A fresh host database served from its own thread, so a test may block its own runtime.
+    fn start_db() -> (String, MemDb) {
+        let db = MemDb::default();
+        (db.serve_on_own_thread(), db)
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -416,10 +271,7 @@ mod tests {
         tokio::task::spawn_blocking(move || crate::storage::contract_tests::check(&*s))
             .await
             .unwrap();
-        assert!(
-            db.iterators.lock().unwrap().is_empty(),
-            "iterators are released"
-        );
+        assert_eq!(db.open_iterators(), 0, "iterators are released");
         // From a runtime worker (block_in_place path).
         assert_eq!(store.get(b"a/3").unwrap().as_deref(), Some(&b"three"[..]));
         store.health().unwrap();

@@ -11,12 +11,13 @@ mod support;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{scaled, Workload, NOW_MS};
+use support::{scaled, Workload};
 use transfervm::api::http_entry::{Api, ApiLimits, ApiRequest, ChainInfo};
 use transfervm::chain::{signature, Chain, CheckedTx, SignedTx};
 use transfervm::node::Node;
 use transfervm::pb::http::http_client::HttpClient;
 use transfervm::pb::http::{Element, HandleSimpleHttpRequest};
+use transfervm::test_utils::{memory_store, NOW_MS};
 
 /// Transfers per `submitTxs` call in the batched benches.
 const BATCH: usize = 100;
@@ -99,7 +100,7 @@ fn tx_benches(c: &mut Criterion) {
 
 fn mempool_benches(c: &mut Criterion) {
     let mut workload = Workload::new(scaled(100_000, 500), scaled(10_000, 50));
-    let mut chain = workload.open_chain(support::memory_store());
+    let mut chain = workload.open_chain(memory_store());
     let chunk = scaled(1_000, 20);
     let mut group = c.benchmark_group("mempool_admit");
     group.throughput(Throughput::Elements(chunk as u64));
@@ -137,7 +138,7 @@ fn mempool_benches(c: &mut Criterion) {
 fn api_benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let mut workload = Workload::new(scaled(100_000, 500), scaled(10_000, 50));
-    let node = Arc::new(workload.open_node(support::memory_store()));
+    let node = workload.open_node(memory_store());
     let api = Arc::new(Api::new(
         node.clone(),
         ChainInfo { mode: "dev" },

@@ -19,6 +19,7 @@ use support::{scaled, Builder, Workload};
 use transfervm::chain::SignedTx;
 use transfervm::node::Node;
 use transfervm::storage::redb_store::RedbStore;
+use transfervm::test_utils::memory_store;
 
 fn block_sizes() -> Vec<usize> {
     if support::full_run() {
@@ -57,7 +58,7 @@ fn raw_batch_verify_all_cores(txs: &[SignedTx], payloads: &[Vec<u8>]) {
 
 /// A verifying node and how far along the shared sequence of built blocks it is.
 struct Follower {
-    node: Node,
+    node: Arc<Node>,
     applied: usize,
 }
 
@@ -95,7 +96,7 @@ fn benches(c: &mut Criterion) {
         applied: 0,
     };
     let mut in_memory = Follower {
-        node: workload.open_node(support::memory_store()),
+        node: workload.open_node(memory_store()),
         applied: 0,
     };
     let mut chain: Vec<Vec<u8>> = Vec::new();

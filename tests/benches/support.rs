@@ -9,20 +9,13 @@ use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use transfervm::chain::genesis::{Allocation, ChainParams, Genesis};
-use transfervm::chain::tx::{address_of, TX_VERSION};
-use transfervm::chain::{Address, Chain, ChainConfig, CheckedTx, Id, SignedTx, TxBody};
+use transfervm::chain::tx::address_of;
+use transfervm::chain::{Address, Chain, CheckedTx, SignedTx};
 use transfervm::cli::spam::load_key;
-use transfervm::metrics::Metrics;
-use transfervm::node::{Clock, Node};
-use transfervm::storage::memory::MemoryStore;
+use transfervm::node::Node;
 use transfervm::storage::KvStore;
+use transfervm::test_utils::{chain_config, memory_store, node_on, Transfer, NETWORK_ID, NOW_MS};
 
-/// Network of every bench chain.
-pub const NETWORK_ID: u32 = 12345;
-/// Chain ID of every bench chain.
-pub const CHAIN_ID: Id = Id([7; 32]);
-/// The fixed local time of bench nodes (unix ms).
-pub const NOW_MS: u64 = 1_700_000_000_000;
 /// Balance of every genesis account: enough for any bench's transfers, and 1M of them
 /// still fit the 64-bit supply.
 const BALANCE: u64 = 1_000_000_000_000;
@@ -38,15 +31,6 @@ pub fn scaled(full: usize, smoke: usize) -> usize {
         full
     } else {
         smoke
-    }
-}
-
-/// A clock that never moves, so block timestamps and expiry are reproducible.
-pub struct FixedClock;
-
-impl Clock for FixedClock {
-    fn now_ms(&self) -> u64 {
-        NOW_MS
     }
 }
 
@@ -120,21 +104,15 @@ impl Workload {
                 let index = self.cursor % self.senders.len();
                 let recipient = self.recipients[(self.cursor * 7919) % self.recipients.len()];
                 self.cursor += 1;
-                let (key, from) = &self.senders[index];
+                let (key, _) = &self.senders[index];
                 let nonce = self.nonces[index];
                 self.nonces[index] += 1;
-                TxBody {
-                    version: TX_VERSION,
-                    network_id: NETWORK_ID,
-                    chain_id: CHAIN_ID,
-                    from: *from,
-                    to: recipient,
-                    amount: 1_000,
-                    fee: 100,
-                    nonce,
-                    expires_at: NOW_MS / 1000 + 3_000,
-                }
-                .sign(key)
+                Transfer::from_key(key)
+                    .to(recipient)
+                    .amount(1_000)
+                    .nonce(nonce)
+                    .expires_at(NOW_MS / 1000 + 3_000)
+                    .sign()
             })
             .collect()
     }
@@ -150,25 +128,16 @@ impl Workload {
 
     /// Opens a chain on this genesis over `store`.
     pub fn open_chain(&self, store: Arc<dyn KvStore>) -> Chain {
-        let mut config = ChainConfig::new(NETWORK_ID, CHAIN_ID);
+        let mut config = chain_config();
         config.mempool.max_txs = 1_000_000;
         config.mempool.max_bytes = 1 << 30;
         Chain::open(store, &self.genesis_json, config).expect("bench chain opens")
     }
 
-    /// Opens a node (the layer the plugin drives) on this genesis over `store`.
-    pub fn open_node(&self, store: Arc<dyn KvStore>) -> Node {
-        Node::new(
-            self.open_chain(store),
-            Arc::new(FixedClock),
-            Arc::new(Metrics::new()),
-        )
+    /// Opens a node (the layer the plugin drives) on this genesis over `store`, at [`NOW_MS`].
+    pub fn open_node(&self, store: Arc<dyn KvStore>) -> Arc<Node> {
+        node_on(self.open_chain(store))
     }
-}
-
-/// An in-memory store.
-pub fn memory_store() -> Arc<dyn KvStore> {
-    Arc::new(MemoryStore::default())
 }
 
 /// Builds blocks of exactly the transfers it is given, as another validator would.

@@ -9,35 +9,30 @@
 //! Everything binds 127.0.0.1:0, and every process is killed when its guard drops, so tests
 //! run in parallel without sharing anything.
 
-#![allow(dead_code)]
+// Each test binary uses a different part of this file (and of what it re-exports).
+#![allow(dead_code, unused_imports)]
 
 use ed25519_dalek::SigningKey;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 use tonic::{Request, Response, Status};
-use transfervm::chain::tx::{address_of, TX_VERSION};
-use transfervm::chain::{Address, Id, SignedTx, TxBody};
-use transfervm::pb::appsender::app_sender_server::{AppSender, AppSenderServer};
-use transfervm::pb::appsender::*;
+use transfervm::chain::{Address, Id, SignedTx};
 use transfervm::pb::http::http_client::HttpClient;
 use transfervm::pb::http::{Element, HandleSimpleHttpRequest, HandleSimpleHttpResponse};
-use transfervm::pb::messenger::messenger_server::{Messenger, MessengerServer};
-use transfervm::pb::messenger::{NotifyRequest, NotifyResponse};
-use transfervm::pb::rpcdb::database_server::{Database, DatabaseServer};
-use transfervm::pb::rpcdb::*;
 use transfervm::pb::vm::runtime::runtime_server::{Runtime, RuntimeServer};
 use transfervm::pb::vm::vm_client::VmClient;
 use transfervm::pb::vm::{self, InitializeRequest, InitializeResponse};
+use transfervm::test_utils::{serve_on_loopback, Transfer};
+
+pub use transfervm::keys::dev_key;
+pub use transfervm::test_utils::{tx_hex, MemDb, RecordingHost};
 
 /// The network the tests' chains are on (genesis/local.json says 12345).
 pub const NETWORK_ID: u32 = 12345;
@@ -56,11 +51,6 @@ pub fn id_from_label(label: &str) -> [u8; 32] {
     Sha256::digest(label.as_bytes()).into()
 }
 
-/// Dev key `i`: secret seed sha256("transfervm dev key i"), funded in genesis/local.json.
-pub fn dev_key(i: u32) -> SigningKey {
-    SigningKey::from_bytes(&id_from_label(&format!("transfervm dev key {i}")))
-}
-
 /// A key nobody funded, for recipients.
 pub fn fresh_key(label: &str) -> SigningKey {
     SigningKey::from_bytes(&id_from_label(label))
@@ -74,7 +64,8 @@ pub fn now_secs() -> u64 {
         .as_secs()
 }
 
-/// A signed transfer on `chain_id`, fee 100 (the genesis minimum), valid for 10 minutes.
+/// A signed transfer on `chain_id`, fee 100 (the genesis minimum), valid for 10 minutes of
+/// real time (the plugin runs on the system clock).
 pub fn transfer(
     key: &SigningKey,
     chain_id: [u8; 32],
@@ -82,23 +73,14 @@ pub fn transfer(
     amount: u64,
     nonce: u64,
 ) -> SignedTx {
-    TxBody {
-        version: TX_VERSION,
-        network_id: NETWORK_ID,
-        chain_id: Id(chain_id),
-        from: address_of(key),
-        to,
-        amount,
-        fee: 100,
-        nonce,
-        expires_at: now_secs() + 600,
-    }
-    .sign(key)
-}
-
-/// `0x`-hex of a transaction's bytes, as `submitTx` takes it.
-pub fn tx_hex(tx: &SignedTx) -> String {
-    format!("0x{}", hex::encode(tx.to_bytes()))
+    Transfer::from_key(key)
+        .network(NETWORK_ID)
+        .chain(Id(chain_id))
+        .to(to)
+        .amount(amount)
+        .nonce(nonce)
+        .expires_at(now_secs() + 600)
+        .sign()
 }
 
 /// Polls `done` until it holds or [`WAIT`] passes.
@@ -113,23 +95,6 @@ pub async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn spawn_server(
-    listener: tokio::net::TcpListener,
-    router: tonic::transport::server::Router,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let _ = router
-            .serve_with_incoming(TcpIncoming::from(listener))
-            .await;
-    })
-}
-
-async fn bind() -> (tokio::net::TcpListener, String) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    (listener, addr)
-}
-
 async fn channel(addr: &str) -> Channel {
     Endpoint::from_shared(format!("http://{addr}"))
         .unwrap()
@@ -140,269 +105,7 @@ async fn channel(addr: &str) -> Channel {
 }
 
 // ---------------------------------------------------------------------------------------------
-// rpcdb.Database
-
-#[derive(Default)]
-struct MemDbInner {
-    data: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
-    iterators: Mutex<HashMap<u64, VecDeque<PutRequest>>>,
-    next_iterator: AtomicU64,
-    write_batches: AtomicUsize,
-    reads: AtomicUsize,
-    failing: AtomicBool,
-}
-
-/// The host's chain database, in memory. Clones share the data, so a restarted plugin can be
-/// pointed at the same contents.
-#[derive(Clone, Default)]
-pub struct MemDb(Arc<MemDbInner>);
-
-impl MemDb {
-    /// Number of `WriteBatch` calls so far.
-    pub fn write_batches(&self) -> usize {
-        self.0.write_batches.load(Ordering::SeqCst)
-    }
-
-    /// Number of `Get` calls so far.
-    pub fn reads(&self) -> usize {
-        self.0.reads.load(Ordering::SeqCst)
-    }
-
-    /// While set, every call fails as if the host's database were unreachable.
-    pub fn set_failing(&self, failing: bool) {
-        self.0.failing.store(failing, Ordering::SeqCst);
-    }
-
-    fn check(&self) -> Result<(), Status> {
-        if self.0.failing.load(Ordering::SeqCst) {
-            return Err(Status::unavailable("injected database failure"));
-        }
-        Ok(())
-    }
-
-    /// Number of keys stored.
-    pub fn len(&self) -> usize {
-        self.0.data.lock().unwrap().len()
-    }
-
-    /// Iterators not yet released.
-    pub fn open_iterators(&self) -> usize {
-        self.0.iterators.lock().unwrap().len()
-    }
-
-    /// Serves this database on a fresh loopback port.
-    pub async fn serve(&self) -> (String, JoinHandle<()>) {
-        let (listener, addr) = bind().await;
-        let router = Server::builder().add_service(DatabaseServer::new(self.clone()));
-        (addr, spawn_server(listener, router))
-    }
-}
-
-#[tonic::async_trait]
-impl Database for MemDb {
-    async fn has(&self, r: Request<HasRequest>) -> Result<Response<HasResponse>, Status> {
-        self.check()?;
-        let has = self
-            .0
-            .data
-            .lock()
-            .unwrap()
-            .contains_key(&r.into_inner().key);
-        Ok(Response::new(HasResponse { has, err: 0 }))
-    }
-    async fn get(&self, r: Request<GetRequest>) -> Result<Response<GetResponse>, Status> {
-        self.check()?;
-        self.0.reads.fetch_add(1, Ordering::SeqCst);
-        Ok(Response::new(
-            match self.0.data.lock().unwrap().get(&r.into_inner().key) {
-                Some(value) => GetResponse {
-                    value: value.clone(),
-                    err: 0,
-                },
-                None => GetResponse {
-                    value: vec![],
-                    err: Error::NotFound as i32,
-                },
-            },
-        ))
-    }
-    async fn put(&self, r: Request<PutRequest>) -> Result<Response<PutResponse>, Status> {
-        self.check()?;
-        let r = r.into_inner();
-        self.0.data.lock().unwrap().insert(r.key, r.value);
-        Ok(Response::new(PutResponse { err: 0 }))
-    }
-    async fn delete(&self, r: Request<DeleteRequest>) -> Result<Response<DeleteResponse>, Status> {
-        self.check()?;
-        self.0.data.lock().unwrap().remove(&r.into_inner().key);
-        Ok(Response::new(DeleteResponse { err: 0 }))
-    }
-    async fn compact(
-        &self,
-        _: Request<CompactRequest>,
-    ) -> Result<Response<CompactResponse>, Status> {
-        self.check()?;
-        Ok(Response::new(CompactResponse { err: 0 }))
-    }
-    async fn close(&self, _: Request<CloseRequest>) -> Result<Response<CloseResponse>, Status> {
-        self.check()?;
-        Ok(Response::new(CloseResponse { err: 0 }))
-    }
-    async fn health_check(&self, _: Request<()>) -> Result<Response<HealthCheckResponse>, Status> {
-        self.check()?;
-        Ok(Response::new(HealthCheckResponse {
-            details: b"{}".to_vec(),
-        }))
-    }
-    async fn write_batch(
-        &self,
-        r: Request<WriteBatchRequest>,
-    ) -> Result<Response<WriteBatchResponse>, Status> {
-        self.check()?;
-        let r = r.into_inner();
-        let mut data = self.0.data.lock().unwrap();
-        for put in r.puts {
-            data.insert(put.key, put.value);
-        }
-        for delete in r.deletes {
-            data.remove(&delete.key);
-        }
-        self.0.write_batches.fetch_add(1, Ordering::SeqCst);
-        Ok(Response::new(WriteBatchResponse { err: 0 }))
-    }
-    async fn new_iterator_with_start_and_prefix(
-        &self,
-        r: Request<NewIteratorWithStartAndPrefixRequest>,
-    ) -> Result<Response<NewIteratorWithStartAndPrefixResponse>, Status> {
-        self.check()?;
-        let r = r.into_inner();
-        let pairs: VecDeque<PutRequest> = self
-            .0
-            .data
-            .lock()
-            .unwrap()
-            .range(r.start.clone()..)
-            .filter(|(k, _)| k.starts_with(&r.prefix))
-            .map(|(k, v)| PutRequest {
-                key: k.clone(),
-                value: v.clone(),
-            })
-            .collect();
-        let id = self.0.next_iterator.fetch_add(1, Ordering::SeqCst) + 1;
-        self.0.iterators.lock().unwrap().insert(id, pairs);
-        Ok(Response::new(NewIteratorWithStartAndPrefixResponse { id }))
-    }
-    async fn iterator_next(
-        &self,
-        r: Request<IteratorNextRequest>,
-    ) -> Result<Response<IteratorNextResponse>, Status> {
-        self.check()?;
-        let mut iterators = self.0.iterators.lock().unwrap();
-        let pairs = iterators
-            .get_mut(&r.into_inner().id)
-            .ok_or_else(|| Status::not_found("unknown iterator"))?;
-        // Small batches, like the Go server's byte-bounded ones, so scans span several calls.
-        let take = pairs.len().min(3);
-        Ok(Response::new(IteratorNextResponse {
-            data: pairs.drain(..take).collect(),
-        }))
-    }
-    async fn iterator_error(
-        &self,
-        _: Request<IteratorErrorRequest>,
-    ) -> Result<Response<IteratorErrorResponse>, Status> {
-        self.check()?;
-        Ok(Response::new(IteratorErrorResponse { err: 0 }))
-    }
-    async fn iterator_release(
-        &self,
-        r: Request<IteratorReleaseRequest>,
-    ) -> Result<Response<IteratorReleaseResponse>, Status> {
-        self.check()?;
-        self.0.iterators.lock().unwrap().remove(&r.into_inner().id);
-        Ok(Response::new(IteratorReleaseResponse { err: 0 }))
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// messenger.Messenger and appsender.AppSender on server_addr
-
-/// What the plugin sent to the host.
-#[derive(Default)]
-pub struct Recorder {
-    notifies: AtomicUsize,
-    /// When set, Notify answers the host's "full queue" error (still counted).
-    pub full_queue: AtomicBool,
-    gossip: Mutex<Vec<Vec<u8>>>,
-}
-
-impl Recorder {
-    /// `Messenger.Notify` calls so far.
-    pub fn notifies(&self) -> usize {
-        self.notifies.load(Ordering::SeqCst)
-    }
-
-    /// Every `SendAppGossip` payload so far.
-    pub fn gossip(&self) -> Vec<Vec<u8>> {
-        self.gossip.lock().unwrap().clone()
-    }
-}
-
-#[derive(Clone)]
-struct RecorderService(Arc<Recorder>);
-
-#[tonic::async_trait]
-impl Messenger for RecorderService {
-    async fn notify(&self, r: Request<NotifyRequest>) -> Result<Response<NotifyResponse>, Status> {
-        assert_eq!(
-            r.into_inner().message,
-            transfervm::pb::messenger::Message::BuildBlock as i32
-        );
-        self.0.notifies.fetch_add(1, Ordering::SeqCst);
-        if self.0.full_queue.load(Ordering::SeqCst) {
-            return Err(Status::unknown("full queue"));
-        }
-        Ok(Response::new(NotifyResponse {}))
-    }
-}
-
-#[tonic::async_trait]
-impl AppSender for RecorderService {
-    async fn send_app_request(
-        &self,
-        _: Request<SendAppRequestMsg>,
-    ) -> Result<Response<()>, Status> {
-        Ok(Response::new(()))
-    }
-    async fn send_app_response(
-        &self,
-        _: Request<SendAppResponseMsg>,
-    ) -> Result<Response<()>, Status> {
-        Ok(Response::new(()))
-    }
-    async fn send_app_gossip(&self, r: Request<SendAppGossipMsg>) -> Result<Response<()>, Status> {
-        self.0.gossip.lock().unwrap().push(r.into_inner().msg);
-        Ok(Response::new(()))
-    }
-    async fn send_app_gossip_specific(
-        &self,
-        _: Request<SendAppGossipSpecificMsg>,
-    ) -> Result<Response<()>, Status> {
-        Ok(Response::new(()))
-    }
-    async fn send_cross_chain_app_request(
-        &self,
-        _: Request<SendCrossChainAppRequestMsg>,
-    ) -> Result<Response<()>, Status> {
-        Ok(Response::new(()))
-    }
-    async fn send_cross_chain_app_response(
-        &self,
-        _: Request<SendCrossChainAppResponseMsg>,
-    ) -> Result<Response<()>, Status> {
-        Ok(Response::new(()))
-    }
-}
+// rpcdb.Database ([`MemDb`]) and messenger.Messenger + appsender.AppSender ([`RecordingHost`])
 
 /// The host-side services of one chain: its database and its `server_addr` services.
 pub struct Host {
@@ -413,7 +116,7 @@ pub struct Host {
     /// Where Messenger and AppSender are served.
     pub server_addr: String,
     /// What the plugin sent.
-    pub recorder: Arc<Recorder>,
+    pub recorder: Arc<RecordingHost>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -427,13 +130,9 @@ impl Host {
 
     /// Host services using an existing database server (a restarted chain).
     pub async fn with_db(db: MemDb, db_addr: String, db_task: Option<JoinHandle<()>>) -> Host {
-        let recorder = Arc::new(Recorder::default());
-        let (listener, server_addr) = bind().await;
-        let service = RecorderService(recorder.clone());
-        let router = Server::builder()
-            .add_service(MessengerServer::new(service.clone()))
-            .add_service(AppSenderServer::new(service));
-        let mut tasks = vec![spawn_server(listener, router)];
+        let recorder = Arc::new(RecordingHost::default());
+        let (server_addr, server_task) = recorder.serve().await;
+        let mut tasks = vec![server_task];
         tasks.extend(db_task);
         Host {
             db,
@@ -546,12 +245,11 @@ impl Started {
 /// limit).
 pub async fn start_process(options: LaunchOptions) -> Started {
     let (announced_tx, mut announced_rx) = mpsc::unbounded_channel();
-    let (listener, engine_addr) = bind().await;
     let router = Server::builder().add_service(RuntimeServer::new(RuntimeService {
         announced: announced_tx,
         refuse: options.refuse,
     }));
-    let engine = spawn_server(listener, router);
+    let (engine_addr, engine) = serve_on_loopback(router).await;
     let mut child = Command::new(env!("CARGO_BIN_EXE_transfervm"))
         .env_remove("LUX_VM_RUNTIME_ENGINE_ADDR")
         .env_remove("AVALANCHE_VM_RUNTIME_ENGINE_ADDR")

@@ -3,14 +3,13 @@
 
 use super::common::{assert_invariants, open_on, Snapshot, NOW_MS};
 use super::Outcome;
-use std::sync::Arc;
 use transfervm::chain::signature::verify_one;
 use transfervm::chain::{BlockStatus, Id, SignatureProof};
-use transfervm::storage::memory::MemoryStore;
+use transfervm::test_utils::memory_store;
 
 /// Runs one input.
 pub fn run(data: &[u8]) -> Outcome {
-    let store = Arc::new(MemoryStore::default());
+    let store = memory_store();
     let mut chain = open_on(store.clone());
     let before = Snapshot::of(&chain);
     let sealed = match chain.rules().decode_block(data) {

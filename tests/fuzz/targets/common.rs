@@ -4,16 +4,15 @@
 use std::sync::Arc;
 use std::sync::OnceLock;
 use transfervm::chain::genesis::{dev_chain_id, Genesis, LOCAL_GENESIS_JSON};
-use transfervm::chain::tx::{address_of, TX_VERSION};
-use transfervm::chain::{Address, Chain, ChainConfig, Id, SignedTx, TxBody, TxStatus};
-use transfervm::keys::dev_key;
-use transfervm::storage::memory::MemoryStore;
+use transfervm::chain::{Address, Chain, ChainConfig, Id, SignedTx, TxStatus};
+use transfervm::storage::KvStore;
+use transfervm::test_utils::{memory_store, open_chain_on, Transfer};
 
 /// Local time of every target (2023-11-14), so runs are reproducible.
-pub const NOW_MS: u64 = 1_700_000_000_000;
+pub use transfervm::test_utils::NOW_MS;
 
 /// The network ID of `genesis/local.json`.
-pub const NETWORK_ID: u32 = 12345;
+pub use transfervm::test_utils::NETWORK_ID;
 
 /// The chain ID a dev chain on the local genesis has.
 pub fn chain_id() -> Id {
@@ -26,36 +25,30 @@ pub fn chain_id() -> Id {
     })
 }
 
+/// The configuration of the targets' chains: the dev chain's ID on the local genesis.
+pub fn config() -> ChainConfig {
+    ChainConfig::new(NETWORK_ID, chain_id())
+}
+
 /// A fresh chain on the local genesis, in memory.
 pub fn open_chain() -> Chain {
-    open_on(Arc::new(MemoryStore::default()))
+    open_on(memory_store())
 }
 
 /// The chain on `store` (fresh or reopened).
-pub fn open_on(store: Arc<MemoryStore>) -> Chain {
-    Chain::open(
-        store,
-        LOCAL_GENESIS_JSON.as_bytes(),
-        ChainConfig::new(NETWORK_ID, chain_id()),
-    )
-    .expect("the local genesis opens")
+pub fn open_on(store: Arc<dyn KvStore>) -> Chain {
+    open_chain_on(store, config())
 }
 
-/// A correctly signed transfer from dev key `key` on the local chain.
+/// A correctly signed transfer from dev key `key` on the local chain (fee 100, the genesis
+/// minimum; expiring 10 minutes after [`NOW_MS`]).
 pub fn transfer(key: u32, to: Address, amount: u64, nonce: u64) -> SignedTx {
-    let signer = dev_key(key);
-    TxBody {
-        version: TX_VERSION,
-        network_id: NETWORK_ID,
-        chain_id: chain_id(),
-        from: address_of(&signer),
-        to,
-        amount,
-        fee: 100,
-        nonce,
-        expires_at: NOW_MS / 1000 + 600,
-    }
-    .sign(&signer)
+    Transfer::from_dev(key)
+        .chain(chain_id())
+        .to(to)
+        .amount(amount)
+        .nonce(nonce)
+        .sign()
 }
 
 /// Every transaction in the mempool, by ID.

@@ -1,21 +1,14 @@
 //! Genesis JSON (Luxd's `genesis_bytes`): the parser, the derived state, and opening a chain.
 
-use super::common::{assert_invariants, chain_id, NETWORK_ID};
+use super::common::{assert_invariants, config};
 use super::Outcome;
-use std::sync::Arc;
 use transfervm::chain::genesis::Genesis;
-use transfervm::chain::{Chain, ChainConfig, Id};
-use transfervm::storage::memory::MemoryStore;
+use transfervm::chain::{Chain, Id};
+use transfervm::test_utils::memory_store;
 
 /// Runs one input.
 pub fn run(data: &[u8]) -> Outcome {
-    let open = || {
-        Chain::open(
-            Arc::new(MemoryStore::default()),
-            data,
-            ChainConfig::new(NETWORK_ID, chain_id()),
-        )
-    };
+    let open = || Chain::open(memory_store(), data, config());
     let genesis = match Genesis::from_json(data) {
         Ok(genesis) => genesis,
         Err(_) => {

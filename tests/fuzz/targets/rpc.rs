@@ -4,22 +4,13 @@
 use super::common::{self, mempool_ids, open_chain, Snapshot, NOW_MS};
 use super::Outcome;
 use serde_json::Value;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use transfervm::api::{Api, ApiLimits, ApiRequest, ChainInfo};
 use transfervm::chain::{Address, Chain};
-use transfervm::metrics::Metrics;
-use transfervm::node::{Clock, Node};
+use transfervm::test_utils::node_on;
 
 /// The path the host forwards to the VM.
 pub const RPC_PATH: &str = "/ext/bc/transfervm/rpc";
-
-struct FixedClock;
-
-impl Clock for FixedClock {
-    fn now_ms(&self) -> u64 {
-        NOW_MS
-    }
-}
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -50,11 +41,7 @@ pub fn accepted_tx() -> transfervm::chain::SignedTx {
 
 /// Runs one input.
 pub fn run(data: &[u8]) -> Outcome {
-    let node = Arc::new(Node::new(
-        chain_with_one_block(),
-        Arc::new(FixedClock),
-        Arc::new(Metrics::new()),
-    ));
+    let node = node_on(chain_with_one_block());
     let before = node.inspect(Snapshot::of);
     let request = ApiRequest {
         method: "POST".into(),

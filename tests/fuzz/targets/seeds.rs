@@ -2,14 +2,15 @@
 //! extended and mutated variants of them. `tests/fuzz_corpus.rs` checks that the committed
 //! files under `tests/fuzz/corpus/` are exactly these (and rewrites them when asked).
 
-use super::common::{chain_id, open_chain, transfer, NETWORK_ID, NOW_MS};
+use super::common::{chain_id, open_chain, transfer, NOW_MS};
 use super::rpc::{accepted_tx, chain_with_one_block};
 use parity_scale_codec::{Compact, Encode};
 use serde_json::{json, Value};
 use transfervm::chain::genesis::LOCAL_GENESIS_JSON;
 use transfervm::chain::gossip::{encode_gossip, GOSSIP_VERSION, MAX_GOSSIP_TXS};
-use transfervm::chain::tx::{SignedTx, TxBody, TX_VERSION};
+use transfervm::chain::tx::SignedTx;
 use transfervm::chain::{Address, Block, Id};
+use transfervm::test_utils::Transfer;
 
 /// The fuzz targets, by name (the binary names and the corpus directory names).
 pub const TARGETS: [&str; 5] = ["tx", "block", "gossip", "rpc", "genesis"];
@@ -40,20 +41,10 @@ pub fn small_order_tx() -> SignedTx {
     identity[0] = 1;
     let mut signature = [0u8; 64];
     signature[0] = 1;
-    SignedTx {
-        body: TxBody {
-            version: TX_VERSION,
-            network_id: NETWORK_ID,
-            chain_id: chain_id(),
-            from: Address(identity),
-            to: Address([7; 32]),
-            amount: 1,
-            fee: 100,
-            nonce: 0,
-            expires_at: NOW_MS / 1000 + 600,
-        },
-        signature,
-    }
+    Transfer::from_address(Address(identity))
+        .chain(chain_id())
+        .to(Address([7; 32]))
+        .with_signature(signature)
 }
 
 fn mutate(mut bytes: Vec<u8>, at: usize, xor: u8) -> Vec<u8> {

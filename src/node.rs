@@ -16,6 +16,7 @@ use crate::chain::{
 };
 use crate::metrics::Metrics;
 use crate::storage::StoreError;
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -118,6 +119,37 @@ pub struct Node {
     clock: Arc<dyn Clock>,
     /// Counters and gauges kept in step with every change.
     metrics: Arc<Metrics>,
+    /// Blocks `ParseBlock` decoded that `BlockVerify` has not taken yet (its own small lock,
+    /// never held with the chain's).
+    parsed: Mutex<ParsedBlocks>,
+}
+
+/// Most decoded blocks kept between `ParseBlock` and `BlockVerify`: the host verifies a block
+/// right after parsing it, so a few suffice, and the cap bounds what a host that parses and
+/// never verifies can make this node hold (each up to the block size cap, twice over).
+const PARSED_BLOCKS: usize = 8;
+
+/// Decoded blocks by ID, oldest evicted first.
+#[derive(Default)]
+struct ParsedBlocks {
+    blocks: VecDeque<SealedBlock>,
+}
+
+impl ParsedBlocks {
+    fn put(&mut self, sealed: SealedBlock) {
+        if self.blocks.iter().any(|b| b.id == sealed.id) {
+            return;
+        }
+        if self.blocks.len() == PARSED_BLOCKS {
+            self.blocks.pop_front();
+        }
+        self.blocks.push_back(sealed);
+    }
+
+    fn take(&mut self, id: &Id) -> Option<SealedBlock> {
+        let position = self.blocks.iter().position(|b| b.id == *id)?;
+        self.blocks.remove(position)
+    }
 }
 
 impl Node {
@@ -133,6 +165,7 @@ impl Node {
             events: RwLock::new(Arc::new(NoEvents)),
             clock,
             metrics,
+            parsed: Mutex::new(ParsedBlocks::default()),
         }
     }
 
@@ -356,22 +389,47 @@ impl Node {
         result
     }
 
-    /// Decodes block bytes, without the lock: what `BlockVerify` needs before verifying.
-    pub fn decode_block(&self, bytes: &[u8]) -> Result<SealedBlock, BlockError> {
-        self.rules.decode_block(bytes)
-    }
-
     /// Decodes block bytes (without the lock) and reports the block's status (a short lock):
-    /// what `ParseBlock` answers.
-    pub fn parse_block(&self, bytes: &[u8]) -> Result<(SealedBlock, BlockStatus), BlockError> {
-        let sealed = self.decode_block(bytes)?;
-        let status = self.chain().block_status(&sealed);
-        Ok((sealed, status))
+    /// what `ParseBlock` answers. A block still to be verified is kept, decoded, for the
+    /// `BlockVerify` that follows, which then only hashes the bytes to find it.
+    pub fn parse_block(&self, bytes: &[u8]) -> Result<(BlockSummary, BlockStatus), BlockError> {
+        let sealed = self.rules.decode_block(bytes)?;
+        let summary = BlockSummary::from(&sealed);
+        let status = {
+            let chain = self.chain();
+            let status = chain.block_status(&sealed);
+            if status == BlockStatus::Processing && chain.processing_summary(&sealed.id).is_none() {
+                self.parsed().put(sealed);
+            }
+            status
+        };
+        Ok((summary, status))
     }
 
-    /// Verifies a block. The signatures this node has not checked are named under a short
-    /// lock and checked without it; the state checks run under it.
-    pub fn verify_block(&self, sealed: SealedBlock) -> Result<(), BlockError> {
+    /// Verifies a block given as bytes, as `BlockVerify` does: a block this node built or
+    /// verified before is found by its hash and not decoded again; one `ParseBlock` decoded
+    /// is taken from the parse cache; any other is decoded here (without the lock).
+    pub fn verify_block(&self, bytes: &[u8]) -> Result<BlockSummary, BlockError> {
+        let id = Id::hash_of(bytes);
+        if let Some(summary) = self.chain().processing_summary(&id) {
+            return Ok(summary);
+        }
+        let sealed = match self.parsed().take(&id) {
+            Some(sealed) => sealed,
+            None => self.rules.decode_block(bytes)?,
+        };
+        let summary = BlockSummary::from(&sealed);
+        self.verify_sealed(sealed)?;
+        Ok(summary)
+    }
+
+    fn parsed(&self) -> MutexGuard<'_, ParsedBlocks> {
+        self.parsed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Verifies a decoded block. The signatures this node has not checked are named under a
+    /// short lock and checked without it; the state checks run under it.
+    fn verify_sealed(&self, sealed: SealedBlock) -> Result<(), BlockError> {
         let started = Instant::now();
         let work = self.chain().signatures_to_check(&sealed);
         let result = work.run().and_then(|proof| {
@@ -456,5 +514,89 @@ impl Node {
     #[cfg(any(test, feature = "test-utils"))]
     pub fn inspect_mut<R>(&self, change: impl FnOnce(&mut Chain) -> R) -> R {
         change(&mut self.chain())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_utils::{node_on, open_chain, open_node, Transfer, NOW_MS};
+
+    /// A block built on another node's copy of the local genesis, as a peer would send it.
+    fn peer_block(nonce: u64) -> SealedBlock {
+        let mut peer = open_chain();
+        for n in 0..=nonce {
+            let tx = Transfer::from_dev(1).nonce(n).sign();
+            peer.check_and_admit(tx, NOW_MS).expect("admitted");
+            if n < nonce {
+                let block = peer.build_block(NOW_MS).expect("built");
+                peer.accept_block(block.id).expect("accepted");
+            }
+        }
+        peer.build_block(NOW_MS).expect("built")
+    }
+
+    #[test]
+    fn a_parsed_block_is_verified_from_the_parse_cache_and_leaves_it() {
+        let node = open_node();
+        let block = peer_block(0);
+        let (summary, status) = node.parse_block(&block.bytes).unwrap();
+        assert_eq!(
+            (summary, status),
+            (BlockSummary::from(&block), BlockStatus::Processing)
+        );
+        assert_eq!(node.parsed().blocks.len(), 1, "kept for BlockVerify");
+        assert_eq!(node.verify_block(&block.bytes).unwrap(), summary);
+        assert!(node.parsed().blocks.is_empty(), "taken by BlockVerify");
+        // Verified again (the host may ask twice): found among the processing blocks.
+        assert_eq!(node.verify_block(&block.bytes).unwrap(), summary);
+        node.accept_block(block.id).unwrap();
+        assert_eq!(node.last_accepted(), summary);
+    }
+
+    #[test]
+    fn a_block_never_parsed_is_decoded_at_verify_and_bad_bytes_are_refused() {
+        let node = open_node();
+        let block = peer_block(0);
+        assert_eq!(node.verify_block(&block.bytes).unwrap().id, block.id);
+        let mut bad = block.bytes.clone();
+        bad.truncate(bad.len() - 1);
+        assert!(matches!(
+            node.verify_block(&bad),
+            Err(BlockError::Malformed(_))
+        ));
+        assert!(node.parse_block(&bad).is_err());
+        assert!(
+            node.parsed().blocks.is_empty(),
+            "a refused block is not kept"
+        );
+    }
+
+    #[test]
+    fn a_built_block_verifies_without_decoding_and_accepted_ones_are_not_cached() {
+        let node = node_on(open_chain());
+        node.submit(vec![Ok(Transfer::from_dev(0).sign())], Source::Api);
+        let built = node.build_block().unwrap();
+        assert_eq!(node.verify_block(&built.bytes).unwrap().id, built.id);
+        node.accept_block(built.id).unwrap();
+        let (_, status) = node.parse_block(&built.bytes).unwrap();
+        assert_eq!(status, BlockStatus::Accepted);
+        assert!(
+            node.parsed().blocks.is_empty(),
+            "only undecided blocks are kept"
+        );
+    }
+
+    #[test]
+    fn the_parse_cache_is_bounded_oldest_first() {
+        let node = open_node();
+        let blocks: Vec<SealedBlock> = (0..PARSED_BLOCKS as u64 + 1).map(peer_block).collect();
+        for block in &blocks {
+            node.parse_block(&block.bytes).unwrap();
+        }
+        let kept: Vec<Id> = node.parsed().blocks.iter().map(|b| b.id).collect();
+        assert_eq!(kept.len(), PARSED_BLOCKS);
+        assert!(!kept.contains(&blocks[0].id), "the oldest was evicted");
+        assert!(kept.contains(&blocks[PARSED_BLOCKS].id));
     }
 }

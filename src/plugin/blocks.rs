@@ -77,10 +77,10 @@ pub(crate) fn parse(node: &Node, bytes: &[u8]) -> Result<ParseBlockResponse, Sta
         .map_err(super::convert::block_error)?;
     Ok(ParseBlockResponse {
         id: block.id.0.to_vec(),
-        parent_id: block.block.parent_id.0.to_vec(),
+        parent_id: block.parent_id.0.to_vec(),
         status: block_status(status),
-        height: block.block.height,
-        timestamp: Some(timestamp(block.block.timestamp_ms)?),
+        height: block.height,
+        timestamp: Some(timestamp(block.timestamp_ms)?),
         verify_with_context: false,
     })
 }

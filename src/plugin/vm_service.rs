@@ -413,12 +413,9 @@ impl Vm for VmService {
         let bytes = request.into_inner().bytes;
         let ts = self
             .blocking(move |ready| {
-                let block = ready.node.decode_block(&bytes).map_err(block_error)?;
-                let ts = timestamp(block.block.timestamp_ms)?;
-                let (id, height) = (block.id, block.block.height);
-                ready.node.verify_block(block).map_err(block_error)?;
-                debug!(%id, height, "verified a block");
-                Ok(ts)
+                let block = ready.node.verify_block(&bytes).map_err(block_error)?;
+                debug!(id = %block.id, height = block.height, "verified a block");
+                timestamp(block.timestamp_ms)
             })
             .await?;
         Ok(Response::new(BlockVerifyResponse {

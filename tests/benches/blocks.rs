@@ -66,10 +66,11 @@ impl Follower {
     /// Verifies and accepts the next block of `chain`, returning how long that took.
     fn follow_one(&mut self, chain: &[Vec<u8>]) -> Duration {
         let start = Instant::now();
-        let (sealed, _) = self.node.parse_block(&chain[self.applied]).expect("parses");
-        let id = sealed.id;
-        self.node.verify_block(sealed).expect("verifies");
-        self.node.accept_block(id).expect("accepts");
+        // As the host drives it: ParseBlock, BlockVerify and BlockAccept.
+        let bytes = &chain[self.applied];
+        let (block, _) = self.node.parse_block(bytes).expect("parses");
+        self.node.verify_block(bytes).expect("verifies");
+        self.node.accept_block(block.id).expect("accepts");
         self.applied += 1;
         start.elapsed()
     }

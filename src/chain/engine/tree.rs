@@ -270,6 +270,13 @@ impl Chain {
         layout::stored_block_id_at(&*self.store, height)
     }
 
+    /// A processing block's identity and place, if `id` is processing (built or verified here).
+    pub fn processing_summary(&self, id: &Id) -> Option<super::BlockSummary> {
+        self.processing
+            .get(id)
+            .map(|p| super::BlockSummary::from(&p.sealed))
+    }
+
     /// A transfer held by a processing block, by ID.
     pub(super) fn processing_tx(&self, block_id: &Id, tx_id: &Id) -> Option<super::SignedTx> {
         let p = self.processing.get(block_id)?;

@@ -1,4 +1,4 @@
-//! The chain as a shared service: one `Chain` behind a lock that never leaves this file, with
+//! The chain as a shared service: one `Chain` behind a lock that never leaves this module, with
 //! the expensive work (decoding, stateless and signature checks) done before taking it, metrics
 //! kept in step, and hooks that tell the host (or the dev chain's build loop) when to build and
 //! what to gossip.
@@ -6,6 +6,11 @@
 //! The API layer, the dev chain and the plugin layer all drive the chain through [`Node`], and
 //! only through it: each gets the answer it needs (a block with its status, a transfer with its
 //! status, a [`ChainSummary`]), never the lock.
+
+mod environment;
+mod parsed;
+
+pub use environment::{Clock, NoEvents, NodeEvents, Source, SystemClock};
 
 use crate::chain::engine::BlockSummary;
 use crate::chain::genesis::ChainParams;
@@ -16,62 +21,9 @@ use crate::chain::{
 };
 use crate::metrics::Metrics;
 use crate::storage::StoreError;
-use std::collections::VecDeque;
+use parsed::ParsedBlocks;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
-
-/// Where local time comes from. Consensus code takes time as an argument; this is the one
-/// place that reads the wall clock, so tests can substitute a fixed clock.
-pub trait Clock: Send + Sync {
-    /// Unix milliseconds now.
-    fn now_ms(&self) -> u64;
-}
-
-/// The system clock.
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
-    }
-}
-
-/// What the node tells its environment (the host, or the dev chain's build loop).
-pub trait NodeEvents: Send + Sync {
-    /// There are pending transactions and no build was requested for them yet.
-    fn build_wanted(&self);
-    /// Transactions admitted from the API, to be gossiped to peers.
-    fn gossip(&self, txs: &[SignedTx]);
-}
-
-/// Events that go nowhere (before the host has connected, and in tests).
-pub struct NoEvents;
-
-impl NodeEvents for NoEvents {
-    fn build_wanted(&self) {}
-    fn gossip(&self, _: &[SignedTx]) {}
-}
-
-/// Where a submitted transaction came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
-    /// A wallet, through JSON-RPC: gossiped on admission.
-    Api,
-    /// A peer, through AppGossip: never echoed back.
-    Gossip,
-}
-
-impl Source {
-    fn label(self) -> &'static str {
-        match self {
-            Source::Api => "api",
-            Source::Gossip => "gossip",
-        }
-    }
-}
+use std::time::Instant;
 
 /// An account as a wallet sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,34 +74,6 @@ pub struct Node {
     /// Blocks `ParseBlock` decoded that `BlockVerify` has not taken yet (its own small lock,
     /// never held with the chain's).
     parsed: Mutex<ParsedBlocks>,
-}
-
-/// Most decoded blocks kept between `ParseBlock` and `BlockVerify`: the host verifies a block
-/// right after parsing it, so a few suffice, and the cap bounds what a host that parses and
-/// never verifies can make this node hold (each up to the block size cap, twice over).
-const PARSED_BLOCKS: usize = 8;
-
-/// Decoded blocks by ID, oldest evicted first.
-#[derive(Default)]
-struct ParsedBlocks {
-    blocks: VecDeque<SealedBlock>,
-}
-
-impl ParsedBlocks {
-    fn put(&mut self, sealed: SealedBlock) {
-        if self.blocks.iter().any(|b| b.id == sealed.id) {
-            return;
-        }
-        if self.blocks.len() == PARSED_BLOCKS {
-            self.blocks.pop_front();
-        }
-        self.blocks.push_back(sealed);
-    }
-
-    fn take(&mut self, id: &Id) -> Option<SealedBlock> {
-        let position = self.blocks.iter().position(|b| b.id == *id)?;
-        self.blocks.remove(position)
-    }
 }
 
 impl Node {
@@ -518,85 +442,4 @@ impl Node {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::test_utils::{node_on, open_chain, open_node, Transfer, NOW_MS};
-
-    /// A block built on another node's copy of the local genesis, as a peer would send it.
-    fn peer_block(nonce: u64) -> SealedBlock {
-        let mut peer = open_chain();
-        for n in 0..=nonce {
-            let tx = Transfer::from_dev(1).nonce(n).sign();
-            peer.check_and_admit(tx, NOW_MS).expect("admitted");
-            if n < nonce {
-                let block = peer.build_block(NOW_MS).expect("built");
-                peer.accept_block(block.id).expect("accepted");
-            }
-        }
-        peer.build_block(NOW_MS).expect("built")
-    }
-
-    #[test]
-    fn a_parsed_block_is_verified_from_the_parse_cache_and_leaves_it() {
-        let node = open_node();
-        let block = peer_block(0);
-        let (summary, status) = node.parse_block(&block.bytes).unwrap();
-        assert_eq!(
-            (summary, status),
-            (BlockSummary::from(&block), BlockStatus::Processing)
-        );
-        assert_eq!(node.parsed().blocks.len(), 1, "kept for BlockVerify");
-        assert_eq!(node.verify_block(&block.bytes).unwrap(), summary);
-        assert!(node.parsed().blocks.is_empty(), "taken by BlockVerify");
-        // Verified again (the host may ask twice): found among the processing blocks.
-        assert_eq!(node.verify_block(&block.bytes).unwrap(), summary);
-        node.accept_block(block.id).unwrap();
-        assert_eq!(node.last_accepted(), summary);
-    }
-
-    #[test]
-    fn a_block_never_parsed_is_decoded_at_verify_and_bad_bytes_are_refused() {
-        let node = open_node();
-        let block = peer_block(0);
-        assert_eq!(node.verify_block(&block.bytes).unwrap().id, block.id);
-        let mut bad = block.bytes.clone();
-        bad.truncate(bad.len() - 1);
-        assert!(matches!(
-            node.verify_block(&bad),
-            Err(BlockError::Malformed(_))
-        ));
-        assert!(node.parse_block(&bad).is_err());
-        assert!(
-            node.parsed().blocks.is_empty(),
-            "a refused block is not kept"
-        );
-    }
-
-    #[test]
-    fn a_built_block_verifies_without_decoding_and_accepted_ones_are_not_cached() {
-        let node = node_on(open_chain());
-        node.submit(vec![Ok(Transfer::from_dev(0).sign())], Source::Api);
-        let built = node.build_block().unwrap();
-        assert_eq!(node.verify_block(&built.bytes).unwrap().id, built.id);
-        node.accept_block(built.id).unwrap();
-        let (_, status) = node.parse_block(&built.bytes).unwrap();
-        assert_eq!(status, BlockStatus::Accepted);
-        assert!(
-            node.parsed().blocks.is_empty(),
-            "only undecided blocks are kept"
-        );
-    }
-
-    #[test]
-    fn the_parse_cache_is_bounded_oldest_first() {
-        let node = open_node();
-        let blocks: Vec<SealedBlock> = (0..PARSED_BLOCKS as u64 + 1).map(peer_block).collect();
-        for block in &blocks {
-            node.parse_block(&block.bytes).unwrap();
-        }
-        let kept: Vec<Id> = node.parsed().blocks.iter().map(|b| b.id).collect();
-        assert_eq!(kept.len(), PARSED_BLOCKS);
-        assert!(!kept.contains(&blocks[0].id), "the oldest was evicted");
-        assert!(kept.contains(&blocks[PARSED_BLOCKS].id));
-    }
-}
+mod tests;

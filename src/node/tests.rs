@@ -1,0 +1,83 @@
+//! The node's own behaviour: the parse cache between `ParseBlock` and `BlockVerify`.
+
+use super::parsed::PARSED_BLOCKS;
+use super::*;
+use crate::test_utils::{node_on, open_chain, open_node, Transfer, NOW_MS};
+
+/// A block built on another node's copy of the local genesis, as a peer would send it.
+fn peer_block(nonce: u64) -> SealedBlock {
+    let mut peer = open_chain();
+    for n in 0..=nonce {
+        let tx = Transfer::from_dev(1).nonce(n).sign();
+        peer.check_and_admit(tx, NOW_MS).expect("admitted");
+        if n < nonce {
+            let block = peer.build_block(NOW_MS).expect("built");
+            peer.accept_block(block.id).expect("accepted");
+        }
+    }
+    peer.build_block(NOW_MS).expect("built")
+}
+
+#[test]
+fn a_parsed_block_is_verified_from_the_parse_cache_and_leaves_it() {
+    let node = open_node();
+    let block = peer_block(0);
+    let (summary, status) = node.parse_block(&block.bytes).unwrap();
+    assert_eq!(
+        (summary, status),
+        (BlockSummary::from(&block), BlockStatus::Processing)
+    );
+    assert_eq!(node.parsed().blocks.len(), 1, "kept for BlockVerify");
+    assert_eq!(node.verify_block(&block.bytes).unwrap(), summary);
+    assert!(node.parsed().blocks.is_empty(), "taken by BlockVerify");
+    // Verified again (the host may ask twice): found among the processing blocks.
+    assert_eq!(node.verify_block(&block.bytes).unwrap(), summary);
+    node.accept_block(block.id).unwrap();
+    assert_eq!(node.last_accepted(), summary);
+}
+
+#[test]
+fn a_block_never_parsed_is_decoded_at_verify_and_bad_bytes_are_refused() {
+    let node = open_node();
+    let block = peer_block(0);
+    assert_eq!(node.verify_block(&block.bytes).unwrap().id, block.id);
+    let mut bad = block.bytes.clone();
+    bad.truncate(bad.len() - 1);
+    assert!(matches!(
+        node.verify_block(&bad),
+        Err(BlockError::Malformed(_))
+    ));
+    assert!(node.parse_block(&bad).is_err());
+    assert!(
+        node.parsed().blocks.is_empty(),
+        "a refused block is not kept"
+    );
+}
+
+#[test]
+fn a_built_block_verifies_without_decoding_and_accepted_ones_are_not_cached() {
+    let node = node_on(open_chain());
+    node.submit(vec![Ok(Transfer::from_dev(0).sign())], Source::Api);
+    let built = node.build_block().unwrap();
+    assert_eq!(node.verify_block(&built.bytes).unwrap().id, built.id);
+    node.accept_block(built.id).unwrap();
+    let (_, status) = node.parse_block(&built.bytes).unwrap();
+    assert_eq!(status, BlockStatus::Accepted);
+    assert!(
+        node.parsed().blocks.is_empty(),
+        "only undecided blocks are kept"
+    );
+}
+
+#[test]
+fn the_parse_cache_is_bounded_oldest_first() {
+    let node = open_node();
+    let blocks: Vec<SealedBlock> = (0..PARSED_BLOCKS as u64 + 1).map(peer_block).collect();
+    for block in &blocks {
+        node.parse_block(&block.bytes).unwrap();
+    }
+    let kept: Vec<Id> = node.parsed().blocks.iter().map(|b| b.id).collect();
+    assert_eq!(kept.len(), PARSED_BLOCKS);
+    assert!(!kept.contains(&blocks[0].id), "the oldest was evicted");
+    assert!(kept.contains(&blocks[PARSED_BLOCKS].id));
+}

@@ -20,6 +20,7 @@ use crate::metrics::Metrics;
 use crate::node::{Clock, Node};
 use crate::storage::memory::MemoryStore;
 use crate::storage::KvStore;
+use ed25519_dalek::SigningKey;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -32,6 +33,45 @@ pub const NETWORK_ID: u32 = 12345;
 
 /// The chain ID test chains are opened with (a dev chain derives its own; tests need not).
 pub const CHAIN_ID: Id = Id([3; 32]);
+
+/// The genesis balance of each dev key in `genesis/local.json`, for tests that check what an
+/// account holds after it paid.
+pub const DEV_BALANCE: u64 = 1_000_000_000_000_000_000;
+
+/// `minFee` of `genesis/local.json` (and the fee [`Transfer`] defaults to), for tests of the
+/// fee rule and of what a block burns.
+pub const MIN_FEE: u64 = 100;
+
+/// `maxExpirySecs` of `genesis/local.json`, for tests of the expiry bound.
+pub const MAX_EXPIRY_SECS: u64 = 3600;
+
+/// Key `index` of a fixed family of keys the local genesis does not fund: for recipients, and
+/// for senders that only spend what transfers brought them. Distinct per `index` and from the
+/// dev keys.
+pub fn unfunded_key(index: u8) -> SigningKey {
+    SigningKey::from_bytes(&[0xa0 ^ index; 32])
+}
+
+/// `genesis/local.json` with other block caps (`maxBlockTxs`, `maxBlockBytes`): for tests of
+/// the caps, of builders that fill several blocks, and of a genesis that differs only in its
+/// parameters. Open it with [`open_chain_with_genesis`].
+///
+/// # Panics
+/// If the local genesis no longer spells its caps as this expects.
+pub fn local_genesis_with_caps(max_txs: u32, max_bytes: usize) -> String {
+    let json = LOCAL_GENESIS_JSON
+        .replace(
+            "\"maxBlockTxs\": 7500",
+            &format!("\"maxBlockTxs\": {max_txs}"),
+        )
+        .replace(
+            "\"maxBlockBytes\": 1500000",
+            &format!("\"maxBlockBytes\": {max_bytes}"),
+        );
+    assert!(json.contains(&format!("\"maxBlockTxs\": {max_txs}")));
+    assert!(json.contains(&format!("\"maxBlockBytes\": {max_bytes}")));
+    json
+}
 
 /// A clock that reads [`NOW_MS`] unless a test moves it, so nothing a test checks depends on
 /// when it runs.
@@ -88,6 +128,32 @@ pub fn open_chain_with(config: ChainConfig) -> Chain {
 /// that reopen a store or count what reaches it.
 pub fn open_chain_on(store: Arc<dyn KvStore>, config: ChainConfig) -> Chain {
     Chain::open(store, LOCAL_GENESIS_JSON.as_bytes(), config).expect("the local genesis opens")
+}
+
+/// A fresh chain in memory on another genesis document (such as
+/// [`local_genesis_with_caps`]), with `config`.
+pub fn open_chain_with_genesis(genesis: &str, config: ChainConfig) -> Chain {
+    Chain::open(memory_store(), genesis.as_bytes(), config).expect("the genesis opens")
+}
+
+/// Asserts the two invariants of `chain`'s accepted state: balances plus burned fees equal the
+/// genesis supply, and the state digest recomputed from every account matches the last
+/// accepted block's. Engine tests and fuzz targets check them after every step that accepts
+/// or reopens, so they are written once here.
+pub fn assert_accepted_invariants(chain: &Chain) {
+    let balances = chain
+        .total_balances()
+        .expect("balances sum without overflow");
+    assert_eq!(
+        balances.checked_add(chain.burned()),
+        Some(chain.supply()),
+        "sum of balances + burned must equal the genesis supply"
+    );
+    assert_eq!(
+        chain.recompute_digest(),
+        chain.last_accepted().block.state_digest,
+        "the accepted state must match the last accepted block's digest"
+    );
 }
 
 /// A node on a fresh chain from [`open_chain`], at [`NOW_MS`].

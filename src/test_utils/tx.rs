@@ -1,6 +1,6 @@
 //! [`Transfer`]: signed transfers for tests, one field at a time.
 
-use super::{CHAIN_ID, NETWORK_ID, NOW_MS};
+use super::{CHAIN_ID, MIN_FEE, NETWORK_ID, NOW_MS};
 use crate::chain::tx::{address_of, TX_VERSION};
 use crate::chain::{Address, Id, SignedTx, TxBody};
 use crate::keys::dev_key;
@@ -43,7 +43,7 @@ impl Transfer {
                 from,
                 to: Address([1; 32]),
                 amount: 1,
-                fee: 100,
+                fee: MIN_FEE,
                 nonce: 0,
                 expires_at: NOW_MS / 1000 + 600,
             },

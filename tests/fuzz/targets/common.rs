@@ -102,21 +102,7 @@ impl Snapshot {
 }
 
 /// The supply invariant and the digest cross-check on the accepted state.
-pub fn assert_invariants(chain: &Chain) {
-    let balances = chain
-        .total_balances()
-        .expect("balances sum without overflow");
-    assert_eq!(
-        balances.checked_add(chain.burned()),
-        Some(chain.supply()),
-        "sum of balances + burned must equal the genesis supply"
-    );
-    assert_eq!(
-        chain.recompute_digest(),
-        chain.last_accepted().block.state_digest,
-        "the accepted state must match the last accepted block's digest"
-    );
-}
+pub use transfervm::test_utils::assert_accepted_invariants as assert_invariants;
 
 /// Admits `tx` (signature checked by the chain) and checks what admission may and may not do.
 pub fn admit_checked(chain: &mut Chain, tx: SignedTx) -> bool {

@@ -1,0 +1,248 @@
+//! Restart from a store: a reopened chain resumes where it was (accepted work only), a store
+//! is bound to one chain ID and one genesis, and damage is reported rather than guessed around.
+
+use super::{accepted_at, admit, unfunded};
+use crate::chain::engine::GenesisFacts;
+use crate::chain::genesis::{Genesis, LOCAL_GENESIS_JSON};
+use crate::chain::tx::address_of;
+use crate::chain::{Account, Address, Chain, ChainConfig, Id, OpenError, SealedBlock};
+use crate::keys::dev_key;
+use crate::storage::{KvStore, WriteBatch};
+use crate::test_utils::{
+    assert_accepted_invariants, chain_config, local_genesis_with_caps, memory_store, open_chain_on,
+    Transfer, MIN_FEE, NETWORK_ID, NOW_MS,
+};
+use std::sync::Arc;
+
+/// A store whose chain accepted three blocks (dev keys 0, 1 and 2 each sent their nonces 0 to
+/// 2 to unfunded 1), then was closed holding one block processing (dev 3's transfer) and one
+/// transfer pending (dev 4's); with what the chain said before it closed.
+struct History {
+    store: Arc<dyn KvStore>,
+    /// Genesis, then the accepted blocks by height.
+    blocks: Vec<SealedBlock>,
+    /// Every accepted transfer with the height of its block.
+    accepted: Vec<(Id, u64)>,
+    processing: SealedBlock,
+    /// Dev keys 0 to 4, then unfunded 1, with their accounts and next nonces.
+    addresses: Vec<Address>,
+    accounts: Vec<Account>,
+    nonces: Vec<u64>,
+    last: SealedBlock,
+    burned: u64,
+    digest: Id,
+    account_count: usize,
+}
+
+fn history() -> History {
+    let store = memory_store();
+    let mut chain = open_chain_on(store.clone(), chain_config());
+    let mut blocks = vec![chain.last_accepted().clone()];
+    let mut accepted = Vec::new();
+    let to = unfunded(1);
+    for height in 1..=3u64 {
+        for i in 0..3u32 {
+            let tx = Transfer::from_dev(i)
+                .to(to)
+                .amount(height * 10 + u64::from(i));
+            accepted.push((admit(&mut chain, tx.nonce(height - 1).sign()), height));
+        }
+        let block = chain.build_block(NOW_MS + height * 1_000).unwrap();
+        chain.accept_block(block.id).unwrap();
+        blocks.push(block);
+    }
+    // Something pending and something processing are not persisted; that is fine.
+    admit(&mut chain, Transfer::from_dev(3).to(to).sign());
+    let processing = chain.build_block(NOW_MS + 4_000).unwrap();
+    admit(&mut chain, Transfer::from_dev(4).to(to).sign());
+    let addresses: Vec<Address> = (0..5)
+        .map(|i| address_of(&dev_key(i)))
+        .chain([to])
+        .collect();
+    History {
+        accounts: addresses.iter().map(|a| chain.account(a)).collect(),
+        nonces: addresses.iter().map(|a| chain.pending_nonce(a)).collect(),
+        last: chain.last_accepted().clone(),
+        burned: chain.burned(),
+        digest: chain.recompute_digest(),
+        account_count: chain.account_count(),
+        store,
+        blocks,
+        accepted,
+        processing,
+        addresses,
+    }
+}
+
+/// Opening `store` with `genesis` and `config`, which must be refused.
+fn open_error(store: &Arc<dyn KvStore>, genesis: &[u8], config: ChainConfig) -> OpenError {
+    Chain::open(store.clone(), genesis, config)
+        .err()
+        .expect("must be refused")
+}
+
+/// The same, then checks that the refusal left the store usable.
+fn refused_and_usable(history: &History, genesis: &[u8], config: ChainConfig) -> OpenError {
+    let err = open_error(&history.store, genesis, config);
+    let chain = open_chain_on(history.store.clone(), chain_config());
+    assert_eq!(chain.last_accepted().id, history.last.id);
+    err
+}
+
+#[test]
+fn a_chain_reopened_on_its_store_resumes_its_accepted_state() {
+    let h = history();
+    let chain = open_chain_on(h.store.clone(), chain_config());
+    assert_eq!(*chain.last_accepted(), h.last);
+    assert_eq!(chain.preferred(), h.last.id);
+    assert_eq!(chain.burned(), h.burned);
+    assert_eq!(chain.burned(), 9 * MIN_FEE);
+    assert_eq!(chain.recompute_digest(), h.digest);
+    assert_eq!(chain.account_count(), h.account_count);
+    assert_accepted_invariants(&chain);
+    for (address, account) in h.addresses.iter().zip(&h.accounts) {
+        assert_eq!(chain.account(address), *account);
+    }
+    for (i, address) in h.addresses.iter().enumerate().take(3) {
+        assert_eq!(chain.pending_nonce(address), h.nonces[i]);
+        assert_eq!(chain.pending_nonce(address), 3);
+    }
+}
+
+#[test]
+fn a_chain_reopened_on_its_store_finds_every_accepted_block_and_transfer() {
+    let h = history();
+    let chain = open_chain_on(h.store.clone(), chain_config());
+    for (id, height) in &h.accepted {
+        let block = &h.blocks[*height as usize];
+        assert_eq!(chain.tx_status(id), accepted_at(block));
+        assert!(chain.find_tx(id).is_some());
+    }
+    for block in &h.blocks {
+        assert_eq!(chain.get_block(&block.id).unwrap().as_ref(), Some(block));
+        assert_eq!(
+            chain.block_id_at_height(block.block.height).unwrap(),
+            Some(block.id)
+        );
+    }
+}
+
+#[test]
+fn a_chain_reopened_on_its_store_has_forgotten_its_pending_and_processing_work() {
+    let h = history();
+    let chain = open_chain_on(h.store.clone(), chain_config());
+    assert_eq!(chain.pending_nonce(&h.addresses[3]), 0);
+    assert_eq!(chain.block_id_at_height(4).unwrap(), None);
+    assert_eq!(chain.get_block(&h.processing.id).unwrap(), None);
+    assert!(chain.mempool().is_empty());
+}
+
+#[test]
+fn a_store_refuses_another_chain_id() {
+    let h = history();
+    let other_chain = ChainConfig::new(NETWORK_ID, Id([1; 32]));
+    let err = refused_and_usable(&h, LOCAL_GENESIS_JSON.as_bytes(), other_chain);
+    assert!(matches!(err, OpenError::OtherChain(_)), "{err}");
+    assert!(err.to_string().contains("another chain"), "{err}");
+}
+
+#[test]
+fn a_store_refuses_another_genesis() {
+    let h = history();
+    let other_allocations = LOCAL_GENESIS_JSON.replacen("\"1000000000000000000\"", "\"1\"", 1);
+    assert_ne!(other_allocations, LOCAL_GENESIS_JSON);
+    let err = refused_and_usable(&h, other_allocations.as_bytes(), chain_config());
+    assert!(matches!(err, OpenError::OtherGenesis { .. }), "{err}");
+    assert!(err.to_string().contains("fresh data directory"), "{err}");
+}
+
+#[test]
+fn a_store_refuses_a_genesis_that_differs_only_in_its_parameters() {
+    let h = history();
+    let other_params = local_genesis_with_caps(10, 1_500_000);
+    let err = refused_and_usable(&h, other_params.as_bytes(), chain_config());
+    assert!(matches!(err, OpenError::OtherParams), "{err}");
+    assert!(err.to_string().contains("genesis parameters"), "{err}");
+}
+
+#[test]
+fn a_store_whose_state_was_changed_behind_the_chains_back_is_corrupt() {
+    let h = history();
+    let mut key = b"a/".to_vec();
+    key.extend_from_slice(&unfunded(1).0);
+    assert!(h.store.get(&key).unwrap().is_some(), "account key layout");
+    let tampered = Account {
+        balance: h.accounts[5].balance + 1,
+        ..h.accounts[5]
+    };
+    let mut batch = WriteBatch::default();
+    batch.put(key, tampered.to_bytes().to_vec());
+    h.store.write(batch).unwrap();
+    let err = open_error(&h.store, LOCAL_GENESIS_JSON.as_bytes(), chain_config());
+    assert!(matches!(err, OpenError::Corrupt(_)), "{err}");
+    assert!(err.to_string().contains("digest"), "{err}");
+}
+
+#[test]
+fn a_store_that_lost_what_the_quick_path_reads_is_corrupt() {
+    let h = history();
+    let mut batch = WriteBatch::default();
+    batch.put(b"m/supply".to_vec(), b"short".to_vec());
+    h.store.write(batch).unwrap();
+    let err = open_error(&h.store, LOCAL_GENESIS_JSON.as_bytes(), chain_config());
+    assert!(matches!(err, OpenError::Corrupt(_)), "{err}");
+    assert!(err.to_string().contains("corrupt"), "{err}");
+}
+
+/// The genesis block ID of a document, derived in full.
+fn derived_genesis_id(genesis: &[u8]) -> Id {
+    Genesis::from_json(genesis)
+        .and_then(Genesis::into_state)
+        .unwrap()
+        .block
+        .id
+}
+
+#[test]
+fn a_restart_on_a_reformatted_genesis_derives_it_again_and_agrees() {
+    let store = memory_store();
+    let mut chain = open_chain_on(store.clone(), chain_config());
+    let supply = chain.supply();
+    let tx = admit(
+        &mut chain,
+        Transfer::from_dev(0).to(unfunded(2)).amount(5).sign(),
+    );
+    let block = chain.build_block(NOW_MS).unwrap();
+    chain.accept_block(block.id).unwrap();
+    drop(chain);
+    // Same document, other bytes: not the stored hash, so it is parsed and derived in full,
+    // and must name the same genesis block.
+    let reformatted = serde_json::to_vec_pretty(
+        &serde_json::from_str::<serde_json::Value>(LOCAL_GENESIS_JSON).unwrap(),
+    )
+    .unwrap();
+    assert_ne!(reformatted, LOCAL_GENESIS_JSON.as_bytes());
+    for genesis in [
+        &reformatted[..],
+        &reformatted[..],
+        LOCAL_GENESIS_JSON.as_bytes(),
+    ] {
+        let mut facts = None;
+        let chain = Chain::open_with(store.clone(), genesis, |f| {
+            facts = Some(*f);
+            chain_config()
+        })
+        .unwrap();
+        assert_eq!(
+            facts,
+            Some(GenesisFacts {
+                network_id: NETWORK_ID,
+                genesis_id: derived_genesis_id(genesis)
+            })
+        );
+        assert_eq!(chain.last_accepted().id, block.id);
+        assert_eq!(chain.supply(), supply);
+        assert_eq!(chain.tx_status(&tx), accepted_at(&block));
+        assert_accepted_invariants(&chain);
+    }
+}

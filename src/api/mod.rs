@@ -6,7 +6,7 @@ pub mod http_entry;
 pub mod methods;
 pub mod types;
 
-pub use http_entry::{Api, ApiLimits, ApiRequest, ApiResponse, ChainInfo};
+pub use http_entry::{Api, ApiLimits, ChainInfo};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

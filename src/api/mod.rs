@@ -4,6 +4,7 @@
 pub mod errors;
 pub mod http_entry;
 pub mod methods;
+mod params;
 pub mod types;
 
 pub use http_entry::{Api, ApiLimits, ChainInfo};

@@ -6,7 +6,7 @@
 
 use parity_scale_codec::{Compact, Encode};
 use serde_json::{json, Value};
-use transfervm::api::{Api, ApiLimits, ApiRequest, ChainInfo};
+use transfervm::api::{Api, ApiLimits, ChainInfo};
 use transfervm::chain::gossip::{decode_gossip, encode_gossip, GOSSIP_VERSION, MAX_GOSSIP_TXS};
 use transfervm::chain::tx::SIGNED_TX_LEN;
 use transfervm::test_utils::{open_node, tx_hex, Transfer};
@@ -20,21 +20,18 @@ fn api_with(limits: ApiLimits) -> Api {
 }
 
 async fn post(api: &Api, body: Vec<u8>) -> (u16, Value) {
-    let response = api
-        .handle(ApiRequest {
-            method: "POST".into(),
-            url: "/ext/bc/transfervm/rpc".into(),
-            headers: vec![("content-type".into(), "application/json".into())],
-            body,
-        })
-        .await;
-    let value = serde_json::from_slice(&response.body).unwrap_or_else(|e| {
+    let request = http::Request::post("/ext/bc/transfervm/rpc")
+        .header("content-type", "application/json")
+        .body(body.into())
+        .unwrap();
+    let response = api.handle(request).await;
+    let value = serde_json::from_slice(response.body()).unwrap_or_else(|e| {
         panic!(
             "answer is not JSON ({e}): {}",
-            String::from_utf8_lossy(&response.body)
+            String::from_utf8_lossy(response.body())
         )
     });
-    (response.status, value)
+    (response.status().as_u16(), value)
 }
 
 fn request(method: &str, params: Value) -> Value {

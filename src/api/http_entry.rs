@@ -1,4 +1,5 @@
-//! The one HTTP-shaped entry point: `(method, url, headers, body) -> (status, headers, body)`.
+//! The one HTTP entry point: `http::Request<Bytes> -> http::Response<Bytes>`, so the dev
+//! server passes hyper's request straight through and `HandleSimple` converts its proto once.
 //!
 //! It drives jsonrpsee as an in-process tower service (not `raw_json_request`, which rejects
 //! batches), after fixing what real clients send: the `application/json;` content type the
@@ -6,6 +7,8 @@
 
 use super::methods::{module, ApiContext};
 use crate::node::Node;
+use http::header::{Entry, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderValue, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use jsonrpsee::server::{stop_channel, BatchRequestConfig, Server, ServerConfig, ServerHandle};
@@ -37,30 +40,6 @@ impl Default for ApiLimits {
     }
 }
 
-/// An HTTP request as the host forwards it.
-#[derive(Clone, Debug, Default)]
-pub struct ApiRequest {
-    /// HTTP method.
-    pub method: String,
-    /// Request URI (path and query).
-    pub url: String,
-    /// Headers, in order; a name may repeat.
-    pub headers: Vec<(String, String)>,
-    /// Body.
-    pub body: Vec<u8>,
-}
-
-/// The answer.
-#[derive(Clone, Debug)]
-pub struct ApiResponse {
-    /// HTTP status.
-    pub status: u16,
-    /// Headers.
-    pub headers: Vec<(String, String)>,
-    /// Body.
-    pub body: Vec<u8>,
-}
-
 /// Static facts the `info` method reports besides what the node knows.
 #[derive(Clone, Debug)]
 pub struct ChainInfo {
@@ -81,10 +60,26 @@ pub struct Api {
     _server_handle: ServerHandle,
 }
 
-fn json_error_body(code: i32, message: &str) -> Vec<u8> {
-    serde_json::json!({"jsonrpc": "2.0", "error": {"code": code, "message": message}, "id": null})
-        .to_string()
-        .into_bytes()
+/// A JSON-RPC error answer with no request id: what every entry point sends for a request it
+/// refuses before jsonrpsee sees it (too large, not HTTP), so a wallet parses one error shape.
+pub fn error_response(status: StatusCode, code: i32, message: &str) -> http::Response<Bytes> {
+    let body = serde_json::json!({"jsonrpc": "2.0", "error": {"code": code, "message": message}, "id": null});
+    let mut response = http::Response::new(Bytes::from(body.to_string()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// The answer to a request that is not valid HTTP (e.g. the host forwarded an impossible
+/// method): 400, worded the same wherever the request was built.
+pub fn bad_request(error: &dyn std::fmt::Display) -> http::Response<Bytes> {
+    error_response(
+        StatusCode::BAD_REQUEST,
+        -32600,
+        &format!("bad HTTP request: {error}"),
+    )
 }
 
 impl Api {
@@ -120,105 +115,73 @@ impl Api {
         &self.limits
     }
 
-    /// Answers one HTTP request.
-    pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
-        let json_headers = vec![("content-type".to_string(), "application/json".to_string())];
-        if request.body.len() > self.limits.max_body_bytes as usize {
-            return ApiResponse {
-                status: 413,
-                headers: json_headers,
-                body: json_error_body(
-                    -32600,
-                    &format!(
-                        "request body of {} bytes is over the {}-byte limit",
-                        request.body.len(),
-                        self.limits.max_body_bytes
-                    ),
+    /// Answers one HTTP request. Callers hand over the request as they hold it (the dev server's
+    /// hyper request, `HandleSimple`'s converted one) and this fixes what real clients send: a
+    /// body over the limit is refused before parsing, the client's framing headers are replaced
+    /// by a correct `Content-Length`, and JSON content types are normalised.
+    pub async fn handle(&self, request: http::Request<Bytes>) -> http::Response<Bytes> {
+        let limit = self.limits.max_body_bytes;
+        if request.body().len() > limit as usize {
+            return error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                -32600,
+                &format!(
+                    "request body of {} bytes is over the {limit}-byte limit",
+                    request.body().len()
                 ),
-            };
-        }
-        let mut builder = http::Request::builder()
-            .method(request.method.as_str())
-            .uri(
-                request
-                    .url
-                    .parse::<http::Uri>()
-                    .unwrap_or_else(|_| http::Uri::from_static("/")),
             );
-        let mut saw_content_type = false;
-        for (name, value) in &request.headers {
-            let lower = name.to_ascii_lowercase();
-            if lower == "content-length" || lower == "transfer-encoding" {
-                continue;
-            }
-            if lower == "content-type" {
-                saw_content_type = true;
-                builder = builder.header("content-type", normalise_content_type(value));
-                continue;
-            }
-            if let (Ok(n), Ok(v)) = (
-                http::HeaderName::try_from(name.as_str()),
-                http::HeaderValue::try_from(value.as_str()),
-            ) {
-                builder = builder.header(n, v);
-            }
         }
-        if !saw_content_type {
-            builder = builder.header("content-type", "application/json");
-        }
-        builder = builder.header("content-length", request.body.len());
-        let http_request = match builder.body(Full::new(Bytes::from(request.body))) {
-            Ok(r) => r,
-            Err(e) => {
-                return ApiResponse {
-                    status: 400,
-                    headers: json_headers,
-                    body: json_error_body(-32600, &format!("bad HTTP request: {e}")),
-                }
-            }
-        };
-        let service = self.service.clone();
-        match service.oneshot(http_request).await {
+        let (mut parts, body) = request.into_parts();
+        prepare_headers(&mut parts.headers, body.len());
+        let request = http::Request::from_parts(parts, Full::new(body));
+        match self.service.clone().oneshot(request).await {
             Ok(response) => {
                 let (parts, body) = response.into_parts();
                 let body = match body.collect().await {
-                    Ok(collected) => collected.to_bytes().to_vec(),
-                    Err(e) => json_error_body(-32603, &format!("response body: {e}")),
+                    Ok(collected) => collected.to_bytes(),
+                    Err(e) => error_response(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        -32603,
+                        &format!("response body: {e}"),
+                    )
+                    .into_body(),
                 };
-                let headers = parts
-                    .headers
-                    .iter()
-                    .filter_map(|(n, v)| {
-                        Some((n.as_str().to_string(), v.to_str().ok()?.to_string()))
-                    })
-                    .collect();
-                ApiResponse {
-                    status: parts.status.as_u16(),
-                    headers,
-                    body,
-                }
+                http::Response::from_parts(parts, body)
             }
-            Err(e) => ApiResponse {
-                status: 500,
-                headers: json_headers,
-                body: json_error_body(-32603, &e.to_string()),
-            },
+            Err(e) => error_response(StatusCode::INTERNAL_SERVER_ERROR, -32603, &e.to_string()),
         }
     }
 }
 
-/// `application/json` with any parameters (or a trailing `;`) becomes plain `application/json`;
-/// other types pass through, and jsonrpsee answers 415 for them.
-fn normalise_content_type(value: &str) -> String {
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if essence == "application/json" || essence == "application/json-rpc" || essence.is_empty() {
-        "application/json".to_string()
-    } else {
-        value.to_string()
+/// Replaces the client's `Content-Length`/`Transfer-Encoding` with the length of the body in
+/// hand (the host forwards them unchanged, sometimes wrong), and gives jsonrpsee a content type
+/// it accepts: any JSON one, or none at all, becomes `application/json`.
+pub(super) fn prepare_headers(headers: &mut HeaderMap, body_len: usize) {
+    headers.remove(TRANSFER_ENCODING);
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(body_len));
+    match headers.entry(CONTENT_TYPE) {
+        Entry::Occupied(mut values) => {
+            for value in values.iter_mut() {
+                if is_json(value) {
+                    *value = HeaderValue::from_static("application/json");
+                }
+            }
+        }
+        Entry::Vacant(slot) => {
+            slot.insert(HeaderValue::from_static("application/json"));
+        }
     }
+}
+
+/// Whether a content type means JSON: `application/json` (or `-rpc`) with any parameters or a
+/// trailing `;` as the Avalanche docs teach, or empty. Other types pass through, and jsonrpsee
+/// answers 415 for them.
+fn is_json(value: &HeaderValue) -> bool {
+    let Ok(text) = std::str::from_utf8(value.as_bytes()) else {
+        return false;
+    };
+    let essence = text.split(';').next().unwrap_or("").trim();
+    essence.is_empty()
+        || essence.eq_ignore_ascii_case("application/json")
+        || essence.eq_ignore_ascii_case("application/json-rpc")
 }

@@ -1,13 +1,14 @@
 //! The `transfervm.*` methods: decode params, call the node, encode the answer.
 
 use super::errors::{internal, invalid_params, not_found, tx_error, tx_error_code};
+use super::params::{AnyParams, MethodParams};
 use super::types::*;
 use crate::chain::{BlockStatus, SignedTx, TxError};
 use crate::node::{Node, Source};
-use jsonrpsee::types::{ErrorObjectOwned, Params};
+use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::RpcModule;
-use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
 /// The rpcchainvm protocol version this build speaks.
@@ -25,24 +26,45 @@ pub struct ApiContext {
 
 type RpcResult<T> = Result<T, ErrorObjectOwned>;
 
-/// Reads params as one named object; `[{…}]`, `[]`, `{}` and no params are accepted too.
-fn params<T: DeserializeOwned>(raw: &Params<'_>) -> RpcResult<T> {
-    let value: Value = match raw.as_str() {
-        None => json!({}),
-        Some(text) => serde_json::from_str(text).map_err(|e| invalid_params(e.to_string()))?,
+/// Builds the module with every method registered: one line per method, so the API's surface
+/// reads as a table.
+pub fn module(ctx: ApiContext) -> RpcModule<ApiContext> {
+    let mut m = RpcModule::new(ctx);
+    register(&mut m, "transfervm.info", CHEAP, info);
+    register(&mut m, "transfervm.account", CHEAP, account);
+    register(&mut m, "transfervm.balance", CHEAP, balance);
+    register(&mut m, "transfervm.submitTx", BLOCKING, submit_tx);
+    register(&mut m, "transfervm.submitTxs", BLOCKING, submit_txs);
+    register(&mut m, "transfervm.simulateTx", BLOCKING, simulate_tx);
+    register(&mut m, "transfervm.txStatus", CHEAP, tx_status);
+    register(&mut m, "transfervm.getTx", CHEAP, get_tx);
+    register(&mut m, "transfervm.getBlock", CHEAP, get_block);
+    register(&mut m, "transfervm.lastAccepted", CHEAP, last_accepted);
+    m
+}
+
+/// Runs on jsonrpsee's task: a quick read of the node.
+const CHEAP: bool = false;
+/// Runs on a blocking thread: signature checks and admission (`Node::submit`/`simulate`) would
+/// stall the async workers.
+const BLOCKING: bool = true;
+
+/// Registers `f` as `name`: reads its params (one parse) and hands them with the context to it.
+fn register<P, R>(
+    m: &mut RpcModule<ApiContext>,
+    name: &'static str,
+    blocking: bool,
+    f: fn(&ApiContext, P) -> RpcResult<R>,
+) where
+    P: MethodParams + 'static,
+    R: Serialize + Clone + 'static,
+{
+    let registered = if blocking {
+        m.register_blocking_method(name, move |raw, ctx, _| f(&ctx, P::read(&raw)?))
+    } else {
+        m.register_method(name, move |raw, ctx, _| f(ctx, P::read(&raw)?))
     };
-    let object = match value {
-        Value::Object(_) => value,
-        Value::Null => json!({}),
-        Value::Array(mut items) if items.len() == 1 && items[0].is_object() => items.remove(0),
-        Value::Array(items) if items.is_empty() => json!({}),
-        _ => {
-            return Err(invalid_params(
-                "params must be one object, e.g. {\"address\": \"0x…\"}",
-            ))
-        }
-    };
-    serde_json::from_value(object).map_err(|e| invalid_params(format!("invalid params: {e}")))
+    registered.expect("method names are unique");
 }
 
 /// Decodes a `0x`-hex transaction.
@@ -69,13 +91,14 @@ fn entry(error: &TxError) -> ErrorEntry {
     }
 }
 
-fn info(ctx: &ApiContext) -> Value {
+/// `info`: what this chain is and its limits, from one node summary.
+fn info(ctx: &ApiContext, _: AnyParams) -> RpcResult<Value> {
     let node = &ctx.node;
     let summary = node.summary();
     let params = &summary.params;
     let limits = &summary.mempool_limits;
     let last = &summary.last_accepted;
-    json!({
+    Ok(json!({
         "vm": "transfervm",
         "version": env!("CARGO_PKG_VERSION"),
         "rpcchainvm": RPCCHAINVM_PROTOCOL,
@@ -101,6 +124,104 @@ fn info(ctx: &ApiContext) -> Value {
             "timestamp": last.timestamp_ms,
         },
         "mempoolSize": summary.mempool_txs,
+    }))
+}
+
+/// `account`: balance and nonces, with the nonce a wallet should use next.
+fn account(ctx: &ApiContext, p: AddressParams) -> RpcResult<AccountResult> {
+    let info = ctx.node.account(&p.address);
+    Ok(AccountResult {
+        address: p.address,
+        balance: info.accepted.balance,
+        nonce: info.accepted.nonce,
+        pending_nonce: info.pending_nonce,
+    })
+}
+
+/// `balance`: the accepted balance alone.
+fn balance(ctx: &ApiContext, p: AddressParams) -> RpcResult<BalanceResult> {
+    Ok(BalanceResult {
+        address: p.address,
+        balance: ctx.node.account(&p.address).accepted.balance,
+    })
+}
+
+/// `submitTx`: one transfer into the mempool; refused ones are a JSON-RPC error.
+fn submit_tx(ctx: &ApiContext, p: TxParams) -> RpcResult<SubmitResult> {
+    let tx = decode_tx_hex(&p.tx).map_err(|e| tx_error(&e))?;
+    match ctx.node.submit(vec![Ok(tx)], Source::Api).remove(0) {
+        Ok(tx_id) => Ok(SubmitResult { tx_id }),
+        Err(e) => Err(tx_error(&e)),
+    }
+}
+
+/// `submitTxs`: many transfers in one call, a verdict each (one refused does not fail the rest).
+fn submit_txs(ctx: &ApiContext, p: TxsParams) -> RpcResult<Vec<SubmitEntry>> {
+    if p.txs.len() > ctx.max_txs_per_call {
+        return Err(invalid_params(format!(
+            "{} transactions in one call, limit {}",
+            p.txs.len(),
+            ctx.max_txs_per_call
+        )));
+    }
+    let txs = p.txs.iter().map(|t| decode_tx_hex(t)).collect();
+    Ok(ctx
+        .node
+        .submit(txs, Source::Api)
+        .into_iter()
+        .map(|verdict| match verdict {
+            Ok(tx_id) => SubmitEntry {
+                tx_id: Some(tx_id),
+                error: None,
+            },
+            Err(e) => SubmitEntry {
+                tx_id: None,
+                error: Some(entry(&e)),
+            },
+        })
+        .collect())
+}
+
+/// `simulateTx`: whether a transfer would be admitted now, as a result rather than an error.
+fn simulate_tx(ctx: &ApiContext, p: TxParams) -> RpcResult<SimulateResult> {
+    let tx = match decode_tx_hex(&p.tx) {
+        Ok(tx) => tx,
+        Err(e) => {
+            return Ok(SimulateResult {
+                ok: false,
+                tx_id: None,
+                error: Some(entry(&e)),
+            })
+        }
+    };
+    let tx_id = tx.id();
+    let verdict = ctx.node.simulate(tx);
+    Ok(SimulateResult {
+        ok: verdict.is_ok(),
+        tx_id: Some(tx_id),
+        error: verdict.err().as_ref().map(entry),
+    })
+}
+
+/// `txStatus`: where a transaction is (pending, in a block, dropped, unknown).
+fn tx_status(ctx: &ApiContext, p: TxIdParams) -> RpcResult<TxStatusResult> {
+    Ok(TxStatusResult {
+        tx_id: p.tx_id,
+        status: ctx.node.tx_status(&p.tx_id),
+    })
+}
+
+/// `getTx`: a known transaction, decoded and as bytes, with its status.
+fn get_tx(ctx: &ApiContext, p: TxIdParams) -> RpcResult<GetTxResult> {
+    let (tx, status) = ctx
+        .node
+        .tx(&p.tx_id)
+        .ok_or_else(|| not_found(format!("transaction {} not found", p.tx_id)))?;
+    Ok(GetTxResult {
+        tx_id: p.tx_id,
+        tx: TxView::from(&tx),
+        bytes: format!("0x{}", hex::encode(tx.to_bytes())),
+        status,
     })
 }
 
@@ -112,6 +233,7 @@ fn status_label(status: BlockStatus) -> &'static str {
     }
 }
 
+/// `getBlock`: a block by ID or accepted height, or the last accepted one.
 fn get_block(ctx: &ApiContext, p: BlockParams) -> RpcResult<BlockView> {
     let node = &ctx.node;
     let id = match (p.id, p.height) {
@@ -130,150 +252,12 @@ fn get_block(ctx: &ApiContext, p: BlockParams) -> RpcResult<BlockView> {
     Ok(BlockView::new(&block, status_label(status)))
 }
 
-/// Builds the module with every method registered.
-pub fn module(ctx: ApiContext) -> RpcModule<ApiContext> {
-    let mut m = RpcModule::new(ctx);
-    let reg = "method names are unique";
-    m.register_method("transfervm.info", |_, ctx, _| -> RpcResult<Value> {
-        Ok(info(ctx))
+/// `lastAccepted`: the accepted tip. Any object is accepted as params, as before.
+fn last_accepted(ctx: &ApiContext, _: Map<String, Value>) -> RpcResult<LastAcceptedResult> {
+    let last = ctx.node.last_accepted();
+    Ok(LastAcceptedResult {
+        id: last.id,
+        height: last.height,
+        timestamp: last.timestamp_ms,
     })
-    .expect(reg);
-    m.register_method(
-        "transfervm.account",
-        |raw, ctx, _| -> RpcResult<AccountResult> {
-            let p: AddressParams = params(&raw)?;
-            let info = ctx.node.account(&p.address);
-            Ok(AccountResult {
-                address: p.address,
-                balance: info.accepted.balance,
-                nonce: info.accepted.nonce,
-                pending_nonce: info.pending_nonce,
-            })
-        },
-    )
-    .expect(reg);
-    m.register_method(
-        "transfervm.balance",
-        |raw, ctx, _| -> RpcResult<BalanceResult> {
-            let p: AddressParams = params(&raw)?;
-            Ok(BalanceResult {
-                address: p.address,
-                balance: ctx.node.account(&p.address).accepted.balance,
-            })
-        },
-    )
-    .expect(reg);
-    m.register_blocking_method(
-        "transfervm.submitTx",
-        |raw, ctx, _| -> RpcResult<SubmitResult> {
-            let p: TxParams = params(&raw)?;
-            let tx = decode_tx_hex(&p.tx).map_err(|e| tx_error(&e))?;
-            match ctx.node.submit(vec![Ok(tx)], Source::Api).remove(0) {
-                Ok(tx_id) => Ok(SubmitResult { tx_id }),
-                Err(e) => Err(tx_error(&e)),
-            }
-        },
-    )
-    .expect(reg);
-    m.register_blocking_method(
-        "transfervm.submitTxs",
-        |raw, ctx, _| -> RpcResult<Vec<SubmitEntry>> {
-            let p: TxsParams = params(&raw)?;
-            if p.txs.len() > ctx.max_txs_per_call {
-                return Err(invalid_params(format!(
-                    "{} transactions in one call, limit {}",
-                    p.txs.len(),
-                    ctx.max_txs_per_call
-                )));
-            }
-            let txs = p.txs.iter().map(|t| decode_tx_hex(t)).collect();
-            Ok(ctx
-                .node
-                .submit(txs, Source::Api)
-                .into_iter()
-                .map(|verdict| match verdict {
-                    Ok(tx_id) => SubmitEntry {
-                        tx_id: Some(tx_id),
-                        error: None,
-                    },
-                    Err(e) => SubmitEntry {
-                        tx_id: None,
-                        error: Some(entry(&e)),
-                    },
-                })
-                .collect())
-        },
-    )
-    .expect(reg);
-    m.register_blocking_method(
-        "transfervm.simulateTx",
-        |raw, ctx, _| -> RpcResult<SimulateResult> {
-            let p: TxParams = params(&raw)?;
-            let tx = match decode_tx_hex(&p.tx) {
-                Ok(tx) => tx,
-                Err(e) => {
-                    return Ok(SimulateResult {
-                        ok: false,
-                        tx_id: None,
-                        error: Some(entry(&e)),
-                    })
-                }
-            };
-            let tx_id = tx.id();
-            let verdict = ctx.node.simulate(tx);
-            Ok(SimulateResult {
-                ok: verdict.is_ok(),
-                tx_id: Some(tx_id),
-                error: verdict.err().as_ref().map(entry),
-            })
-        },
-    )
-    .expect(reg);
-    m.register_method(
-        "transfervm.txStatus",
-        |raw, ctx, _| -> RpcResult<TxStatusResult> {
-            let p: TxIdParams = params(&raw)?;
-            Ok(TxStatusResult {
-                tx_id: p.tx_id,
-                status: ctx.node.tx_status(&p.tx_id),
-            })
-        },
-    )
-    .expect(reg);
-    m.register_method(
-        "transfervm.getTx",
-        |raw, ctx, _| -> RpcResult<GetTxResult> {
-            let p: TxIdParams = params(&raw)?;
-            let (tx, status) = ctx
-                .node
-                .tx(&p.tx_id)
-                .ok_or_else(|| not_found(format!("transaction {} not found", p.tx_id)))?;
-            Ok(GetTxResult {
-                tx_id: p.tx_id,
-                tx: TxView::from(&tx),
-                bytes: format!("0x{}", hex::encode(tx.to_bytes())),
-                status,
-            })
-        },
-    )
-    .expect(reg);
-    m.register_method(
-        "transfervm.getBlock",
-        |raw, ctx, _| -> RpcResult<BlockView> { get_block(ctx, params(&raw)?) },
-    )
-    .expect(reg);
-    m.register_method(
-        "transfervm.lastAccepted",
-        |raw, ctx, _| -> RpcResult<LastAcceptedResult> {
-            let _: serde_json::Map<String, Value> = params(&raw)?;
-            let last = ctx.node.last_accepted();
-            Ok(LastAcceptedResult {
-                id: last.id,
-                height: last.height,
-                timestamp: last.timestamp_ms,
-            })
-        },
-    )
-    .expect(reg);
-    m
 }

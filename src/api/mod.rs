@@ -4,9 +4,10 @@
 pub mod errors;
 pub mod http_entry;
 pub mod methods;
+mod params;
 pub mod types;
 
-pub use http_entry::{Api, ApiLimits, ApiRequest, ApiResponse, ChainInfo};
+pub use http_entry::{Api, ApiLimits, ChainInfo};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

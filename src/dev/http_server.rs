@@ -1,13 +1,14 @@
 //! The dev chain's HTTP server: the same JSON-RPC path Luxd serves, plus health and metrics.
 
-use crate::api::{Api, ApiRequest};
+use crate::api::http_entry::error_response;
+use crate::api::Api;
 use crate::chain::Id;
 use crate::node::Node;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Request, Response};
+use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -108,40 +109,21 @@ async fn route(server: &DevHttp, req: Request<Incoming>) -> Response<Full<Bytes>
     }
 }
 
+/// Hands hyper's request to the API as it came (the body collected under the size limit), and
+/// its answer back: no header conversion either way.
 async fn rpc(server: &DevHttp, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let limit = server.api.limits().max_body_bytes as usize;
     let body = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes().to_vec(),
+        Ok(collected) => collected.to_bytes(),
         Err(_) => {
             let message = format!("request body is over the {limit}-byte limit");
-            let body = serde_json::json!({"jsonrpc": "2.0", "error": {"code": -32600, "message": message}, "id": null});
-            return reply(413, "application/json", body.to_string());
+            return error_response(StatusCode::PAYLOAD_TOO_LARGE, -32600, &message).map(Full::new);
         }
     };
-    let headers = parts
-        .headers
-        .iter()
-        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
-        .collect();
-    let url = parts
-        .uri
-        .path_and_query()
-        .map_or_else(|| "/".to_string(), |p| p.to_string());
-    let answer = server
+    server
         .api
-        .handle(ApiRequest {
-            method: parts.method.to_string(),
-            url,
-            headers,
-            body,
-        })
-        .await;
-    let mut response = Response::builder().status(answer.status);
-    for (name, value) in &answer.headers {
-        response = response.header(name, value);
-    }
-    response
-        .body(Full::new(Bytes::from(answer.body)))
-        .unwrap_or_else(|_| reply(500, "text/plain", "bad response"))
+        .handle(Request::from_parts(parts, body))
+        .await
+        .map(Full::new)
 }

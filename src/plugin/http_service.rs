@@ -8,9 +8,11 @@
 
 use super::grpc;
 use super::shutdown::StopSignal;
-use crate::api::http_entry::{Api, ApiRequest};
+use crate::api::http_entry::{bad_request, Api};
 use crate::pb::http::http_server::Http;
 use crate::pb::http::{Element, HandleSimpleHttpRequest, HandleSimpleHttpResponse, HttpRequest};
+use http::{HeaderMap, HeaderName, HeaderValue};
+use hyper::body::Bytes;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -37,33 +39,60 @@ pub(crate) async fn start(api: Arc<Api>, stop: StopSignal) -> std::io::Result<So
     Ok(addr)
 }
 
-/// Flattens `Element{key, values}` into one `(name, value)` pair per value, in order.
-fn flatten_headers(elements: Vec<Element>) -> Vec<(String, String)> {
-    elements
-        .into_iter()
-        .flat_map(|e| {
-            let key = e.key;
-            e.values.into_iter().map(move |v| (key.clone(), v))
-        })
-        .collect()
-}
-
-/// Groups `(name, value)` pairs into `Element{key, values}`, keeping first-seen order.
-fn group_headers(pairs: Vec<(String, String)>) -> Vec<Element> {
-    let mut elements: Vec<Element> = Vec::new();
-    for (key, value) in pairs {
-        match elements
-            .iter_mut()
-            .find(|e| e.key.eq_ignore_ascii_case(&key))
-        {
-            Some(element) => element.values.push(value),
-            None => elements.push(Element {
-                key,
-                values: vec![value],
-            }),
+/// The host's request as an HTTP request, converted once: each `Element{key, values}` becomes
+/// one header value per value. Names or values HTTP cannot carry are skipped, an unparsable URL
+/// becomes `/`; a method HTTP cannot carry is an error (the caller answers 400).
+fn request_from_proto(
+    request: HandleSimpleHttpRequest,
+) -> Result<http::Request<Bytes>, http::Error> {
+    let mut headers = HeaderMap::with_capacity(request.headers.len());
+    for element in request.headers {
+        let Ok(name) = HeaderName::try_from(element.key) else {
+            continue;
+        };
+        for value in element.values {
+            if let Ok(value) = HeaderValue::try_from(value) {
+                headers.append(&name, value);
+            }
         }
     }
-    elements
+    let uri = request
+        .url
+        .parse::<http::Uri>()
+        .unwrap_or_else(|_| http::Uri::from_static("/"));
+    let mut http_request = http::Request::builder()
+        .method(request.method.as_str())
+        .uri(uri)
+        .body(Bytes::from(request.body))?;
+    *http_request.headers_mut() = headers;
+    Ok(http_request)
+}
+
+/// The API's answer as the host expects it, converted once: a header's values grouped under its
+/// name, names in first-seen order; values that are not text are left out.
+fn response_to_proto(response: http::Response<Bytes>) -> HandleSimpleHttpResponse {
+    let (parts, body) = response.into_parts();
+    let headers = parts
+        .headers
+        .keys()
+        .filter_map(|name| {
+            let values: Vec<String> = parts
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| Some(v.to_str().ok()?.to_string()))
+                .collect();
+            (!values.is_empty()).then(|| Element {
+                key: name.as_str().to_string(),
+                values,
+            })
+        })
+        .collect();
+    HandleSimpleHttpResponse {
+        code: i32::from(parts.status.as_u16()),
+        headers,
+        body: body.into(),
+    }
 }
 
 #[tonic::async_trait]
@@ -79,55 +108,139 @@ impl Http for HttpService {
         &self,
         request: Request<HandleSimpleHttpRequest>,
     ) -> Result<Response<HandleSimpleHttpResponse>, Status> {
-        let request = request.into_inner();
-        let response = self
-            .api
-            .handle(ApiRequest {
-                method: request.method,
-                url: request.url,
-                headers: flatten_headers(request.headers),
-                body: request.body,
-            })
-            .await;
-        Ok(Response::new(HandleSimpleHttpResponse {
-            code: i32::from(response.status),
-            headers: group_headers(response.headers),
-            body: response.body,
-        }))
+        let response = match request_from_proto(request.into_inner()) {
+            Ok(request) => self.api.handle(request).await,
+            Err(e) => bad_request(&e),
+        };
+        Ok(Response::new(response_to_proto(response)))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chain::mempool::MempoolLimits;
+
+    fn element(key: &str, values: &[&str]) -> Element {
+        Element {
+            key: key.into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        }
+    }
+
+    fn proto_request(headers: Vec<Element>, body: &str) -> HandleSimpleHttpRequest {
+        HandleSimpleHttpRequest {
+            method: "POST".into(),
+            url: "/ext/bc/x/rpc".into(),
+            headers,
+            body: body.as_bytes().to_vec(),
+        }
+    }
 
     #[test]
-    fn headers_round_trip() {
-        let elements = vec![
-            Element {
-                key: "Accept".into(),
-                values: vec!["a".into(), "b".into()],
-            },
-            Element {
-                key: "X-Empty".into(),
-                values: vec![],
-            },
-            Element {
-                key: "Content-Type".into(),
-                values: vec!["application/json;".into()],
-            },
-        ];
-        let flat = flatten_headers(elements);
-        assert_eq!(
-            flat,
+    fn proto_headers_become_one_header_map() {
+        let request = request_from_proto(proto_request(
             vec![
-                ("Accept".to_string(), "a".to_string()),
-                ("Accept".to_string(), "b".to_string()),
-                ("Content-Type".to_string(), "application/json;".to_string()),
+                element("Accept", &["a", "b"]),
+                element("X-Empty", &[]),
+                element("Bad Name", &["skipped"]),
+                element("X-Bad-Value", &["line\nbreak", "kept"]),
+                element("accept", &["c"]),
+                element("Content-Type", &["application/json;"]),
+            ],
+            "{}",
+        ))
+        .unwrap();
+        let headers = request.headers();
+        let accept: Vec<_> = headers.get_all("accept").iter().collect();
+        assert_eq!(accept, ["a", "b", "c"]);
+        assert!(!headers.contains_key("x-empty"));
+        assert_eq!(headers["x-bad-value"], "kept");
+        // Normalising the content type is the API's, for every caller alike.
+        assert_eq!(headers["content-type"], "application/json;");
+        assert_eq!(headers.len(), 5);
+        assert_eq!(request.method(), http::Method::POST);
+        assert_eq!(request.uri(), "/ext/bc/x/rpc");
+        assert_eq!(&request.body()[..], b"{}");
+    }
+
+    #[test]
+    fn an_unparsable_url_is_the_root_and_an_impossible_method_an_error() {
+        let mut request = proto_request(vec![], "");
+        request.url = "not a url".into();
+        assert_eq!(request_from_proto(request.clone()).unwrap().uri(), "/");
+        request.method = "GET POST".into();
+        assert!(request_from_proto(request).is_err());
+    }
+
+    #[test]
+    fn response_headers_are_grouped_per_name_in_first_seen_order() {
+        let response = http::Response::builder()
+            .status(415)
+            .header("Content-Type", "application/json")
+            .header("Vary", "a")
+            .header("X-Other", "x")
+            .header("vary", "b")
+            .body(Bytes::from_static(b"{}"))
+            .unwrap();
+        let proto = response_to_proto(response);
+        assert_eq!(proto.code, 415);
+        assert_eq!(proto.body, b"{}");
+        assert_eq!(
+            proto.headers,
+            vec![
+                element("content-type", &["application/json"]),
+                element("vary", &["a", "b"]),
+                element("x-other", &["x"]),
             ]
         );
-        let grouped = group_headers(flat);
-        assert_eq!(grouped.len(), 2);
-        assert_eq!(grouped[0].values, vec!["a".to_string(), "b".to_string()]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn handle_simple_answers_a_docs_style_request() {
+        let service = HttpService {
+            api: Arc::new(crate::api::tests::api(MempoolLimits::default())),
+        };
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"transfervm.info"}"#;
+        let ask = |headers| {
+            let request = Request::new(proto_request(headers, body));
+            let service = &service;
+            async move { service.handle_simple(request).await.unwrap().into_inner() }
+        };
+        // The `application/json;` the Avalanche docs teach, with a wrong length.
+        let answer = ask(vec![
+            element("Content-Type", &["application/json;"]),
+            element("Content-Length", &["1"]),
+        ])
+        .await;
+        assert_eq!(
+            answer.code,
+            200,
+            "{}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        // jsonrpsee's own headers reach the host, each name once.
+        let content_type = answer.headers.iter().find(|e| e.key == "content-type");
+        assert_eq!(
+            content_type.unwrap().values,
+            ["application/json; charset=utf-8"]
+        );
+        assert_eq!(
+            ask(vec![element("Content-Type", &["text/html"])])
+                .await
+                .code,
+            415
+        );
+        // An impossible method from the host is a 400 with a JSON-RPC error body.
+        let mut request = proto_request(vec![], body);
+        request.method = String::new();
+        let answer = service
+            .handle_simple(Request::new(request))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(answer.code, 400);
+        let error: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(error["error"]["code"], -32600);
     }
 }

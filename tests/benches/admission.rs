@@ -9,10 +9,11 @@
 mod support;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use hyper::body::Bytes;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{scaled, Workload};
-use transfervm::api::http_entry::{Api, ApiLimits, ApiRequest, ChainInfo};
+use transfervm::api::http_entry::{Api, ApiLimits, ChainInfo};
 use transfervm::chain::{signature, Chain, CheckedTx, SignedTx};
 use transfervm::node::Node;
 use transfervm::pb::http::http_client::HttpClient;
@@ -41,13 +42,11 @@ fn submit_txs_body(txs: &[SignedTx]) -> Vec<u8> {
     .into_bytes()
 }
 
-fn rpc_request(body: Vec<u8>) -> ApiRequest {
-    ApiRequest {
-        method: "POST".into(),
-        url: "/rpc".into(),
-        headers: vec![("content-type".into(), "application/json".into())],
-        body,
-    }
+fn rpc_request(body: Vec<u8>) -> http::Request<Bytes> {
+    http::Request::post("/rpc")
+        .header("content-type", "application/json")
+        .body(body.into())
+        .expect("a valid request")
 }
 
 /// Empties the mempool into accepted blocks (untimed), so admission never meets a full pool.
@@ -161,7 +160,7 @@ fn api_benches(c: &mut Criterion) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     let txs = workload.transfers(chunk);
-                    let requests: Vec<(ApiRequest, usize)> = txs
+                    let requests: Vec<(http::Request<Bytes>, usize)> = txs
                         .chunks(batch)
                         .map(|c| {
                             let body = if batch == 1 {
@@ -176,7 +175,7 @@ fn api_benches(c: &mut Criterion) {
                     runtime.block_on(async {
                         for (request, expected) in requests {
                             let response = api.handle(request).await;
-                            assert_admitted(response.status, &response.body, expected);
+                            assert_admitted(response.status().as_u16(), response.body(), expected);
                         }
                     });
                     total += start.elapsed();

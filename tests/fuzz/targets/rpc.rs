@@ -5,7 +5,7 @@ use super::common::{self, mempool_ids, open_chain, Snapshot, NOW_MS};
 use super::Outcome;
 use serde_json::Value;
 use std::sync::OnceLock;
-use transfervm::api::{Api, ApiLimits, ApiRequest, ChainInfo};
+use transfervm::api::{Api, ApiLimits, ChainInfo};
 use transfervm::chain::{Address, Chain};
 use transfervm::test_utils::node_on;
 
@@ -43,12 +43,10 @@ pub fn accepted_tx() -> transfervm::chain::SignedTx {
 pub fn run(data: &[u8]) -> Outcome {
     let node = node_on(chain_with_one_block());
     let before = node.inspect(Snapshot::of);
-    let request = ApiRequest {
-        method: "POST".into(),
-        url: RPC_PATH.into(),
-        headers: vec![("content-type".into(), "application/json".into())],
-        body: data.to_vec(),
-    };
+    let request = http::Request::post(RPC_PATH)
+        .header("content-type", "application/json")
+        .body(data.to_vec().into())
+        .expect("a valid request");
     let response = runtime().block_on(async {
         let api = Api::new(
             node.clone(),
@@ -58,21 +56,23 @@ pub fn run(data: &[u8]) -> Outcome {
         api.handle(request).await
     });
     assert!(
-        response.status < 500,
+        response.status().as_u16() < 500,
         "no input is an internal error: {} {}",
-        response.status,
-        String::from_utf8_lossy(&response.body)
+        response.status(),
+        String::from_utf8_lossy(response.body())
     );
     // Every answer is JSON: an object, a batch, or (jsonrpsee's answer to a notification) null.
-    if !(response.status == 200 && response.body.is_empty()) {
-        let answer: Value = serde_json::from_slice(&response.body).unwrap_or_else(|e| {
+    if !(response.status() == 200 && response.body().is_empty()) {
+        let answer: Value = serde_json::from_slice(response.body()).unwrap_or_else(|e| {
             panic!(
                 "every answer is JSON ({e}): {}",
-                String::from_utf8_lossy(&response.body)
+                String::from_utf8_lossy(response.body())
             )
         });
         assert!(
-            answer.is_object() || answer.is_array() || (answer.is_null() && response.status == 200),
+            answer.is_object()
+                || answer.is_array()
+                || (answer.is_null() && response.status() == 200),
             "{answer}"
         );
     }
@@ -97,13 +97,13 @@ pub fn run(data: &[u8]) -> Outcome {
                 "admitted {id}, which the request does not hold"
             );
         }
-        if response.status != 200 {
+        if response.status() != 200 {
             assert!(new.is_empty(), "a refused request admits nothing");
         }
         common::assert_invariants(chain);
         if !new.is_empty() {
             Outcome::Accepted
-        } else if response.status == 200 {
+        } else if response.status() == 200 {
             Outcome::Rejected
         } else {
             Outcome::Refused

@@ -204,36 +204,20 @@ async fn hostile_input_gets_clear_errors_and_changes_nothing() {
         code_of(rpc.call("transfervm.noSuchMethod", json!({})).await),
         -32601
     );
-    // Wrong types and unknown fields.
-    assert_eq!(
-        code_of(rpc.call("transfervm.balance", json!({"address": 5})).await),
-        -32602
-    );
-    assert_eq!(
-        code_of(
-            rpc.call("transfervm.balance", json!({"address": "0x12"}))
-                .await
-        ),
-        -32602
-    );
-    assert_eq!(
-        code_of(
-            rpc.call("transfervm.balance", json!({"addr": "0x12"}))
-                .await
-        ),
-        -32602
-    );
-    assert_eq!(
-        code_of(rpc.call("transfervm.balance", json!([1, 2])).await),
-        -32602
-    );
-    assert_eq!(
-        code_of(
-            rpc.call("transfervm.txStatus", json!({"txId": "nope"}))
-                .await
-        ),
-        -32602
-    );
+    // Wrong types, unknown fields and shapes that are not one object.
+    for (method, params) in [
+        ("transfervm.balance", json!({"address": 5})),
+        ("transfervm.balance", json!({"address": "0x12"})),
+        ("transfervm.balance", json!({"addr": "0x12"})),
+        ("transfervm.balance", json!([1, 2])),
+        ("transfervm.txStatus", json!({"txId": "nope"})),
+    ] {
+        assert_eq!(
+            code_of(rpc.call(method, params.clone()).await),
+            -32602,
+            "{method} {params}"
+        );
+    }
     // Bad hex and bad lengths.
     assert_eq!(
         code_of(rpc.call("transfervm.submitTx", json!({"tx": "0xgg"})).await),
@@ -377,31 +361,20 @@ async fn http_edge_limits_and_content_types() {
         .post(&url, "application/json", vec![b' '; 5 << 20])
         .await;
     assert_eq!(status, 413, "{body}");
+    // A batch of `n` lastAccepted calls.
+    let batch_of = |n: usize| -> Vec<u8> {
+        let calls: Vec<Value> = (0..n)
+            .map(|i| json!({"jsonrpc":"2.0","id":i,"method":"transfervm.lastAccepted"}))
+            .collect();
+        serde_json::to_vec(&calls).unwrap()
+    };
     // Oversized batch: one error.
-    let batch: Vec<Value> = (0..1_001)
-        .map(|i| json!({"jsonrpc":"2.0","id":i,"method":"transfervm.lastAccepted"}))
-        .collect();
-    let (status, body) = client
-        .post(
-            &url,
-            "application/json",
-            serde_json::to_vec(&batch).unwrap(),
-        )
-        .await;
+    let (status, body) = client.post(&url, "application/json", batch_of(1_001)).await;
     let answer: Value = serde_json::from_str(&body).unwrap();
     assert!(status == 200 || status == 400, "{status}");
     assert_eq!(answer["error"]["code"], -32010, "{body}");
     // A batch within the limit answers every call.
-    let batch: Vec<Value> = (0..100)
-        .map(|i| json!({"jsonrpc":"2.0","id":i,"method":"transfervm.lastAccepted"}))
-        .collect();
-    let (status, body) = client
-        .post(
-            &url,
-            "application/json",
-            serde_json::to_vec(&batch).unwrap(),
-        )
-        .await;
+    let (status, body) = client.post(&url, "application/json", batch_of(100)).await;
     assert_eq!(status, 200);
     assert_eq!(
         serde_json::from_str::<Value>(&body)

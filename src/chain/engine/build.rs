@@ -5,7 +5,6 @@ use super::super::block::{Block, SealedBlock};
 use super::super::error::{BlockError, TxError};
 use super::super::ids::Id;
 use super::super::state::Transition;
-use super::super::status::TxStatus;
 use super::super::tx::{SignedTx, SIGNED_TX_LEN};
 use super::{Chain, ProcessingBlock};
 
@@ -82,24 +81,12 @@ impl Chain {
             state_digest: digest.finish(burned_total),
         }
         .seal();
-        for (id, _) in &chosen {
-            self.mempool.remove(id);
-            self.statuses.set_live(
-                *id,
-                TxStatus::Processing {
-                    block_id: sealed.id,
-                },
-            );
-        }
-        self.processing.insert(
-            sealed.id,
-            ProcessingBlock {
-                sealed: sealed.clone(),
-                overlay,
-                digest,
-                burned_total,
-            },
-        );
+        self.record_processing(ProcessingBlock {
+            sealed: sealed.clone(),
+            overlay,
+            digest,
+            burned_total,
+        });
         Ok(sealed)
     }
 }

@@ -92,6 +92,21 @@ impl Chain {
         })
     }
 
+    /// Records a built or verified block as processing: its transfers leave the mempool and
+    /// report the block as theirs.
+    pub(super) fn record_processing(&mut self, block: ProcessingBlock) {
+        for id in &block.sealed.tx_ids {
+            self.mempool.remove(id);
+            self.statuses.set_live(
+                *id,
+                TxStatus::Processing {
+                    block_id: block.sealed.id,
+                },
+            );
+        }
+        self.processing.insert(block.sealed.id, block);
+    }
+
     /// Sets the block new blocks are built on.
     pub fn set_preference(&mut self, id: Id) -> Result<(), BlockError> {
         if !self.is_live(id) {

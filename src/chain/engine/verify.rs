@@ -10,7 +10,6 @@ use super::super::block::SealedBlock;
 use super::super::error::{BlockError, TxError};
 use super::super::signature;
 use super::super::state::Transition;
-use super::super::status::TxStatus;
 use super::super::tx::SignedTx;
 use super::{Chain, ProcessingBlock};
 
@@ -161,24 +160,12 @@ impl Chain {
             });
         }
         self.verified_sigs.extend(ids.iter().copied());
-        for id in ids {
-            self.mempool.remove(id);
-            self.statuses.set_live(
-                *id,
-                TxStatus::Processing {
-                    block_id: sealed.id,
-                },
-            );
-        }
-        self.processing.insert(
-            sealed.id,
-            ProcessingBlock {
-                sealed,
-                overlay,
-                digest,
-                burned_total,
-            },
-        );
+        self.record_processing(ProcessingBlock {
+            sealed,
+            overlay,
+            digest,
+            burned_total,
+        });
         Ok(())
     }
 }

@@ -50,6 +50,23 @@ pub const ALREADY_KNOWN: i32 = 1010;
 /// amount + fee overflows.
 pub const AMOUNT_OVERFLOW: i32 = 1011;
 
+/// Every code this API sends itself (jsonrpsee sends the protocol ones): `rpc.discover`'s
+/// document must describe each, and a test holds it to that.
+pub const APPLICATION_CODES: &[i32] = &[
+    INVALID_PARAMS,
+    MALFORMED_TX,
+    WRONG_CHAIN,
+    BAD_SIGNATURE,
+    BAD_NONCE,
+    INSUFFICIENT_FUNDS,
+    EXPIRED,
+    MEMPOOL_FULL,
+    NOT_FOUND,
+    FEE_TOO_LOW,
+    ALREADY_KNOWN,
+    AMOUNT_OVERFLOW,
+];
+
 /// The code for a transaction error.
 pub fn tx_error_code(error: &TxError) -> i32 {
     match error {

@@ -1,6 +1,7 @@
 //! The `transfervm.*` methods: decode params, call the node, encode the answer.
 
 use super::errors::{internal, invalid_params, not_found, tx_error, tx_error_code};
+use super::openrpc;
 use super::params::{AnyParams, MethodParams};
 use super::types::*;
 use crate::chain::{BlockStatus, SignedTx, TxError};
@@ -40,6 +41,7 @@ pub fn module(ctx: ApiContext) -> RpcModule<ApiContext> {
     register(&mut m, "transfervm.getTx", CHEAP, get_tx);
     register(&mut m, "transfervm.getBlock", CHEAP, get_block);
     register(&mut m, "transfervm.lastAccepted", CHEAP, last_accepted);
+    register(&mut m, openrpc::DISCOVER, CHEAP, discover);
     m
 }
 
@@ -89,6 +91,11 @@ fn entry(error: &TxError) -> ErrorEntry {
         message: error.to_string(),
         reason: error.reason().to_string(),
     }
+}
+
+/// `rpc.discover`: the OpenRPC document describing every method.
+fn discover(_: &ApiContext, _: AnyParams) -> RpcResult<Value> {
+    Ok(openrpc::document().clone())
 }
 
 /// `info`: what this chain is and its limits, from one node summary.

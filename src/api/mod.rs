@@ -4,6 +4,7 @@
 pub mod errors;
 pub mod http_entry;
 pub mod methods;
+pub mod openrpc;
 mod params;
 pub mod types;
 

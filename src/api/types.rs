@@ -224,7 +224,7 @@ impl BlockView {
             state_digest: block.block.state_digest,
             status: status.to_string(),
             tx_count: block.block.txs.len(),
-            tx_ids: block.block.txs.iter().map(SignedTx::id).collect(),
+            tx_ids: block.tx_ids.clone(),
         }
     }
 }

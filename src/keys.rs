@@ -37,36 +37,66 @@ impl KeyFile {
     }
 
     /// The signing key, checked against the stored address.
-    pub fn signing_key(&self) -> Result<SigningKey, String> {
+    pub fn signing_key(&self) -> Result<SigningKey, KeyError> {
         let digits = self
             .secret_key
             .strip_prefix("0x")
             .unwrap_or(&self.secret_key);
         let mut seed = [0u8; 32];
-        hex::decode_to_slice(digits, &mut seed)
-            .map_err(|_| "secretKey must be 0x followed by 64 hex digits".to_string())?;
+        hex::decode_to_slice(digits, &mut seed).map_err(|_| KeyError::BadSecret)?;
         let key = SigningKey::from_bytes(&seed);
         if address_of(&key) != self.address {
-            return Err(format!(
-                "the secret key does not belong to address {}",
-                self.address
-            ));
+            return Err(KeyError::WrongAddress(self.address));
         }
         Ok(key)
     }
 }
 
+/// Why a key file could not be read or written; the text names the file and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The file could not be read, created or written.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// "reading", "creating" or "writing".
+        action: &'static str,
+        /// The file.
+        path: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The file is not a key file (not JSON of the expected shape).
+    #[error("{path}: {source}")]
+    Format {
+        /// The file.
+        path: String,
+        /// What the parser said.
+        source: serde_json::Error,
+    },
+    /// The secret is not 32 bytes of hex.
+    #[error("secretKey must be 0x followed by 64 hex digits")]
+    BadSecret,
+    /// The secret belongs to another address than the file says: a damaged or edited file.
+    #[error("the secret key does not belong to address {0}")]
+    WrongAddress(Address),
+}
+
 /// Reads a key file.
-pub fn load(path: &Path) -> Result<SigningKey, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    let file: KeyFile =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn load(path: &Path) -> Result<SigningKey, KeyError> {
+    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
+        action: "reading",
+        path: path.display().to_string(),
+        source,
+    })?;
+    let file: KeyFile = serde_json::from_str(&text).map_err(|source| KeyError::Format {
+        path: path.display().to_string(),
+        source,
+    })?;
     file.signing_key()
 }
 
 /// Writes a new key file, readable only by its owner; refuses to overwrite.
-pub fn save_new(path: &Path, key: &SigningKey) -> Result<(), String> {
+pub fn save_new(path: &Path, key: &SigningKey) -> Result<(), KeyError> {
     use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -75,12 +105,19 @@ pub fn save_new(path: &Path, key: &SigningKey) -> Result<(), String> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options
-        .open(path)
-        .map_err(|e| format!("creating {}: {e}", path.display()))?;
-    let text = serde_json::to_string_pretty(&KeyFile::from_key(key)).map_err(|e| e.to_string())?;
-    file.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
-    file.write_all(b"\n").map_err(|e| e.to_string())
+    let io = |action| {
+        move |source| KeyError::Io {
+            action,
+            path: path.display().to_string(),
+            source,
+        }
+    };
+    let mut file = options.open(path).map_err(io("creating"))?;
+    // A key file always serializes: two strings.
+    let text =
+        serde_json::to_string_pretty(&KeyFile::from_key(key)).expect("a key file is two strings");
+    file.write_all(format!("{text}\n").as_bytes())
+        .map_err(io("writing"))
 }
 
 #[cfg(test)]

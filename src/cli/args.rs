@@ -74,14 +74,13 @@ pub struct KeyArgs {
 
 impl KeyArgs {
     /// The signing key the flags name; the error says which flag to give.
-    pub(super) fn load(&self) -> Result<SigningKey, String> {
+    pub(super) fn load(&self) -> Result<SigningKey, super::CliError> {
         match (&self.key, self.dev_key) {
-            (Some(path), _) => keys::load(path),
+            (Some(path), _) => Ok(keys::load(path)?),
             (None, Some(n)) if n < keys::DEV_KEY_COUNT => Ok(keys::dev_key(n)),
-            (None, Some(n)) => Err(format!(
-                "dev keys are 0..{}, not {n}",
-                keys::DEV_KEY_COUNT - 1
-            )),
+            (None, Some(n)) => {
+                Err(format!("dev keys are 0..{}, not {n}", keys::DEV_KEY_COUNT - 1).into())
+            }
             (None, None) => Err("give --key FILE or --dev-key N".into()),
         }
     }

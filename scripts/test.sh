@@ -9,12 +9,18 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
-# The real-host test needs Go (cgo) and a C compiler; install them from Debian when missing.
+# The real-host test needs Go (cgo) and a C compiler, the explorer test a browser; install them
+# from Debian when missing.
 need_apt=()
 command -v go >/dev/null 2>&1 || need_apt+=(golang-go)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 # tests/host/build-luxd.sh patches the node's source before building it (end-to-end test).
 command -v patch >/dev/null 2>&1 || need_apt+=(patch)
+# tests/explorer.rs renders the explorer page in headless Chromium (it skips, saying so, without).
+if [ -z "${TRANSFERVM_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1 \
+    && ! command -v chromium-browser >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then
+  need_apt+=(chromium)
+fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "== installing ${need_apt[*]} with apt-get"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

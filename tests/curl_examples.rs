@@ -1,18 +1,11 @@
 //! The curl examples in scripts/curl work as printed against a dev chain.
 
-use transfervm::dev::{self, DevOptions};
+use transfervm::test_utils::start_dev_chain;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_curl_example_answers_a_result() {
     let dir = tempfile::tempdir().unwrap();
-    let chain = dev::start(DevOptions {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
-        genesis: None,
-        banner: false,
-    })
-    .await
-    .unwrap();
+    let chain = start_dev_chain(dir.path()).await;
     let rpc = format!("http://{}/ext/bc/transfervm/rpc", chain.local_addr);
     let output = tokio::process::Command::new("bash")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/curl/all.sh"))

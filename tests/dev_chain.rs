@@ -1,6 +1,9 @@
 //! The dev chain as a wallet sees it: real HTTP to `/ext/bc/<chainID>/rpc`, a real redb store,
 //! restarts, and every kind of hostile input a public endpoint gets.
 
+#[path = "common/http_client.rs"]
+mod reqwest_like;
+
 use serde_json::{json, Value};
 use std::time::Duration;
 use transfervm::api::errors;
@@ -8,19 +11,12 @@ use transfervm::chain::tx::address_of;
 use transfervm::chain::{Address, SignedTx};
 use transfervm::cli::rpc_client::{RpcClient, RpcError};
 use transfervm::cli::wallet::{self, ChainFacts};
-use transfervm::dev::{self, DevChain, DevOptions};
+use transfervm::dev::DevChain;
 use transfervm::keys::dev_key;
 use transfervm::test_utils::Transfer;
 
 async fn start(dir: &std::path::Path) -> (DevChain, RpcClient) {
-    let chain = dev::start(DevOptions {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.to_path_buf(),
-        genesis: None,
-        banner: false,
-    })
-    .await
-    .expect("dev chain starts");
+    let chain = transfervm::test_utils::start_dev_chain(dir).await;
     let rpc = RpcClient::new(&chain.rpc_url()).unwrap();
     (chain, rpc)
 }
@@ -399,31 +395,4 @@ async fn http_edge_limits_and_content_types() {
     assert_eq!(status, 404);
     assert!(body.contains("/rpc"));
     chain.stop().await;
-}
-
-/// A tiny HTTP client with full control over headers, for edge cases the RPC client avoids.
-mod reqwest_like {
-    use http_body_util::{BodyExt, Full};
-    use hyper::body::Bytes;
-    use hyper_util::client::legacy::{connect::HttpConnector, Client as HyperClient};
-    use hyper_util::rt::TokioExecutor;
-
-    pub struct Client(HyperClient<HttpConnector, Full<Bytes>>);
-
-    impl Client {
-        pub fn new() -> Self {
-            Client(HyperClient::builder(TokioExecutor::new()).build(HttpConnector::new()))
-        }
-
-        pub async fn post(&self, url: &str, content_type: &str, body: Vec<u8>) -> (u16, String) {
-            let request = hyper::Request::post(url)
-                .header("content-type", content_type)
-                .body(Full::new(Bytes::from(body)))
-                .unwrap();
-            let response = self.0.request(request).await.expect("HTTP answer");
-            let status = response.status().as_u16();
-            let bytes = response.into_body().collect().await.unwrap().to_bytes();
-            (status, String::from_utf8_lossy(&bytes).into_owned())
-        }
-    }
 }

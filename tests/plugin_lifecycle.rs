@@ -145,9 +145,11 @@ async fn the_host_start_up_sequence() {
     assert_eq!(at1.err, vm::Error::NotFound as i32);
 
     let handlers = vm.create_handlers(()).await.unwrap().into_inner().handlers;
-    assert_eq!(handlers.len(), 1);
-    assert_eq!(handlers[0].prefix, "/rpc");
+    // JSON-RPC and the explorer page, one loopback server routing on the forwarded path.
+    let prefixes: Vec<&str> = handlers.iter().map(|h| h.prefix.as_str()).collect();
+    assert_eq!(prefixes, ["/rpc", "/explorer"]);
     assert!(handlers[0].server_addr.starts_with("127.0.0.1:"));
+    assert_eq!(handlers[0].server_addr, handlers[1].server_addr);
 
     let sync = vm.state_sync_enabled(()).await.unwrap().into_inner();
     assert!(!sync.enabled);

@@ -1,7 +1,9 @@
-//! The dev chain's HTTP server: the same JSON-RPC path Luxd serves, plus health and metrics.
+//! The dev chain's HTTP server: the same paths Luxd serves (JSON-RPC and the explorer page under
+//! `/ext/bc/<chainID>` and the `transfervm` alias, each path exactly, as the host mounts them),
+//! plus health and metrics.
 
 use crate::api::http_entry::error_response;
-use crate::api::Api;
+use crate::api::{explorer, Api, Endpoint};
 use crate::chain::Id;
 use crate::node::Node;
 use http_body_util::{BodyExt, Full, Limited};
@@ -68,12 +70,15 @@ fn reply(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Fu
 
 async fn route(server: &DevHttp, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
-    let rpc_paths = [
-        format!("/ext/bc/{}/rpc", server.chain_id),
-        format!("/ext/bc/{}/rpc", super::CHAIN_ALIAS),
-    ];
-    if rpc_paths.contains(&path) {
-        return rpc(server, req).await;
+    let chain_id = server.chain_id.to_string();
+    let endpoint = [chain_id.as_str(), super::CHAIN_ALIAS]
+        .iter()
+        .find_map(|base| path.strip_prefix("/ext/bc/")?.strip_prefix(base))
+        .and_then(Endpoint::of_chain_path);
+    match endpoint {
+        Some(Endpoint::Rpc) => return rpc(server, req).await,
+        Some(Endpoint::Explorer) => return explorer::respond(req.method()).map(Full::new),
+        None => {}
     }
     match path.as_str() {
         "/ext/health" | "/health" => {
@@ -102,7 +107,10 @@ async fn route(server: &DevHttp, req: Request<Incoming>) -> Response<Full<Bytes>
             404,
             "application/json",
             serde_json::json!({
-                "error": format!("no route {path}; JSON-RPC is served at {}", rpc_paths[0])
+                "error": format!(
+                    "no route {path}; JSON-RPC is served at /ext/bc/{chain_id}/rpc, the explorer at \
+                     /ext/bc/{chain_id}/explorer"
+                )
             })
             .to_string(),
         ),

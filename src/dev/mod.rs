@@ -1,6 +1,7 @@
 //! `transfervm dev`: a single-node development chain. Same core and JSON-RPC API as on Luxd,
 //! an embedded store, a build loop that accepts its own blocks at once, and a plain HTTP
-//! server on the same path Luxd serves (`/ext/bc/<chainID>/rpc`). Not consensus.
+//! server on the same paths Luxd serves (`/ext/bc/<chainID>/rpc`, `/ext/bc/<chainID>/explorer`).
+//! Not consensus.
 
 mod build_loop;
 mod http_server;
@@ -50,6 +51,16 @@ impl DevChain {
     /// The JSON-RPC URL.
     pub fn rpc_url(&self) -> String {
         format!("http://{}/ext/bc/{}/rpc", self.local_addr, self.chain_id)
+    }
+
+    /// The explorer page's URL: where a newcomer looks at the chain in a browser.
+    pub fn explorer_url(&self) -> String {
+        format!(
+            "http://{}/ext/bc/{}{}",
+            self.local_addr,
+            self.chain_id,
+            crate::api::explorer::EXPLORER_PREFIX
+        )
     }
 
     /// Stops serving and building, and waits for both to finish.
@@ -136,6 +147,7 @@ fn print_banner(dev: &DevChain, options: &DevOptions, custom_genesis: bool) {
         "  (alias)      http://{}/ext/bc/{CHAIN_ALIAS}/rpc",
         dev.local_addr
     );
+    println!("  Explorer     {}", dev.explorer_url());
     println!("  data dir     {}", options.data_dir.display());
     println!("  height       {} (last accepted {})", last.height, last.id);
     if !custom_genesis {

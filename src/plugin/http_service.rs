@@ -1,27 +1,30 @@
-//! The `http.HTTP` service behind the chain's `/rpc` handler.
+//! The `http.HTTP` service behind the chain's `/rpc` and `/explorer` handlers.
 //!
-//! The host mounts each handler at `/ext/bc/<chainID><prefix>` and forwards every request
-//! without an `Upgrade` header as `HandleSimple` (method, URI, headers, body). This service hands
-//! the request to the API layer unchanged and returns its status, headers and body; limits
-//! (413 for a body over the cap, etc.) are the API's. Streaming `Handle` is only used for
-//! websocket upgrades, which this VM does not offer.
+//! The host mounts each handler at exactly `/ext/bc/<chainID><prefix>` (no sub-paths) and
+//! forwards every request without an `Upgrade` header as `HandleSimple` (method, URI as the
+//! client sent it, headers, body); see `api::explorer` for the sources. Both prefixes point at
+//! this one server, so it routes on the request path's last segment: `/rpc` to the API layer
+//! unchanged (limits such as 413 for a body over the cap are the API's), `/explorer` to the
+//! explorer page, anything else 404. Streaming `Handle` is only used for websocket upgrades,
+//! which this VM does not offer.
 
 use super::grpc;
 use super::shutdown::StopSignal;
-use crate::api::http_entry::{bad_request, Api};
+use crate::api::explorer::{self, Endpoint};
+use crate::api::http_entry::{bad_request, error_response, Api};
 use crate::pb::http::http_server::Http;
 use crate::pb::http::{Element, HandleSimpleHttpRequest, HandleSimpleHttpResponse, HttpRequest};
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use hyper::body::Bytes;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use tracing::warn;
 
-/// The prefix the chain's JSON-RPC handler is mounted under.
-pub(crate) const RPC_PREFIX: &str = "/rpc";
+/// The prefixes `CreateHandlers` returns, both served by this one server.
+pub(crate) const PREFIXES: [&str; 2] = [explorer::RPC_PREFIX, explorer::EXPLORER_PREFIX];
 
-/// Answers the host's forwarded HTTP requests with the API.
+/// Answers the host's forwarded HTTP requests with the API or the explorer page.
 pub(crate) struct HttpService {
     api: Arc<Api>,
 }
@@ -69,7 +72,12 @@ fn request_from_proto(
 }
 
 /// The API's answer as the host expects it, converted once: a header's values grouped under its
-/// name, names in first-seen order; values that are not text are left out.
+/// name in Go's canonical form, names in first-seen order; values that are not text are left out.
+///
+/// Canonical names because the host stores them verbatim: luxd v1.10.21
+/// `grpcutils.MergeHTTPHeader` does `header[h.Key] = h.Values`, so a lowercase `content-type`
+/// is invisible to `Header.Get("Content-Type")`, and Go's server then sniffs and adds a second
+/// `Content-Type` of its own (found by `tests/host`'s explorer check).
 fn response_to_proto(response: http::Response<Bytes>) -> HandleSimpleHttpResponse {
     let (parts, body) = response.into_parts();
     let headers = parts
@@ -83,7 +91,7 @@ fn response_to_proto(response: http::Response<Bytes>) -> HandleSimpleHttpRespons
                 .filter_map(|v| Some(v.to_str().ok()?.to_string()))
                 .collect();
             (!values.is_empty()).then(|| Element {
-                key: name.as_str().to_string(),
+                key: canonical_name(name.as_str()),
                 values,
             })
         })
@@ -93,6 +101,24 @@ fn response_to_proto(response: http::Response<Bytes>) -> HandleSimpleHttpRespons
         headers,
         body: body.into(),
     }
+}
+
+/// A header name as Go's `textproto.CanonicalMIMEHeaderKey` writes it: the first letter and each
+/// letter after a `-` upper case, the rest lower case (`x-content-type-options` →
+/// `X-Content-Type-Options`). `http` names are valid tokens, which Go canonicalizes the same way.
+fn canonical_name(name: &str) -> String {
+    let mut upper = true;
+    name.chars()
+        .map(|c| {
+            let out = if upper {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            };
+            upper = c == '-';
+            out
+        })
+        .collect()
 }
 
 #[tonic::async_trait]
@@ -109,7 +135,15 @@ impl Http for HttpService {
         request: Request<HandleSimpleHttpRequest>,
     ) -> Result<Response<HandleSimpleHttpResponse>, Status> {
         let response = match request_from_proto(request.into_inner()) {
-            Ok(request) => self.api.handle(request).await,
+            Ok(request) => match Endpoint::of_host_path(request.uri().path()) {
+                Some(Endpoint::Rpc) => self.api.handle(request).await,
+                Some(Endpoint::Explorer) => explorer::respond(request.method()),
+                None => error_response(
+                    StatusCode::NOT_FOUND,
+                    -32601,
+                    "no such path: this chain serves /rpc (JSON-RPC) and /explorer",
+                ),
+            },
             Err(e) => bad_request(&e),
         };
         Ok(Response::new(response_to_proto(response)))
@@ -189,11 +223,65 @@ mod tests {
         assert_eq!(
             proto.headers,
             vec![
-                element("content-type", &["application/json"]),
-                element("vary", &["a", "b"]),
-                element("x-other", &["x"]),
+                element("Content-Type", &["application/json"]),
+                element("Vary", &["a", "b"]),
+                element("X-Other", &["x"]),
             ]
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn handle_simple_routes_the_explorer_and_refuses_other_paths() {
+        let service = HttpService {
+            api: Arc::new(crate::api::tests::api(MempoolLimits::default())),
+        };
+        let ask = |method: &str, url: &str| {
+            let request = Request::new(HandleSimpleHttpRequest {
+                method: method.into(),
+                url: url.into(),
+                headers: vec![],
+                body: vec![],
+            });
+            let service = &service;
+            async move { service.handle_simple(request).await.unwrap().into_inner() }
+        };
+        let header = |answer: &HandleSimpleHttpResponse, name: &str| -> Vec<String> {
+            let found = answer.headers.iter().find(|e| e.key == name);
+            found.map(|e| e.values.clone()).unwrap_or_default()
+        };
+        // The page, under any chain ID or alias, with a query the client added.
+        for url in [
+            "/ext/bc/x/explorer",
+            "/ext/bc/transfervm/explorer?from=docs",
+        ] {
+            let page = ask("GET", url).await;
+            assert_eq!(page.code, 200, "{url}");
+            let direct = explorer::respond(&http::Method::GET);
+            assert_eq!(page.body, direct.body().to_vec());
+            assert_eq!(header(&page, "Content-Type"), ["text/html; charset=utf-8"]);
+            assert_eq!(header(&page, "X-Content-Type-Options"), ["nosniff"]);
+            let csp = &header(&page, "Content-Security-Policy")[0];
+            assert_eq!(
+                csp,
+                direct.headers()["content-security-policy"]
+                    .to_str()
+                    .unwrap()
+            );
+        }
+        let head = ask("HEAD", "/ext/bc/x/explorer").await;
+        assert_eq!((head.code, head.body.len()), (200, 0));
+        let post = ask("POST", "/ext/bc/x/explorer").await;
+        assert_eq!(post.code, 405);
+        assert_eq!(header(&post, "Allow"), ["GET, HEAD"]);
+        // Sub-paths and other names are not this VM's (the host never forwards them either).
+        for url in [
+            "/ext/bc/x/explorer/",
+            "/ext/bc/x/explorer/app.js",
+            "/ext/bc/x/other",
+            "/",
+        ] {
+            assert_eq!(ask("GET", url).await.code, 404, "{url}");
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -219,8 +307,8 @@ mod tests {
             "{}",
             String::from_utf8_lossy(&answer.body)
         );
-        // jsonrpsee's own headers reach the host, each name once.
-        let content_type = answer.headers.iter().find(|e| e.key == "content-type");
+        // jsonrpsee's own headers reach the host, each name once, as Go's map keys them.
+        let content_type = answer.headers.iter().find(|e| e.key == "Content-Type");
         assert_eq!(
             content_type.unwrap().values,
             ["application/json; charset=utf-8"]

@@ -137,12 +137,17 @@ impl Vm for VmService {
         let addr = http_service::start(ready.api.clone(), self.stop.clone())
             .await
             .map_err(|e| Status::internal(format!("cannot start the HTTP handler server: {e}")))?;
-        info!(%addr, "serving the JSON-RPC handler for {}", http_service::RPC_PREFIX);
+        info!(%addr, "serving the chain's HTTP handlers {:?}", http_service::PREFIXES);
+        // One server for both: the host mounts each prefix exactly and the server routes on the
+        // request path it forwards.
         Ok(Response::new(CreateHandlersResponse {
-            handlers: vec![Handler {
-                prefix: http_service::RPC_PREFIX.to_string(),
-                server_addr: addr.to_string(),
-            }],
+            handlers: http_service::PREFIXES
+                .iter()
+                .map(|prefix| Handler {
+                    prefix: prefix.to_string(),
+                    server_addr: addr.to_string(),
+                })
+                .collect(),
         }))
     }
 

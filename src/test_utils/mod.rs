@@ -170,3 +170,16 @@ pub fn node_on(chain: Chain) -> Arc<Node> {
         Arc::new(Metrics::new()),
     ))
 }
+
+/// A dev chain in this process on 127.0.0.1:0 with its store under `dir` and no banner: what
+/// every integration test that talks HTTP to a chain starts from.
+pub async fn start_dev_chain(dir: &std::path::Path) -> crate::dev::DevChain {
+    crate::dev::start(crate::dev::DevOptions {
+        addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir: dir.to_path_buf(),
+        genesis: None,
+        banner: false,
+    })
+    .await
+    .expect("the dev chain starts")
+}

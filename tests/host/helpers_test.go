@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -703,4 +704,56 @@ func waitGone(pids []int, timeout time.Duration) []int {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// checkExplorer requests the explorer page through the http.Handler the host's
+// VMClient.CreateHandlers returned for "/explorer" (a ghttp.Client, so the
+// request reaches the plugin as HandleSimple with url = r.RequestURI), the way
+// the node serves /ext/bc/<chainID>/explorer: GET answers the page with a CSP
+// whose hashes match its inline script and style, POST answers 405.
+func checkExplorer(t *testing.T, handler http.Handler, path string) {
+	t.Helper()
+	serve := func(method string) *http.Response {
+		req := httptest.NewRequest(method, path, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req.WithContext(ctx))
+		return rec.Result()
+	}
+	res := serve(http.MethodGet)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("read the explorer page: %v", err)
+	}
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s through the host: HTTP %d: %s", path, res.StatusCode, body)
+	}
+	if ct := res.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("explorer Content-Type = %q", ct)
+	}
+	if v := res.Header.Get("X-Content-Type-Options"); v != "nosniff" {
+		t.Errorf("explorer X-Content-Type-Options = %q", v)
+	}
+	csp := res.Header.Get("Content-Security-Policy")
+	for _, tag := range []string{"script", "style"} {
+		page := string(body)
+		start := strings.Index(page, "<"+tag+">")
+		end := strings.Index(page, "</"+tag+">")
+		if start < 0 || end < start {
+			t.Fatalf("explorer page has no inline <%s>", tag)
+		}
+		sum := sha256.Sum256([]byte(page[start+len(tag)+2 : end]))
+		want := tag + "-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+		if !strings.Contains(csp, want) {
+			t.Errorf("explorer CSP %q lacks %q (the hash of the served inline %s)", csp, want, tag)
+		}
+	}
+	post := serve(http.MethodPost)
+	post.Body.Close()
+	if post.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST %s through the host: HTTP %d, want 405", path, post.StatusCode)
+	}
+	t.Logf("explorer page through the host: %d bytes, CSP %s", len(body), csp)
 }

@@ -325,6 +325,11 @@ func TestTransferThroughRealHost(t *testing.T) {
 	t.Logf("transfervm.info = %s", info)
 	checkInfo(t, info, chainID, genesisID)
 	checkHTTPEdges(t, rpc)
+	explorerHandler, ok := handlers["/explorer"]
+	if !ok {
+		t.Fatalf("CreateHandlers returned no \"/explorer\" handler")
+	}
+	checkExplorer(t, explorerHandler, "/ext/bc/"+chainID.String()+"/explorer")
 
 	// ---- Keys and balances --------------------------------------------------
 	fromKey := devKey(0)

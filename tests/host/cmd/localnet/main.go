@@ -758,7 +758,7 @@ func waitChain(ctx context.Context, st *State) error {
 //   - admin.aliasChain {chain, alias} (api/admin/service.go:157-183, served only with
 //     --api-admin-enabled=true, node/node.go:1194-1198) looks the chain up in the chain
 //     manager (service.go:168), aliases it there (service.go:176) and adds the HTTP
-//     alias bc/<alias> for bc/<chainID> (service.go:180-182, api/server/server.go:270-288).
+//     alias bc/<alias> for bc/<chainID> (service.go:180-182, api/server/server.go:270-287).
 //   - The lookup of the chain ID fails ("there is no ID with alias", ids/aliases.go:64-72)
 //     until the node has created the chain: chains/manager.go:396 aliases a new chain to
 //     its own ID. The HTTP router itself would take the alias earlier and apply it when

@@ -792,8 +792,10 @@ func aliasChain(ctx context.Context, st *State) error {
 			}
 			var la map[string]any
 			if err := rpcCall(ctx, aliasURL(n), "transfervm.lastAccepted", &la); err != nil {
+				// waitChain saw the chain's routes and admin.aliasChain applies an alias to
+				// existing routes at once, so this is not transient.
 				if given && strings.Contains(err.Error(), "HTTP 404") {
-					return fmt.Errorf("the node lists the alias %q but %s is 404: is it in a chain-aliases file? (such an alias has no HTTP route and blocks admin.aliasChain): %w", chainAlias, aliasURL(n), err)
+					return fatalError{fmt.Errorf("the node lists the alias %q but %s is 404: is it in a chain-aliases file? (such an alias has no HTTP route and blocks admin.aliasChain): %w", chainAlias, aliasURL(n), err)}
 				}
 				return err
 			}

@@ -3,9 +3,10 @@
 # tests/host/go.mod) on 127.0.0.1 running transfervm as a plugin.
 #
 #   scripts/local-network.sh start        build what is missing, start the nodes, create the
-#                                         subnet and the chain (first time), print each node's
-#                                         JSON-RPC URL; the network keeps running
-#   scripts/local-network.sh status       each node's process, URL and last accepted height
+#                                         subnet and the chain (first time), give every node
+#                                         the alias `transfervm`, print each node's JSON-RPC
+#                                         URL; the network keeps running
+#   scripts/local-network.sh status       each node's process, URLs and last accepted height
 #   scripts/local-network.sh stop         stop every node (and so every plugin process)
 #   scripts/local-network.sh kill N       SIGKILL node N (for failure tests; `start` restarts it)
 #
@@ -18,6 +19,19 @@
 # plugin in each --plugin-dir as <VM ID>; creates the subnet, adds every node as a subnet
 # validator and creates the chain from the genesis file with P-chain transactions signed by
 # ewoq through wallet/subnet/primary; restarts the nodes with --track-subnets.
+#
+# Every `start` (the first, and each one that restarts stopped or killed nodes) then gives
+# every node the chain alias `transfervm` with admin.aliasChain, so that
+# http://127.0.0.1:<port>/ext/bc/transfervm/rpc (the dev chain's URL and the CLI's default)
+# answers on the nodes as /ext/bc/<chainID>/rpc does. It retries, at most 2 minutes per node,
+# until the call succeeds and the alias URL answers transfervm.lastAccepted. Why a call and
+# not an aliases file, and why after every restart (luxdefi/node v1.10.21): an aliases file
+# names the chain only inside the node, with no HTTP route (node/node.go:1420-1426, only
+# genesis aliases get routes at node/node.go:1432-1445); admin.aliasChain adds the route
+# (api/admin/service.go:157-183) but only once the node has created the chain
+# (chains/manager.go:396), only in memory (ids/aliases.go:57-62), and refuses an alias the
+# aliases file already holds (ids/aliases.go:100-106). The nodes therefore run with
+# --api-admin-enabled=true, on 127.0.0.1 only. Details: aliasChain in tests/host/cmd/localnet.
 #
 # Environment:
 #   LOCALNET_DIR         state directory (default /tmp/transfervm-localnet)

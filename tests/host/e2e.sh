@@ -2,8 +2,9 @@
 # End-to-end test on a local network of real Lux nodes (TestLocalNetworkE2E in
 # e2e_test.go): builds the plugin and the node (cached, see build-luxd.sh), then
 # runs the Go test, which starts the network with scripts/local-network.sh,
-# sends transfers through different nodes, kills and restarts one node, and
-# stops every node at the end.
+# sends transfers through different nodes, kills and restarts one node, checks
+# that every node answers at /ext/bc/transfervm/rpc after each start, and stops
+# every node at the end.
 #
 # Environment: TRANSFERVM_PLUGIN (skip cargo build), LUXD (skip the node build),
 # E2E_TIMEOUT (go test -timeout, default 20m).

@@ -5,6 +5,8 @@ package host
 // submitted to different nodes, every node must reach the same last accepted
 // block and the same balances; then one node is killed with SIGKILL, transfers
 // keep flowing through the others, the node is restarted and must catch up.
+// After each start every node, the restarted one included, must answer at
+// /ext/bc/transfervm/rpc (the alias the script gives with admin.aliasChain).
 //
 // It needs a network, so it only runs with TRANSFERVM_E2E=1 (tests/host/e2e.sh,
 // which scripts/test.sh calls, sets it).
@@ -129,6 +131,29 @@ func ourProcesses(dir string) []int {
 	return pids
 }
 
+// aliasPath is the chain's JSON-RPC path by alias: the dev chain's, and the CLI's
+// default, which local-network.sh start gives every node (admin.aliasChain).
+const aliasPath = "/ext/bc/transfervm/rpc"
+
+// checkAlias fails the test unless every node answers transfervm.info at
+// aliasPath, for this network's chain.
+func (n *e2eNet) checkAlias(ctx context.Context, what string) {
+	n.t.Helper()
+	for _, nd := range n.state.Nodes {
+		c := &netRPC{url: fmt.Sprintf("http://127.0.0.1:%d%s", nd.HTTPPort, aliasPath), client: &http.Client{Timeout: 15 * time.Second}}
+		var info struct {
+			ChainID string `json:"chainId"`
+		}
+		if err := c.call(ctx, "transfervm.info", nil, &info); err != nil {
+			n.t.Fatalf("%s: node %d does not answer at %s: %v", what, nd.Index, c.url, err)
+		}
+		if info.ChainID != n.state.ChainID {
+			n.t.Fatalf("%s: %s answers for chain %s, the network's chain is %s", what, c.url, info.ChainID, n.state.ChainID)
+		}
+	}
+	n.t.Logf("%s: all %d nodes answer at %s", what, len(n.state.Nodes), aliasPath)
+}
+
 // logTails prints the end of every node's logs (luxd output, main log and the
 // transfervm chain's log).
 func (n *e2eNet) logTails() {
@@ -238,6 +263,7 @@ func TestLocalNetworkE2E(t *testing.T) {
 	if len(n.rpcs) < 3 {
 		t.Fatalf("network has %d RPC URLs, want at least 3", len(n.rpcs))
 	}
+	n.checkAlias(ctx, "after start")
 
 	var info struct {
 		NetworkID uint32 `json:"networkId"`
@@ -458,6 +484,8 @@ func TestLocalNetworkE2E(t *testing.T) {
 		t.Fatalf("local-network.sh start (restart node %d): %v\n%s", victim, err, out)
 	}
 	restartTime := time.Since(r0)
+	// The restarted node lost its alias with its memory: start must give it again.
+	n.checkAlias(ctx, fmt.Sprintf("after restarting node %d", victim))
 	tip3 := converge("after restart", all(), 3*time.Minute)
 	catchUpTime := time.Since(r0)
 	if tip3.Height < tip2.Height {

@@ -17,6 +17,9 @@
 // Node processes run in their own sessions and outlive this program; `stop`
 // ends them (SIGTERM, then SIGKILL after a grace period).
 //
+// Every node also gets the HTTP alias /ext/bc/transfervm for the chain after
+// each (re)start (see aliasChain), so the dev chain's URL works on every node.
+//
 // Why a custom network and not the built-in `local` one: the built-in local
 // genesis starts in 2023 with one-year initial stakes, so by now every genesis
 // validator has expired. This program writes a genesis for a custom network ID
@@ -37,11 +40,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/luxdefi/node/api/admin"
 	"github.com/luxdefi/node/api/info"
 	"github.com/luxdefi/node/genesis"
 	"github.com/luxdefi/node/ids"
@@ -61,6 +66,13 @@ const (
 	networkID uint32 = 31337
 	// chainName is the blockchain's name in the CreateChainTx.
 	chainName = "transfervm"
+	// chainAlias is the HTTP alias every node gives the chain (admin.aliasChain), so
+	// that /ext/bc/transfervm/rpc, the dev chain's URL and the CLI's default, works on
+	// nodes too.
+	chainAlias = "transfervm"
+	// aliasBound bounds, per node, the wait for admin.aliasChain to succeed and for the
+	// alias URL to answer, once the node serves the chain at its ID.
+	aliasBound = 2 * time.Minute
 	// subnetValidatorWeight is each node's weight in the transfervm subnet.
 	subnetValidatorWeight = 1000
 	stateFile             = "network.json"
@@ -101,6 +113,7 @@ type State struct {
 	ChainID      string   `json:"chainId,omitempty"`
 	Nodes        []*Node  `json:"nodes"`
 	RPCURLs      []string `json:"rpcUrls,omitempty"`
+	AliasURLs    []string `json:"aliasUrls,omitempty"`
 	CreatedAt    string   `json:"createdAt"`
 	HostModule   string   `json:"hostModule"`
 	ChainGenesis string   `json:"chainGenesis"`
@@ -205,8 +218,14 @@ func (st *State) save() error {
 
 func (n *Node) uri() string { return fmt.Sprintf("http://127.0.0.1:%d", n.HTTPPort) }
 
-func (st *State) rpcURL(n *Node) string {
-	return fmt.Sprintf("%s/ext/bc/%s/rpc", n.uri(), st.ChainID)
+// rpcURL is the chain's JSON-RPC URL on n by chain ID, the route luxd creates.
+func (st *State) rpcURL(n *Node) string { return chainRPC(n, st.ChainID) }
+
+// aliasURL is the chain's JSON-RPC URL on n by its alias (see aliasChain).
+func aliasURL(n *Node) string { return chainRPC(n, chainAlias) }
+
+func chainRPC(n *Node, chain string) string {
+	return fmt.Sprintf("%s/ext/bc/%s/rpc", n.uri(), chain)
 }
 
 // ---------------------------------------------------------------------------
@@ -263,9 +282,13 @@ func start(ctx context.Context, dir, luxd, plugin, chainGenesisPath string, node
 	if err := waitChain(ctx, st); err != nil {
 		return err
 	}
-	st.RPCURLs = nil
+	if err := aliasChain(ctx, st); err != nil {
+		return err
+	}
+	st.RPCURLs, st.AliasURLs = nil, nil
 	for _, n := range st.Nodes {
 		st.RPCURLs = append(st.RPCURLs, st.rpcURL(n))
+		st.AliasURLs = append(st.AliasURLs, aliasURL(n))
 	}
 	if err := st.save(); err != nil {
 		return err
@@ -489,6 +512,9 @@ func nodeArgs(st *State, n *Node) []string {
 		"--network-initial-reconnect-delay=200ms",
 		"--network-max-reconnect-delay=2s",
 		"--health-check-frequency=2s",
+		// For admin.aliasChain (see aliasChain). The admin API listens where the
+		// other APIs do: on 127.0.0.1 (--http-host above).
+		"--api-admin-enabled=true",
 		"--log-level=" + logLevel(),
 		"--log-display-level=warn",
 	}
@@ -718,6 +744,72 @@ func waitChain(ctx context.Context, st *State) error {
 	return nil
 }
 
+// aliasChain gives every node the HTTP alias /ext/bc/transfervm for the chain, and
+// waits (at most aliasBound per node) until admin.aliasChain has succeeded and the
+// alias URL answers transfervm.lastAccepted. Run after waitChain on every start:
+// the alias must be given again after each restart of a node.
+//
+// What the host (github.com/luxdefi/node v1.10.21) does, read in its source:
+//   - A chain-aliases file (--chain-aliases-file, default
+//     <data-dir>/configs/chains/aliases.json) only names the chain inside the chain
+//     manager (node/node.go:1420-1426 initChainAliases); HTTP aliases are only added
+//     for the primary chains' genesis aliases (node/node.go:1432-1445 initAPIAliases).
+//     So a file alias gives no /ext/bc/<alias> route.
+//   - admin.aliasChain {chain, alias} (api/admin/service.go:157-183, served only with
+//     --api-admin-enabled=true, node/node.go:1194-1198) looks the chain up in the chain
+//     manager (service.go:168), aliases it there (service.go:176) and adds the HTTP
+//     alias bc/<alias> for bc/<chainID> (service.go:180-182, api/server/server.go:270-287).
+//   - The lookup of the chain ID fails ("there is no ID with alias", ids/aliases.go:64-72)
+//     until the node has created the chain: chains/manager.go:396 aliases a new chain to
+//     its own ID. The HTTP router itself would take the alias earlier and apply it when
+//     the chain's routes appear (api/server/router.go:81-131).
+//   - Both the aliaser (ids/aliases.go:57-62) and the router are in memory: nothing is
+//     saved, so a restarted node has no alias until the call is made again.
+//   - An alias already known to the chain manager, e.g. from the aliases file, is
+//     refused: "alias already mapped to an ID" (ids/aliases.go:100-106), and the router
+//     refuses a reserved route (api/server/router.go:118-121).
+//   - An alias may be at most 512 characters (api/admin/service.go:31,165).
+func aliasChain(ctx context.Context, st *State) error {
+	t0 := time.Now()
+	for _, n := range st.Nodes {
+		n := n
+		c := admin.NewClient(n.uri())
+		actx, cancel := context.WithTimeout(ctx, aliasBound)
+		err := poll(actx, fmt.Sprintf("node %d to serve the chain at %s", n.Index, aliasURL(n)), time.Second, func(ctx context.Context) error {
+			if err := checkAlive(st); err != nil {
+				return err
+			}
+			aliases, err := c.GetChainAliases(ctx, st.ChainID)
+			if err != nil {
+				return fmt.Errorf("admin.getChainAliases (is the node running with --api-admin-enabled=true? a node started by an older localnet is not: stop and start the network): %w", err)
+			}
+			// Already given (by an earlier start while the node kept running) or not yet.
+			given := slices.Contains(aliases, chainAlias)
+			if !given {
+				if err := c.AliasChain(ctx, st.ChainID, chainAlias); err != nil {
+					return fmt.Errorf("admin.aliasChain: %w", err)
+				}
+			}
+			var la map[string]any
+			if err := rpcCall(ctx, aliasURL(n), "transfervm.lastAccepted", &la); err != nil {
+				// waitChain saw the chain's routes and admin.aliasChain applies an alias to
+				// existing routes at once, so this is not transient.
+				if given && strings.Contains(err.Error(), "HTTP 404") {
+					return fatalError{fmt.Errorf("the node lists the alias %q but %s is 404: is it in a chain-aliases file? (such an alias has no HTTP route and blocks admin.aliasChain): %w", chainAlias, aliasURL(n), err)}
+				}
+				return err
+			}
+			return nil
+		})
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	logf("alias %s given to chain %s on %d nodes in %s", chainAlias, st.ChainID, len(st.Nodes), time.Since(t0).Round(time.Millisecond))
+	return nil
+}
+
 // rpcCall makes one JSON-RPC call with no params.
 func rpcCall(ctx context.Context, url, method string, out any) error {
 	return jsonrpc.Call(ctx, http.DefaultClient, url, method, nil, out)
@@ -824,7 +916,7 @@ func printSummary(st *State) {
 	fmt.Printf("subnet:    %s\n", st.SubnetID)
 	fmt.Printf("chain:     %s (VM %s)\n", st.ChainID, st.VMID)
 	for _, n := range st.Nodes {
-		fmt.Printf("node %d:    %s  pid %d  %s\n", n.Index, n.NodeID, n.PID, st.rpcURL(n))
+		fmt.Printf("node %d:    %s  pid %d  %s  (by chain ID: %s)\n", n.Index, n.NodeID, n.PID, aliasURL(n), st.rpcURL(n))
 	}
 }
 
@@ -845,24 +937,14 @@ func status(dir string) error {
 		if running(n) {
 			state = fmt.Sprintf("running (pid %d)", n.PID)
 			if st.ChainID != "" {
-				var la struct {
-					Height uint64 `json:"height"`
-					ID     string `json:"id"`
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				if err := rpcCall(ctx, st.rpcURL(n), "transfervm.lastAccepted", &la); err != nil {
-					state += fmt.Sprintf(", chain not answering: %v", err)
-				} else {
-					state += fmt.Sprintf(", last accepted height %d %s", la.Height, la.ID)
-				}
-				cancel()
+				state += ", " + chainStatus(st, n)
 			}
 		} else {
 			down++
 		}
 		url := n.uri()
 		if st.ChainID != "" {
-			url = st.rpcURL(n)
+			url = fmt.Sprintf("%s  (by chain ID: %s)", aliasURL(n), st.rpcURL(n))
 		}
 		fmt.Printf("node %d:    %s  %s  %s\n", n.Index, n.NodeID, url, state)
 	}
@@ -870,6 +952,26 @@ func status(dir string) error {
 		return fmt.Errorf("%d of %d nodes are not running", down, len(st.Nodes))
 	}
 	return nil
+}
+
+// chainStatus asks a running node for the chain's last accepted block through the
+// alias URL, and through the chain ID URL when the alias does not answer.
+func chainStatus(st *State, n *Node) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var la struct {
+		Height uint64 `json:"height"`
+		ID     string `json:"id"`
+	}
+	aliasErr := rpcCall(ctx, aliasURL(n), "transfervm.lastAccepted", &la)
+	if aliasErr == nil {
+		return fmt.Sprintf("last accepted height %d %s", la.Height, la.ID)
+	}
+	if err := rpcCall(ctx, st.rpcURL(n), "transfervm.lastAccepted", &la); err != nil {
+		return fmt.Sprintf("chain not answering: %v", err)
+	}
+	return fmt.Sprintf("last accepted height %d %s; alias %s not answering (run start to give it again): %v",
+		la.Height, la.ID, chainAlias, aliasErr)
 }
 
 // printLogTails prints the end of every node's output and main log.

@@ -2,7 +2,7 @@
 
 use super::{KvStore, PageVisitor, StoreError, WriteBatch};
 use std::collections::BTreeMap;
-use std::ops::{Bound, ControlFlow};
+use std::ops::Bound;
 use std::sync::Mutex;
 
 /// Pairs copied per look at the map: the visitor runs without the lock (it may read the store),

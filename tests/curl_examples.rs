@@ -10,6 +10,7 @@ async fn every_curl_example_answers_a_result() {
         data_dir: dir.path().to_path_buf(),
         genesis: None,
         banner: false,
+        account_history: true,
     })
     .await
     .unwrap();

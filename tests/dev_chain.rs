@@ -18,6 +18,7 @@ async fn start(dir: &std::path::Path) -> (DevChain, RpcClient) {
         data_dir: dir.to_path_buf(),
         genesis: None,
         banner: false,
+        account_history: true,
     })
     .await
     .expect("dev chain starts");

@@ -59,6 +59,10 @@ pub struct DevArgs {
     /// Genesis file (default: the built-in genesis/local.json).
     #[arg(long)]
     pub genesis: Option<PathBuf>,
+    /// Do not keep the account-history index (`transfervm history` then answers an error).
+    /// Started again without it, the chain rebuilds the index from its blocks.
+    #[arg(long)]
+    pub no_account_history: bool,
 }
 
 /// Where a command reads its key from.

@@ -218,6 +218,7 @@ async fn run_dev(args: DevArgs) -> Result<(), CliError> {
         data_dir: args.data_dir,
         genesis,
         banner: true,
+        account_history: !args.no_account_history,
     })
     .await?;
     wait_for_stop_signal().await;

@@ -8,10 +8,12 @@
 
 mod host;
 mod rpcdb;
+mod store;
 mod tx;
 
 pub use host::{serve_on_loopback, RecordingHost};
 pub use rpcdb::MemDb;
+pub use store::WatchedStore;
 pub use tx::{tx_hex, unchecked_tx, Transfer};
 
 use crate::chain::genesis::LOCAL_GENESIS_JSON;
@@ -107,6 +109,14 @@ impl Clock for FixedClock {
 /// vary a limit change the returned value and open with [`open_chain_with`].
 pub fn chain_config() -> ChainConfig {
     ChainConfig::new(NETWORK_ID, CHAIN_ID)
+}
+
+/// [`chain_config`] with the account-history index on, as the dev chain runs.
+pub fn history_config() -> ChainConfig {
+    ChainConfig {
+        account_history: true,
+        ..chain_config()
+    }
 }
 
 /// A fresh in-memory store, as the type chains are opened on.

@@ -143,8 +143,10 @@ async fn an_oversized_body_is_413_before_any_parsing() {
     assert_eq!(body["error"]["code"], -32600);
 }
 
-fn transfers(params: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": 1, "method": "transfervm.accountTransfers", "params": params})
+/// `accountTransfers` with `params`: the answer object.
+async fn transfers(api: &Api, params: Value) -> Value {
+    let request = json!({"jsonrpc": "2.0", "id": 1, "method": "transfervm.accountTransfers", "params": params});
+    call(api, "application/json", request).await.1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,12 +168,7 @@ async fn account_transfers_pages_newest_first_with_a_cursor() {
     let block = node.build_block().unwrap();
     node.accept_block(block.id).unwrap();
 
-    let (_, answer) = call(
-        &api,
-        "application/json",
-        transfers(json!({"address": sender, "limit": 2})),
-    )
-    .await;
+    let answer = transfers(&api, json!({"address": sender, "limit": 2})).await;
     let result = &answer["result"];
     assert_eq!(result["address"], json!(sender), "{answer}");
     let first = result["transfers"].as_array().unwrap();
@@ -188,10 +185,9 @@ async fn account_transfers_pages_newest_first_with_a_cursor() {
         .as_str()
         .expect("a next page")
         .to_string();
-    let (_, answer) = call(
+    let answer = transfers(
         &api,
-        "application/json",
-        transfers(json!({"address": sender, "limit": 2, "cursor": cursor})),
+        json!({"address": sender, "limit": 2, "cursor": cursor}),
     )
     .await;
     let rest = answer["result"]["transfers"].as_array().unwrap();
@@ -203,12 +199,7 @@ async fn account_transfers_pages_newest_first_with_a_cursor() {
         "the last page says so"
     );
     // The recipient's side, with the default limit.
-    let (_, answer) = call(
-        &api,
-        "application/json",
-        transfers(json!({"address": recipient})),
-    )
-    .await;
+    let answer = transfers(&api, json!({"address": recipient})).await;
     let received = answer["result"]["transfers"].as_array().unwrap();
     assert_eq!(received.len(), 3);
     assert!(received
@@ -221,24 +212,14 @@ async fn account_transfers_refuses_bad_limits_and_cursors() {
     let (api, _) = api_on(history_config());
     let address = address_of(&dev_key(0));
     for limit in [json!(1), json!(100)] {
-        let (_, answer) = call(
-            &api,
-            "application/json",
-            transfers(json!({"address": address, "limit": limit})),
-        )
-        .await;
+        let answer = transfers(&api, json!({"address": address, "limit": limit})).await;
         assert!(
             answer["result"]["transfers"].is_array(),
             "{limit}: {answer}"
         );
     }
     for limit in [0, 101, u64::MAX] {
-        let (_, answer) = call(
-            &api,
-            "application/json",
-            transfers(json!({"address": address, "limit": limit})),
-        )
-        .await;
+        let answer = transfers(&api, json!({"address": address, "limit": limit})).await;
         assert_eq!(
             answer["error"]["code"],
             errors::INVALID_PARAMS,
@@ -247,23 +228,13 @@ async fn account_transfers_refuses_bad_limits_and_cursors() {
         let message = answer["error"]["message"].as_str().unwrap();
         assert!(message.contains("1 to 100"), "names the bounds: {message}");
     }
-    let (_, answer) = call(
-        &api,
-        "application/json",
-        transfers(json!({"address": address, "limit": -1})),
-    )
-    .await;
+    let answer = transfers(&api, json!({"address": address, "limit": -1})).await;
     assert_eq!(answer["error"]["code"], errors::INVALID_PARAMS, "{answer}");
     let good = types::cursor_text(crate::chain::HistoryPosition {
         height: 1,
         index: 0,
     });
-    let (_, answer) = call(
-        &api,
-        "application/json",
-        transfers(json!({"address": address, "cursor": good})),
-    )
-    .await;
+    let answer = transfers(&api, json!({"address": address, "cursor": good})).await;
     assert!(answer["result"]["transfers"].is_array(), "{answer}");
     for cursor in [
         "",
@@ -273,12 +244,7 @@ async fn account_transfers_refuses_bad_limits_and_cursors() {
         "h1.0000000000000001000000",
         "h1.00000000000000010000000000",
     ] {
-        let (_, answer) = call(
-            &api,
-            "application/json",
-            transfers(json!({"address": address, "cursor": cursor})),
-        )
-        .await;
+        let answer = transfers(&api, json!({"address": address, "cursor": cursor})).await;
         assert_eq!(
             answer["error"]["code"],
             errors::INVALID_PARAMS,
@@ -293,12 +259,7 @@ async fn account_transfers_refuses_bad_limits_and_cursors() {
 async fn account_transfers_without_the_index_names_the_chain_config_key() {
     let (api, _) = api_on(chain_config());
     let address = address_of(&dev_key(0));
-    let (_, answer) = call(
-        &api,
-        "application/json",
-        transfers(json!({"address": address})),
-    )
-    .await;
+    let answer = transfers(&api, json!({"address": address})).await;
     assert_eq!(
         answer["error"]["code"],
         errors::HISTORY_DISABLED,

@@ -17,8 +17,9 @@ use crate::pb::rpcdb::{
     DeleteRequest, Error as DbError, GetRequest, IteratorErrorRequest, IteratorNextRequest,
     IteratorReleaseRequest, NewIteratorWithStartAndPrefixRequest, PutRequest, WriteBatchRequest,
 };
-use crate::storage::{KvStore, PageVisitor, StoreError, WriteBatch};
+use crate::storage::{scan_start, KvStore, PageVisitor, StoreError, WriteBatch};
 use std::future::Future;
+use std::ops::Bound;
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
@@ -242,9 +243,13 @@ impl KvStore for RpcdbStore {
         visit: &mut PageVisitor<'_>,
     ) -> Result<(), StoreError> {
         // The host's start key is inclusive: start at it and skip it when it is there.
-        let skip = start_after.filter(|after| *after >= prefix);
+        let (start, skip) = match scan_start(prefix, start_after) {
+            Bound::Excluded(after) => (after, Some(after)),
+            Bound::Included(start) => (start, None),
+            Bound::Unbounded => (prefix, None),
+        };
         let request = NewIteratorWithStartAndPrefixRequest {
-            start: skip.unwrap_or(prefix).to_vec(),
+            start: start.to_vec(),
             prefix: prefix.to_vec(),
         };
         let id = self.call("NewIteratorWithStartAndPrefix", move |mut c| async move {

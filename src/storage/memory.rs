@@ -1,6 +1,6 @@
 //! An in-memory store for tests: same contract as the durable backends, nothing on disk.
 
-use super::{KvStore, PageVisitor, StoreError, WriteBatch};
+use super::{scan_start, KvStore, PageVisitor, StoreError, WriteBatch};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Mutex;
@@ -45,10 +45,7 @@ impl KvStore for MemoryStore {
         start_after: Option<&[u8]>,
         visit: &mut PageVisitor<'_>,
     ) -> Result<(), StoreError> {
-        let mut from = match start_after {
-            Some(after) if after >= prefix => Bound::Excluded(after.to_vec()),
-            _ => Bound::Included(prefix.to_vec()),
-        };
+        let mut from = scan_start(prefix, start_after).map(<[u8]>::to_vec);
         loop {
             let chunk: Vec<(Vec<u8>, Vec<u8>)> = self
                 .lock()?

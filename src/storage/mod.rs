@@ -9,7 +9,7 @@
 pub mod memory;
 pub mod redb_store;
 
-use std::ops::ControlFlow;
+use std::ops::{Bound, ControlFlow};
 use std::sync::Arc;
 
 /// A failed storage operation; the operation changed nothing. It says what was being done and
@@ -86,6 +86,15 @@ pub type ScanVisitor<'a> = dyn FnMut(&[u8], &[u8]) -> Result<(), StoreError> + '
 /// Visitor of a resumable scan: says after each pair whether to go on, so a page of 25 reads
 /// 25 pairs (and the one after), not the whole prefix.
 pub type PageVisitor<'a> = dyn FnMut(&[u8], &[u8]) -> Result<ControlFlow<()>, StoreError> + 'a;
+
+/// Where a scan of `prefix` starting after `start_after` begins, the same for every backend: after
+/// the start key when it is inside or past the prefix, else at the prefix itself.
+pub fn scan_start<'a>(prefix: &'a [u8], start_after: Option<&'a [u8]>) -> Bound<&'a [u8]> {
+    match start_after {
+        Some(after) if after >= prefix => Bound::Excluded(after),
+        _ => Bound::Included(prefix),
+    }
+}
 
 /// The storage contract.
 pub trait KvStore: Send + Sync {

@@ -2,7 +2,7 @@
 //! (copy-on-write B-trees with checksummed commit slots), which is what "written once per
 //! accepted block, atomically" needs.
 
-use super::{KvStore, PageVisitor, StoreError, WriteBatch};
+use super::{scan_start, KvStore, PageVisitor, StoreError, WriteBatch};
 use redb::{Database, ReadableDatabase, TableDefinition};
 use std::ops::Bound;
 use std::path::Path;
@@ -112,10 +112,7 @@ impl KvStore for RedbStore {
     ) -> Result<(), StoreError> {
         let txn = self.db.begin_read().map_err(err)?;
         let table = txn.open_table(TABLE).map_err(err)?;
-        let from = match start_after {
-            Some(after) if after >= prefix => Bound::Excluded(after),
-            _ => Bound::Included(prefix),
-        };
+        let from = scan_start(prefix, start_after);
         // One read transaction: the scan sees one committed state however long it runs.
         for entry in table
             .range::<&[u8]>((from, Bound::Unbounded))

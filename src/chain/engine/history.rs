@@ -206,16 +206,6 @@ impl Chain {
         }
     }
 
-    /// A page of `address`'s accepted transfers: [`AccountHistory::page`].
-    pub fn account_transfers(
-        &self,
-        address: &Address,
-        limit: usize,
-        after: Option<HistoryPosition>,
-    ) -> Result<HistoryPage, HistoryError> {
-        self.account_history().page(address, limit, after)
-    }
-
     /// Brings the index in line with the configuration at open: on, it backfills whatever the
     /// marker says is missing; off, it clears the marker, since blocks accepted from now on
     /// will be missing. Returns how many blocks it indexed.

@@ -40,7 +40,7 @@ fn all_pages(chain: &Chain, address: &Address, limit: usize) -> Vec<HistoryEntry
     let mut entries = Vec::new();
     let mut after = None;
     loop {
-        let page = chain.account_transfers(address, limit, after).unwrap();
+        let page = chain.account_history().page(address, limit, after).unwrap();
         match page.next {
             Some(next) => {
                 assert_eq!(page.entries.len(), limit, "only the last page is short");
@@ -106,7 +106,7 @@ fn the_sender_gets_out_the_recipient_in_and_a_transfer_to_oneself_one_self_entry
         timestamp_ms: NOW_MS + 2_000,
         direction,
     };
-    let page = |address| chain.account_transfers(&address, 25, None).unwrap();
+    let page = |address| chain.account_history().page(&address, 25, None).unwrap();
     let sent = page(dev(0));
     assert_eq!(sent.entries, [expected(paid, unfunded(1), Direction::Out)]);
     assert_eq!(sent.next, None);
@@ -144,7 +144,8 @@ fn newest_first_across_blocks_and_within_a_block() {
     blocks.push(accept_txs(&mut chain, second, 2));
     for address in [dev(0), dev(1), to] {
         let entries = chain
-            .account_transfers(&address, 100, None)
+            .account_history()
+            .page(&address, 100, None)
             .unwrap()
             .entries;
         assert_eq!(tx_ids(&entries), newest_first(&blocks, &address));
@@ -155,7 +156,11 @@ fn newest_first_across_blocks_and_within_a_block() {
         );
     }
     // dev 0's nonces come back in reverse: the block keeps a sender's transfers in nonce order.
-    let nonces: Vec<u64> = chain.account_transfers(&dev(0), 100, None).unwrap().entries[..]
+    let nonces: Vec<u64> = chain
+        .account_history()
+        .page(&dev(0), 100, None)
+        .unwrap()
+        .entries[..]
         .iter()
         .map(|e| e.nonce)
         .collect();
@@ -178,7 +183,7 @@ fn pages_with_cursors_give_every_entry_once_even_while_blocks_are_accepted() {
             .collect();
         blocks.push(accept_txs(&mut chain, txs, seconds));
     }
-    let whole = chain.account_transfers(&dev(0), 100, None).unwrap();
+    let whole = chain.account_history().page(&dev(0), 100, None).unwrap();
     assert_eq!(whole.entries.len(), 23);
     assert_eq!(whole.next, None);
     assert_eq!(tx_ids(&whole.entries), newest_first(&blocks, &dev(0)));
@@ -192,25 +197,34 @@ fn pages_with_cursors_give_every_entry_once_even_while_blocks_are_accepted() {
     // Limits outside 1..=100 are clamped, never a panic or an unbounded read.
     assert_eq!(
         chain
-            .account_transfers(&dev(0), 0, None)
+            .account_history()
+            .page(&dev(0), 0, None)
             .unwrap()
             .entries
             .len(),
         1
     );
-    let huge = chain.account_transfers(&dev(0), usize::MAX, None).unwrap();
+    let huge = chain
+        .account_history()
+        .page(&dev(0), usize::MAX, None)
+        .unwrap();
     assert_eq!(huge.entries, whole.entries);
 
     // A cursor taken before a block is accepted goes on where it was: the new entries are newer.
-    let first = chain.account_transfers(&dev(0), 5, None).unwrap();
+    let first = chain.account_history().page(&dev(0), 5, None).unwrap();
     let later = Transfer::from_dev(0).to(unfunded(9)).nonce(nonce).sign();
     blocks.push(accept_txs(&mut chain, vec![later], 4));
     let rest = chain
-        .account_transfers(&dev(0), 100, first.next)
+        .account_history()
+        .page(&dev(0), 100, first.next)
         .unwrap()
         .entries;
     assert_eq!(rest, whole.entries[5..]);
-    let newest = chain.account_transfers(&dev(0), 1, None).unwrap().entries;
+    let newest = chain
+        .account_history()
+        .page(&dev(0), 1, None)
+        .unwrap()
+        .entries;
     assert_eq!(tx_ids(&newest), [later.id()]);
 }
 
@@ -222,7 +236,7 @@ fn with_history_off_nothing_is_written_and_pages_are_refused() {
     accept_txs(&mut chain, txs(), 1);
     assert_eq!(history_entry_count(&*off), 0);
     assert_eq!(
-        chain.account_transfers(&dev(0), 25, None),
+        chain.account_history().page(&dev(0), 25, None),
         Err(HistoryError::Disabled)
     );
     // The same block with history on writes its two entries: the count above means something.
@@ -254,7 +268,8 @@ fn processing_rejected_and_pending_transfers_never_appear() {
     ];
     let count = |chain: &Chain, address: &Address| {
         chain
-            .account_transfers(address, 100, None)
+            .account_history()
+            .page(address, 100, None)
             .unwrap()
             .entries
             .len()

@@ -25,5 +25,15 @@ async fn every_curl_example_answers_a_result() {
         stdout.contains(r#""status":"accepted""#),
         "txStatus example did not reach accepted:\n{stdout}"
     );
+    // By then dev key 0 has accepted transfers (submitTx, submitTxs, txStatus), so the history
+    // example shows some, and a second page through the cursor.
+    let history = stdout
+        .split("== transfervm.accountTransfers")
+        .nth(1)
+        .expect("the accountTransfers example ran");
+    assert!(
+        history.contains(r#""direction":"out""#) && history.contains(r#""id":2"#),
+        "accountTransfers example showed no page through its cursor:\n{history}"
+    );
     chain.stop().await;
 }

@@ -13,8 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use transfervm::api::openrpc::{document, documented_methods, DISCOVER};
 use transfervm::chain::Id;
 use transfervm::cli::rpc_client::RpcClient;
-use transfervm::dev::{self, DevOptions};
-use transfervm::test_utils::{tx_hex, Transfer};
+use transfervm::test_utils::{start_dev_chain, tx_hex, Transfer};
 
 /// The README's `## JSON-RPC API` table: the method names in its first column.
 fn readme_methods() -> Vec<String> {
@@ -51,14 +50,19 @@ fn resolve(schema: &Value) -> &Value {
 fn conforms(value: &Value, schema: &Value, at: &str) -> Vec<String> {
     let schema = resolve(schema);
     let mut wrong = Vec::new();
-    let type_ok = match schema["type"].as_str() {
-        Some("object") => value.is_object(),
-        Some("array") => value.is_array(),
-        Some("string") => value.is_string(),
-        Some("integer") => value.is_u64() || value.is_i64(),
-        Some("boolean") => value.is_boolean(),
-        Some(other) => panic!("schema type {other} is not used by the document"),
-        None => true,
+    let is = |kind: &str| match kind {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "integer" => value.is_u64() || value.is_i64(),
+        "boolean" => value.is_boolean(),
+        "null" => value.is_null(),
+        other => panic!("schema type {other} is not used by the document"),
+    };
+    let type_ok = match &schema["type"] {
+        Value::String(kind) => is(kind),
+        Value::Array(kinds) => kinds.iter().any(|k| is(k.as_str().unwrap())),
+        _ => true,
     };
     if !type_ok {
         return vec![format!("{at}: {value} is not a {}", schema["type"])];
@@ -158,14 +162,7 @@ fn fresh_transfer_swaps(chain_id: Id) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rpc_discover_matches_the_code_the_readme_and_a_running_chain() {
     let dir = tempfile::tempdir().unwrap();
-    let chain = dev::start(DevOptions {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
-        genesis: None,
-        banner: false,
-    })
-    .await
-    .unwrap();
+    let chain = start_dev_chain(dir.path()).await;
     let rpc = RpcClient::new(&format!(
         "http://{}/ext/bc/transfervm/rpc",
         chain.local_addr

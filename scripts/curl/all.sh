@@ -3,7 +3,7 @@
 # the first one that fails or answers a JSON-RPC error.
 set -euo pipefail
 cd "$(dirname "$0")"
-for method in info account balance lastAccepted getBlock submitTx submitTxs simulateTx txStatus; do
+for method in info account balance lastAccepted getBlock submitTx submitTxs simulateTx txStatus accountTransfers; do
   echo "== transfervm.$method"
   out=$(bash "$method.sh")
   echo "$out"

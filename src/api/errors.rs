@@ -18,10 +18,11 @@
 //! | 1009 | FEE_TOO_LOW | fee below the chain's minimum |
 //! | 1010 | ALREADY_KNOWN | this exact transaction was already submitted |
 //! | 1011 | AMOUNT_OVERFLOW | amount + fee does not fit in 64 bits |
+//! | 1012 | HISTORY_DISABLED | `accountTransfers` on a node that does not keep account history |
 //!
 //! Every application error carries `data.reason`, a short machine-readable label.
 
-use crate::chain::TxError;
+use crate::chain::{HistoryError, TxError};
 use jsonrpsee::types::ErrorObjectOwned;
 use serde_json::json;
 
@@ -49,6 +50,8 @@ pub const FEE_TOO_LOW: i32 = 1009;
 pub const ALREADY_KNOWN: i32 = 1010;
 /// amount + fee overflows.
 pub const AMOUNT_OVERFLOW: i32 = 1011;
+/// This node keeps no account history.
+pub const HISTORY_DISABLED: i32 = 1012;
 
 /// Every code this API sends itself (jsonrpsee sends the protocol ones): `rpc.discover`'s
 /// document must describe each, and a test holds it to that.
@@ -65,6 +68,7 @@ pub const APPLICATION_CODES: &[i32] = &[
     FEE_TOO_LOW,
     ALREADY_KNOWN,
     AMOUNT_OVERFLOW,
+    HISTORY_DISABLED,
 ];
 
 /// The code for a transaction error.
@@ -92,6 +96,21 @@ pub fn tx_error(error: &TxError) -> ErrorObjectOwned {
         error.to_string(),
         Some(json!({ "reason": error.reason() })),
     )
+}
+
+/// A history error as a JSON-RPC error object: "disabled" tells the operator how to turn it
+/// on; a store failure or a corrupt index is internal.
+pub fn history_error(error: &HistoryError) -> ErrorObjectOwned {
+    match error {
+        HistoryError::Disabled => ErrorObjectOwned::owned(
+            HISTORY_DISABLED,
+            "account history is not enabled on this node; its operator can turn it on with \
+             \"accountHistory\": true in the chain config (the dev chain keeps it unless started \
+             with --no-account-history)",
+            Some(json!({ "reason": "history_disabled" })),
+        ),
+        other => internal(other.to_string()),
+    }
 }
 
 /// "invalid params" with a human explanation.

@@ -1,10 +1,10 @@
 //! The `transfervm.*` methods: decode params, call the node, encode the answer.
 
-use super::errors::{internal, invalid_params, not_found, tx_error, tx_error_code};
+use super::errors::{history_error, internal, invalid_params, not_found, tx_error, tx_error_code};
 use super::openrpc;
 use super::params::{AnyParams, MethodParams};
 use super::types::*;
-use crate::chain::{BlockStatus, SignedTx, TxError};
+use crate::chain::{BlockStatus, SignedTx, TxError, MAX_HISTORY_PAGE};
 use crate::node::{Node, Source};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::RpcModule;
@@ -41,14 +41,20 @@ pub fn module(ctx: ApiContext) -> RpcModule<ApiContext> {
     register(&mut m, "transfervm.getTx", CHEAP, get_tx);
     register(&mut m, "transfervm.getBlock", CHEAP, get_block);
     register(&mut m, "transfervm.lastAccepted", CHEAP, last_accepted);
+    register(
+        &mut m,
+        "transfervm.accountTransfers",
+        BLOCKING,
+        account_transfers,
+    );
     register(&mut m, openrpc::DISCOVER, CHEAP, discover);
     m
 }
 
 /// Runs on jsonrpsee's task: a quick read of the node.
 const CHEAP: bool = false;
-/// Runs on a blocking thread: signature checks and admission (`Node::submit`/`simulate`) would
-/// stall the async workers.
+/// Runs on a blocking thread: signature checks and admission (`Node::submit`/`simulate`), and
+/// history scans (gRPC round trips over rpcdb), would stall the async workers.
 const BLOCKING: bool = true;
 
 /// Registers `f` as `name`: reads its params (one parse) and hands them with the context to it.
@@ -68,6 +74,9 @@ fn register<P, R>(
     };
     registered.expect("method names are unique");
 }
+
+/// Entries per `accountTransfers` page when the call gives no `limit`.
+pub const DEFAULT_HISTORY_LIMIT: u64 = 25;
 
 /// Decodes a `0x`-hex transaction.
 pub fn decode_tx_hex(text: &str) -> Result<SignedTx, TxError> {
@@ -267,4 +276,29 @@ fn last_accepted(ctx: &ApiContext, _: Map<String, Value>) -> RpcResult<LastAccep
         height: last.height,
         timestamp: last.timestamp_ms,
     })
+}
+
+/// `accountTransfers`: a page of an account's accepted transfers, newest first, with the cursor
+/// of the next page.
+fn account_transfers(ctx: &ApiContext, p: HistoryParams) -> RpcResult<AccountTransfersResult> {
+    let max = MAX_HISTORY_PAGE as u64;
+    let limit = match p.limit.unwrap_or(DEFAULT_HISTORY_LIMIT) {
+        n @ 1.. if n <= max => n as usize,
+        n => {
+            return Err(invalid_params(format!(
+                "limit {n} is out of bounds: give 1 to {max} (default {DEFAULT_HISTORY_LIMIT})"
+            )))
+        }
+    };
+    let after = match p.cursor.as_deref() {
+        Some(text) => Some(parse_cursor(text).ok_or_else(|| {
+            invalid_params("invalid cursor: pass a previous page's nextCursor unchanged")
+        })?),
+        None => None,
+    };
+    let page = ctx
+        .node
+        .account_transfers(&p.address, limit, after)
+        .map_err(|e| history_error(&e))?;
+    Ok(AccountTransfersResult::new(p.address, &page))
 }

@@ -2,7 +2,13 @@
 
 use super::*;
 use crate::chain::mempool::MempoolLimits;
-use crate::test_utils::{chain_config, node_on, open_chain_with, tx_hex, Transfer};
+use crate::chain::tx::address_of;
+use crate::chain::ChainConfig;
+use crate::keys::dev_key;
+use crate::node::Source;
+use crate::test_utils::{
+    chain_config, history_config, node_on, open_chain_with, tx_hex, Transfer, MIN_FEE, NOW_MS,
+};
 use http_entry::prepare_headers;
 use hyper::body::Bytes;
 use serde_json::{json, Value};
@@ -11,8 +17,18 @@ use serde_json::{json, Value};
 pub(crate) fn api(limits: MempoolLimits) -> Api {
     let mut config = chain_config();
     config.mempool = limits;
+    api_on(config).0
+}
+
+/// An API over a fresh in-memory chain opened with `config`, and the node under it.
+fn api_on(config: ChainConfig) -> (Api, std::sync::Arc<crate::node::Node>) {
     let node = node_on(open_chain_with(config));
-    Api::new(node, ChainInfo { mode: "dev" }, ApiLimits::default())
+    let api = Api::new(
+        node.clone(),
+        ChainInfo { mode: "dev" },
+        ApiLimits::default(),
+    );
+    (api, node)
 }
 
 fn signed_hex(key: u32, nonce: u64) -> String {
@@ -125,4 +141,132 @@ async fn an_oversized_body_is_413_before_any_parsing() {
     assert_eq!(response.status(), 413);
     let body: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(body["error"]["code"], -32600);
+}
+
+/// `accountTransfers` with `params`: the answer object.
+async fn transfers(api: &Api, params: Value) -> Value {
+    let request = json!({"jsonrpc": "2.0", "id": 1, "method": "transfervm.accountTransfers", "params": params});
+    call(api, "application/json", request).await.1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_transfers_pages_newest_first_with_a_cursor() {
+    let (api, node) = api_on(history_config());
+    let sender = address_of(&dev_key(0));
+    let recipient = address_of(&dev_key(1));
+    let txs: Vec<_> = (0..3)
+        .map(|n| {
+            Transfer::from_dev(0)
+                .to(recipient)
+                .amount(1_000 + n)
+                .nonce(n)
+                .sign()
+        })
+        .collect();
+    let verdicts = node.submit(txs.iter().map(|t| Ok(*t)).collect(), Source::Api);
+    assert!(verdicts.iter().all(Result::is_ok), "{verdicts:?}");
+    let block = node.build_block().unwrap();
+    node.accept_block(block.id).unwrap();
+
+    let answer = transfers(&api, json!({"address": sender, "limit": 2})).await;
+    let result = &answer["result"];
+    assert_eq!(result["address"], json!(sender), "{answer}");
+    let first = result["transfers"].as_array().unwrap();
+    assert_eq!(first.len(), 2);
+    assert_eq!(
+        first[0],
+        json!({
+            "txId": txs[2].id(), "height": 1, "timestamp": NOW_MS, "direction": "out",
+            "counterparty": recipient, "amount": "1002", "fee": MIN_FEE.to_string(), "nonce": 2,
+        })
+    );
+    assert_eq!(first[1]["txId"], json!(txs[1].id()));
+    let cursor = result["nextCursor"]
+        .as_str()
+        .expect("a next page")
+        .to_string();
+    let answer = transfers(
+        &api,
+        json!({"address": sender, "limit": 2, "cursor": cursor}),
+    )
+    .await;
+    let rest = answer["result"]["transfers"].as_array().unwrap();
+    assert_eq!(rest.len(), 1, "{answer}");
+    assert_eq!(rest[0]["txId"], json!(txs[0].id()));
+    assert_eq!(
+        answer["result"]["nextCursor"],
+        Value::Null,
+        "the last page says so"
+    );
+    // The recipient's side, with the default limit.
+    let answer = transfers(&api, json!({"address": recipient})).await;
+    let received = answer["result"]["transfers"].as_array().unwrap();
+    assert_eq!(received.len(), 3);
+    assert!(received
+        .iter()
+        .all(|t| t["direction"] == "in" && t["counterparty"] == json!(sender)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_transfers_refuses_bad_limits_and_cursors() {
+    let (api, _) = api_on(history_config());
+    let address = address_of(&dev_key(0));
+    for limit in [json!(1), json!(100)] {
+        let answer = transfers(&api, json!({"address": address, "limit": limit})).await;
+        assert!(
+            answer["result"]["transfers"].is_array(),
+            "{limit}: {answer}"
+        );
+    }
+    for limit in [0, 101, u64::MAX] {
+        let answer = transfers(&api, json!({"address": address, "limit": limit})).await;
+        assert_eq!(
+            answer["error"]["code"],
+            errors::INVALID_PARAMS,
+            "{limit}: {answer}"
+        );
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains("1 to 100"), "names the bounds: {message}");
+    }
+    let answer = transfers(&api, json!({"address": address, "limit": -1})).await;
+    assert_eq!(answer["error"]["code"], errors::INVALID_PARAMS, "{answer}");
+    let good = types::cursor_text(crate::chain::HistoryPosition {
+        height: 1,
+        index: 0,
+    });
+    let answer = transfers(&api, json!({"address": address, "cursor": good})).await;
+    assert!(answer["result"]["transfers"].is_array(), "{answer}");
+    for cursor in [
+        "",
+        "h1.",
+        "h1.zz",
+        "h2.000000000000000100000000",
+        "h1.0000000000000001000000",
+        "h1.00000000000000010000000000",
+    ] {
+        let answer = transfers(&api, json!({"address": address, "cursor": cursor})).await;
+        assert_eq!(
+            answer["error"]["code"],
+            errors::INVALID_PARAMS,
+            "{cursor:?}: {answer}"
+        );
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with("invalid cursor"), "{message}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_transfers_without_the_index_names_the_chain_config_key() {
+    let (api, _) = api_on(chain_config());
+    let address = address_of(&dev_key(0));
+    let answer = transfers(&api, json!({"address": address})).await;
+    assert_eq!(
+        answer["error"]["code"],
+        errors::HISTORY_DISABLED,
+        "{answer}"
+    );
+    assert_eq!(answer["error"]["code"], 1012);
+    assert_eq!(answer["error"]["data"]["reason"], "history_disabled");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains("\"accountHistory\": true"), "{message}");
 }

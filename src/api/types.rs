@@ -4,7 +4,8 @@
 //! timestamps are JSON numbers; bytes are `0x`-hex; IDs are cb58 (hex accepted on input).
 
 use crate::chain::ids::amount_string;
-use crate::chain::{Address, Id, SealedBlock, SignedTx, TxStatus};
+use crate::chain::{Address, HistoryEntry, HistoryPage, HistoryPosition, Id, SealedBlock};
+use crate::chain::{SignedTx, TxStatus};
 use serde::{Deserialize, Serialize};
 
 /// `{address}`.
@@ -47,6 +48,98 @@ pub struct BlockParams {
     pub id: Option<Id>,
     /// Accepted height.
     pub height: Option<u64>,
+}
+
+/// `{address, limit?, cursor?}` of `accountTransfers`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryParams {
+    /// The account.
+    pub address: Address,
+    /// Entries per page (1 to 100, default 25).
+    pub limit: Option<u64>,
+    /// `nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// What every history cursor starts with: a version, so the format can change without an old
+/// cursor being misread.
+const CURSOR_PREFIX: &str = "h1.";
+
+/// A cursor's text: opaque to wallets, the position of the last entry of a page.
+pub fn cursor_text(position: HistoryPosition) -> String {
+    format!("{CURSOR_PREFIX}{}", hex::encode(position.to_bytes()))
+}
+
+/// Reads a cursor's text back; `None` for anything [`cursor_text`] does not write.
+pub fn parse_cursor(text: &str) -> Option<HistoryPosition> {
+    let digits = text.strip_prefix(CURSOR_PREFIX)?;
+    if digits.len() != 24 {
+        return None;
+    }
+    HistoryPosition::from_bytes(&hex::decode(digits).ok()?)
+}
+
+/// One accepted transfer in `accountTransfers`, from the account's side.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferView {
+    /// The transfer's ID.
+    pub tx_id: Id,
+    /// Height of its block.
+    pub height: u64,
+    /// Its block's timestamp (unix ms).
+    pub timestamp: u64,
+    /// `in`, `out` or `self`.
+    pub direction: String,
+    /// The other account (the account itself for `self`).
+    pub counterparty: Address,
+    /// Amount moved.
+    #[serde(with = "amount_string")]
+    pub amount: u64,
+    /// Fee the sender paid.
+    #[serde(with = "amount_string")]
+    pub fee: u64,
+    /// The sender's nonce.
+    pub nonce: u64,
+}
+
+impl From<&HistoryEntry> for TransferView {
+    fn from(e: &HistoryEntry) -> Self {
+        TransferView {
+            tx_id: e.tx_id,
+            height: e.position.height,
+            timestamp: e.timestamp_ms,
+            direction: e.direction.label().to_string(),
+            counterparty: e.counterparty,
+            amount: e.amount,
+            fee: e.fee,
+            nonce: e.nonce,
+        }
+    }
+}
+
+/// `accountTransfers` result.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountTransfersResult {
+    /// The account.
+    pub address: Address,
+    /// Its accepted transfers, newest first.
+    pub transfers: Vec<TransferView>,
+    /// The cursor of the next page, `null` when this one holds the oldest transfer.
+    pub next_cursor: Option<String>,
+}
+
+impl AccountTransfersResult {
+    /// The answer for `address` from one page.
+    pub fn new(address: Address, page: &HistoryPage) -> Self {
+        AccountTransfersResult {
+            address,
+            transfers: page.entries.iter().map(TransferView::from).collect(),
+            next_cursor: page.next.map(cursor_text),
+        }
+    }
 }
 
 /// `account` result.

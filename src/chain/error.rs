@@ -156,6 +156,20 @@ pub enum OpenError {
     OtherParams,
 }
 
+/// Why a page of account history could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HistoryError {
+    /// This node does not keep the index (chain config `"accountHistory": true` turns it on).
+    #[error("account history is not enabled on this node")]
+    Disabled,
+    /// The index holds an entry no chain writes.
+    #[error("the account history index is corrupt: {0}")]
+    Corrupt(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Why a block was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BlockError {

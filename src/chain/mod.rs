@@ -19,10 +19,10 @@ pub mod tx;
 
 pub use block::{Block, SealedBlock};
 pub use engine::{
-    Admitted, BlockStatus, BlockSummary, Chain, ChainConfig, CheckedTx, SignatureProof,
-    SignatureWork,
+    AccountHistory, Admitted, BlockStatus, BlockSummary, Chain, ChainConfig, CheckedTx, Direction,
+    HistoryEntry, HistoryPage, HistoryPosition, SignatureProof, SignatureWork, MAX_HISTORY_PAGE,
 };
-pub use error::{BlockError, OpenError, TxError};
+pub use error::{BlockError, HistoryError, OpenError, TxError};
 pub use genesis::{ChainParams, Genesis};
 pub use ids::{Address, Id};
 pub use rules::StatelessRules;

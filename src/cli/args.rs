@@ -34,6 +34,8 @@ pub enum Command {
     Balance(BalanceArgs),
     /// Show the chain's status, or a transaction's when given its ID.
     Status(StatusArgs),
+    /// Show an account's accepted transfers, newest first, a page at a time.
+    History(HistoryArgs),
     /// Offline helpers for transactions.
     #[command(subcommand)]
     Tx(TxCommand),
@@ -59,6 +61,10 @@ pub struct DevArgs {
     /// Genesis file (default: the built-in genesis/local.json).
     #[arg(long)]
     pub genesis: Option<PathBuf>,
+    /// Do not keep the account-history index (`transfervm history` then answers an error).
+    /// Started again without it, the chain rebuilds the index from its blocks.
+    #[arg(long)]
+    pub no_account_history: bool,
 }
 
 /// Where a command reads its key from.
@@ -143,6 +149,25 @@ pub struct BalanceArgs {
 pub struct StatusArgs {
     /// A transaction ID (cb58 or 0x-hex); without it, the chain's status.
     pub tx_id: Option<Id>,
+    /// JSON-RPC URL.
+    #[arg(long, env = "TRANSFERVM_RPC", default_value = DEFAULT_RPC)]
+    pub rpc: String,
+}
+
+/// `history` options.
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// The account.
+    pub address: Address,
+    /// Transfers per page (1 to 100; the node's default, 25, when absent).
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Where to start: the next cursor a previous page printed.
+    #[arg(long)]
+    pub cursor: Option<String>,
+    /// Print the node's raw JSON answer instead of a table.
+    #[arg(long)]
+    pub json: bool,
     /// JSON-RPC URL.
     #[arg(long, env = "TRANSFERVM_RPC", default_value = DEFAULT_RPC)]
     pub rpc: String,

@@ -7,8 +7,8 @@ pub mod spam;
 pub mod wallet;
 
 pub use args::{
-    BalanceArgs, Cli, Command, DevArgs, GenesisArgs, KeyArgs, KeysCommand, SpamArgs, StatusArgs,
-    TransferArgs, TxCommand, TxSignArgs, VersionArgs,
+    BalanceArgs, Cli, Command, DevArgs, GenesisArgs, HistoryArgs, KeyArgs, KeysCommand, SpamArgs,
+    StatusArgs, TransferArgs, TxCommand, TxSignArgs, VersionArgs,
 };
 
 use crate::chain::tx::address_of;
@@ -66,6 +66,7 @@ pub async fn run(command: Command) -> Result<(), CliError> {
         Command::Transfer(args) => transfer(args).await,
         Command::Balance(args) => balance(args).await,
         Command::Status(args) => status(args).await,
+        Command::History(args) => history(args).await,
         Command::Tx(TxCommand::Sign(args)) => tx_sign(args).await,
         Command::Genesis(args) => genesis(args),
         Command::Spam(args) => spam(args).await,
@@ -108,6 +109,79 @@ async fn status(args: StatusArgs) -> Result<(), CliError> {
     };
     print_json(&answer?);
     Ok(())
+}
+
+/// `history`: a page of an account's accepted transfers as a table, newest first, with the
+/// command for the next page; `--json` prints the node's answer as it is.
+async fn history(args: HistoryArgs) -> Result<(), CliError> {
+    let rpc = RpcClient::new(&args.rpc)?;
+    let mut params = json!({"address": args.address});
+    if let Some(limit) = args.limit {
+        params["limit"] = json!(limit);
+    }
+    if let Some(cursor) = &args.cursor {
+        params["cursor"] = json!(cursor);
+    }
+    let page = rpc.call("transfervm.accountTransfers", params).await?;
+    if args.json {
+        print_json(&page);
+        return Ok(());
+    }
+    let rows = page["transfers"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    if rows.is_empty() {
+        println!("no accepted transfers");
+    } else {
+        println!(
+            "{:>8}  {:<19}  {:<4}  {:<66}  {:>20}  {:>10}  TXID",
+            "HEIGHT", "TIME (UTC)", "DIR", "COUNTERPARTY", "AMOUNT", "FEE"
+        );
+    }
+    let text = |row: &Value, key: &str| row[key].as_str().unwrap_or("?").to_string();
+    for row in rows {
+        println!(
+            "{:>8}  {:<19}  {:<4}  {:<66}  {:>20}  {:>10}  {}",
+            row["height"],
+            row["timestamp"].as_u64().map_or("?".into(), utc_time),
+            text(row, "direction"),
+            text(row, "counterparty"),
+            text(row, "amount"),
+            text(row, "fee"),
+            text(row, "txId"),
+        );
+    }
+    match page["nextCursor"].as_str() {
+        Some(cursor) => println!(
+            "next cursor: {cursor}\n  (transfervm history {} --cursor {cursor})",
+            args.address
+        ),
+        None => println!("next cursor: none (the oldest transfer is shown)"),
+    }
+    Ok(())
+}
+
+/// Unix milliseconds as `YYYY-MM-DD hh:mm:ss` (UTC), for tables people read: the civil date
+/// from days since 1970 (Howard Hinnant's `civil_from_days`), without a date crate.
+fn utc_time(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
 }
 
 /// `tx sign`: signs a transfer and prints its bytes as 0x-hex.
@@ -218,6 +292,7 @@ async fn run_dev(args: DevArgs) -> Result<(), CliError> {
         data_dir: args.data_dir,
         genesis,
         banner: true,
+        account_history: !args.no_account_history,
     })
     .await?;
     wait_for_stop_signal().await;
@@ -289,5 +364,17 @@ async fn transfer(args: TransferArgs) -> Result<(), CliError> {
         Some("accepted") => Ok(()),
         Some(other) => Err(format!("transaction {tx_id} ended {other}").into()),
         None => Err(format!("transaction {tx_id}: unexpected status {status}").into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_time_reads_as_a_calendar_date() {
+        assert_eq!(super::utc_time(0), "1970-01-01 00:00:00");
+        assert_eq!(super::utc_time(1_700_000_000_000), "2023-11-14 22:13:20");
+        // A leap day, and the last second of a century that is not a leap year's February.
+        assert_eq!(super::utc_time(951_782_400_000), "2000-02-29 00:00:00");
+        assert_eq!(super::utc_time(4_107_542_399_999), "2100-02-28 23:59:59");
     }
 }

@@ -33,6 +33,9 @@ pub struct DevOptions {
     pub genesis: Option<Vec<u8>>,
     /// Print the banner (off in tests).
     pub banner: bool,
+    /// Keep the account-history index (`accountTransfers`, `transfervm history`): on unless
+    /// `--no-account-history`, since a developer's wallet wants it and a dev chain is small.
+    pub account_history: bool,
 }
 
 /// A running dev chain.
@@ -81,10 +84,12 @@ pub async fn start(mut options: DevOptions) -> Result<DevChain, String> {
         .take()
         .unwrap_or_else(|| LOCAL_GENESIS_JSON.as_bytes().to_vec());
     let store_path = options.data_dir.join("chain.redb");
+    let account_history = options.account_history;
     let chain = tokio::task::spawn_blocking(move || {
         let store = RedbStore::open(&store_path)?;
-        Chain::open_with(Arc::new(store), &genesis_bytes, |facts| {
-            ChainConfig::new(facts.network_id, dev_chain_id(&facts.genesis_id))
+        Chain::open_with(Arc::new(store), &genesis_bytes, |facts| ChainConfig {
+            account_history,
+            ..ChainConfig::new(facts.network_id, dev_chain_id(&facts.genesis_id))
         })
     })
     .await
@@ -150,6 +155,13 @@ fn print_banner(dev: &DevChain, options: &DevOptions, custom_genesis: bool) {
     println!("  Explorer     {}", dev.explorer_url());
     println!("  data dir     {}", options.data_dir.display());
     println!("  height       {} (last accepted {})", last.height, last.id);
+    println!(
+        "  history      {}",
+        match options.account_history {
+            true => "on (transfervm.accountTransfers; --no-account-history turns it off)",
+            false => "off (--no-account-history)",
+        }
+    );
     if !custom_genesis {
         println!();
         println!("  Funded dev keys (PUBLIC test keys, anyone can spend them; never use for real funds):");

@@ -16,8 +16,8 @@ use crate::chain::engine::BlockSummary;
 use crate::chain::genesis::ChainParams;
 use crate::chain::mempool::MempoolLimits;
 use crate::chain::{
-    Account, Address, BlockError, BlockStatus, Chain, CheckedTx, Id, SealedBlock, SignedTx,
-    StatelessRules, TxError, TxStatus,
+    Account, AccountHistory, Address, BlockError, BlockStatus, Chain, CheckedTx, HistoryError,
+    HistoryPage, HistoryPosition, Id, SealedBlock, SignedTx, StatelessRules, TxError, TxStatus,
 };
 use crate::metrics::Metrics;
 use crate::storage::StoreError;
@@ -65,6 +65,8 @@ pub struct Node {
     chain: Mutex<Chain>,
     /// A copy of the chain's stateless rules, so they can be checked without the lock.
     rules: StatelessRules,
+    /// The chain's history index, read without the lock (see [`Node::account_transfers`]).
+    history: AccountHistory,
     /// Where build requests and gossip go; replaced once the host connects.
     events: RwLock<Arc<dyn NodeEvents>>,
     /// Local time (the wall clock, or a fixed one in tests).
@@ -80,12 +82,14 @@ impl Node {
     /// Wraps an opened chain.
     pub fn new(chain: Chain, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) -> Self {
         let rules = chain.rules().clone();
+        let history = chain.account_history();
         metrics
             .accepted_height
             .set(chain.last_accepted().block.height as i64);
         Node {
             chain: Mutex::new(chain),
             rules,
+            history,
             events: RwLock::new(Arc::new(NoEvents)),
             clock,
             metrics,
@@ -233,6 +237,19 @@ impl Node {
         let chain = self.chain();
         let tx = chain.find_tx(id)?;
         Some((tx, chain.tx_status(id)))
+    }
+
+    /// A page of `address`'s accepted transfers, newest first, after `after`. Read without
+    /// the chain lock, through the store handle the chain gave at start: the index only grows
+    /// by the atomic batch of each accept, so a page never shows half a block, and a page read
+    /// over rpcdb (a gRPC round trip per batch of pairs) never holds up verify or accept.
+    pub fn account_transfers(
+        &self,
+        address: &Address,
+        limit: usize,
+        after: Option<HistoryPosition>,
+    ) -> Result<HistoryPage, HistoryError> {
+        self.history.page(address, limit, after)
     }
 
     // === chain and block queries ===

@@ -8,9 +8,13 @@
 //!   "mempool": {"maxTxs": 200000, "maxBytes": 39400000, "maxPerSender": 4096, "maxNonceGap": 4096},
 //!   "blockCache": 512,
 //!   "maxRememberedStatuses": 100000,
-//!   "logLevel": "info"
+//!   "logLevel": "info",
+//!   "accountHistory": false
 //! }
 //! ```
+//!
+//! `accountHistory: true` keeps the index behind `transfervm.accountTransfers`; turned on for a
+//! chain with blocks, it is built from the stored blocks at the next start.
 
 use crate::chain::mempool::MempoolLimits;
 use crate::chain::{ChainConfig, Id};
@@ -48,6 +52,9 @@ pub(crate) struct PluginConfig {
     /// Log level for the plugin's output.
     #[serde(default)]
     pub(crate) log_level: Option<String>,
+    /// Keep the account-history index (off unless set).
+    #[serde(default)]
+    pub(crate) account_history: Option<bool>,
 }
 
 impl PluginConfig {
@@ -58,7 +65,7 @@ impl PluginConfig {
         }
         const EXPECTED: &str = "expected a JSON object with optional keys mempool {maxTxs, \
                                 maxBytes, maxPerSender, maxNonceGap}, blockCache, \
-                                maxRememberedStatuses, logLevel";
+                                maxRememberedStatuses, logLevel, accountHistory";
         let value: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| format!("invalid chain config (config_bytes): {e}; {EXPECTED}"))?;
         if !value.is_object() {
@@ -103,6 +110,9 @@ impl PluginConfig {
         }
         if let Some(n) = self.max_remembered_statuses {
             config.max_remembered_statuses = n;
+        }
+        if let Some(on) = self.account_history {
+            config.account_history = on;
         }
         config
     }
@@ -152,6 +162,11 @@ mod tests {
         );
         assert_eq!(chain.block_cache, 3);
         assert_eq!(chain.network_id, 7);
+        assert!(!chain.account_history, "history is off unless asked for");
+        let on = PluginConfig::parse(br#"{"accountHistory": true}"#).unwrap();
+        assert!(on.chain_config(7, Id([1; 32])).account_history);
+        let off = PluginConfig::parse(br#"{"accountHistory": false}"#).unwrap();
+        assert!(!off.chain_config(7, Id([1; 32])).account_history);
     }
 
     #[test]
@@ -164,5 +179,12 @@ mod tests {
         assert!(PluginConfig::parse(br#"{"mempool": {"maxTxs": 0}}"#).is_err());
         assert!(PluginConfig::parse(b"not json").is_err());
         assert!(PluginConfig::parse(b"[]").is_err());
+        let mistyped = PluginConfig::parse(br#"{"accountHistory": "yes"}"#).unwrap_err();
+        assert!(mistyped.contains("accountHistory"), "{mistyped}");
+        let misspelt = PluginConfig::parse(br#"{"accountHistroy": true}"#).unwrap_err();
+        assert!(
+            misspelt.contains("accountHistory"),
+            "the error lists it: {misspelt}"
+        );
     }
 }

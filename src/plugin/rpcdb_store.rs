@@ -8,7 +8,8 @@
 //! runtime, so "cannot start a runtime from within a runtime" cannot happen.
 //!
 //! The chain reads the store once at start-up (one prefix scan) and writes it once per
-//! accepted block (one `WriteBatch`), so the hop costs nothing that matters.
+//! accepted block (one `WriteBatch`), so the hop costs nothing that matters. An account-history
+//! page is one iterator that is released as soon as the page is full.
 
 use super::grpc;
 use crate::pb::rpcdb::database_client::DatabaseClient;
@@ -16,8 +17,9 @@ use crate::pb::rpcdb::{
     DeleteRequest, Error as DbError, GetRequest, IteratorErrorRequest, IteratorNextRequest,
     IteratorReleaseRequest, NewIteratorWithStartAndPrefixRequest, PutRequest, WriteBatchRequest,
 };
-use crate::storage::{KvStore, ScanVisitor, StoreError, WriteBatch};
+use crate::storage::{scan_start, KvStore, PageVisitor, StoreError, WriteBatch};
 use std::future::Future;
+use std::ops::Bound;
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
@@ -159,11 +161,14 @@ impl RpcdbStore {
         }
     }
 
+    /// Visits the iterator's pairs batch by batch until it ends or the visitor breaks; `skip`
+    /// is the (inclusive) start key when the caller asked to start after it.
     fn scan_batches(
         &self,
         id: u64,
         prefix: &[u8],
-        visit: &mut ScanVisitor<'_>,
+        skip: Option<&[u8]>,
+        visit: &mut PageVisitor<'_>,
     ) -> Result<(), StoreError> {
         loop {
             let batch = self.call("IteratorNext", move |mut c| async move {
@@ -176,8 +181,11 @@ impl RpcdbStore {
             }
             for pair in batch {
                 // The host filters by prefix; checking again costs nothing.
-                if pair.key.starts_with(prefix) {
-                    visit(&pair.key, &pair.value)?;
+                if !pair.key.starts_with(prefix) || skip == Some(pair.key.as_slice()) {
+                    continue;
+                }
+                if visit(&pair.key, &pair.value)?.is_break() {
+                    return Ok(());
                 }
             }
         }
@@ -228,9 +236,20 @@ impl KvStore for RpcdbStore {
         }
     }
 
-    fn scan_prefix(&self, prefix: &[u8], visit: &mut ScanVisitor<'_>) -> Result<(), StoreError> {
+    fn scan_prefix_from(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        visit: &mut PageVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        // The host's start key is inclusive: start at it and skip it when it is there.
+        let (start, skip) = match scan_start(prefix, start_after) {
+            Bound::Excluded(after) => (after, Some(after)),
+            Bound::Included(start) => (start, None),
+            Bound::Unbounded => (prefix, None),
+        };
         let request = NewIteratorWithStartAndPrefixRequest {
-            start: prefix.to_vec(),
+            start: start.to_vec(),
             prefix: prefix.to_vec(),
         };
         let id = self.call("NewIteratorWithStartAndPrefix", move |mut c| async move {
@@ -238,7 +257,8 @@ impl KvStore for RpcdbStore {
                 .await
                 .map(|r| r.into_inner().id)
         })?;
-        let result = self.scan_batches(id, prefix, visit);
+        let result = self.scan_batches(id, prefix, skip, visit);
+        // Released whether the scan ended, broke early or failed.
         self.release_iterator(id);
         result
     }

@@ -1,8 +1,13 @@
 //! An in-memory store for tests: same contract as the durable backends, nothing on disk.
 
-use super::{KvStore, ScanVisitor, StoreError, WriteBatch};
+use super::{scan_start, KvStore, PageVisitor, StoreError, WriteBatch};
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::sync::Mutex;
+
+/// Pairs copied per look at the map: the visitor runs without the lock (it may read the store),
+/// and a page that stops early copies little more than it visits.
+const SCAN_CHUNK: usize = 64;
 
 type Map = BTreeMap<Vec<u8>, Vec<u8>>;
 
@@ -34,17 +39,35 @@ impl KvStore for MemoryStore {
         Ok(())
     }
 
-    fn scan_prefix(&self, prefix: &[u8], visit: &mut ScanVisitor<'_>) -> Result<(), StoreError> {
-        let snapshot: Vec<(Vec<u8>, Vec<u8>)> = self
-            .lock()?
-            .range(prefix.to_vec()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        for (k, v) in snapshot {
-            visit(&k, &v)?;
+    fn scan_prefix_from(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        visit: &mut PageVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        let mut from = scan_start(prefix, start_after).map(<[u8]>::to_vec);
+        loop {
+            let chunk: Vec<(Vec<u8>, Vec<u8>)> = self
+                .lock()?
+                .range((from, Bound::Unbounded))
+                .take_while(|(k, _)| k.starts_with(prefix))
+                .take(SCAN_CHUNK)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let Some((last, _)) = chunk.last() else {
+                return Ok(());
+            };
+            from = Bound::Excluded(last.clone());
+            let full = chunk.len() == SCAN_CHUNK;
+            for (k, v) in &chunk {
+                if visit(k, v)?.is_break() {
+                    return Ok(());
+                }
+            }
+            if !full {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 }
 

@@ -1,13 +1,15 @@
 //! Key-value storage under the chain: the small contract both backends meet.
 //!
-//! The chain serves state from memory and touches the store only at start-up (one prefix scan)
-//! and once per accepted block (one atomic batch), so the trait stays small and synchronous.
+//! The chain serves state from memory and touches the store only at start-up (one prefix scan),
+//! once per accepted block (one atomic batch) and for account-history pages (a resumable prefix
+//! scan that stops after a page), so the trait stays small and synchronous.
 //! Backends: [`redb_store::RedbStore`] (embedded, dev chain and operators), [`memory::MemoryStore`]
 //! (tests), and the host's database over rpcdb (in the plugin layer).
 
 pub mod memory;
 pub mod redb_store;
 
+use std::ops::{Bound, ControlFlow};
 use std::sync::Arc;
 
 /// A failed storage operation; the operation changed nothing. It says what was being done and
@@ -81,14 +83,41 @@ impl WriteBatch {
 /// Visitor called for each key-value pair of a prefix scan, in key order.
 pub type ScanVisitor<'a> = dyn FnMut(&[u8], &[u8]) -> Result<(), StoreError> + 'a;
 
+/// Visitor of a resumable scan: says after each pair whether to go on, so a page of 25 reads
+/// 25 pairs (and the one after), not the whole prefix.
+pub type PageVisitor<'a> = dyn FnMut(&[u8], &[u8]) -> Result<ControlFlow<()>, StoreError> + 'a;
+
+/// Where a scan of `prefix` starting after `start_after` begins, the same for every backend: after
+/// the start key when it is inside or past the prefix, else at the prefix itself.
+pub fn scan_start<'a>(prefix: &'a [u8], start_after: Option<&'a [u8]>) -> Bound<&'a [u8]> {
+    match start_after {
+        Some(after) if after >= prefix => Bound::Excluded(after),
+        _ => Bound::Included(prefix),
+    }
+}
+
 /// The storage contract.
 pub trait KvStore: Send + Sync {
     /// Reads one key.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Applies a batch atomically and durably.
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
-    /// Visits every pair whose key starts with `prefix`, in key order.
-    fn scan_prefix(&self, prefix: &[u8], visit: &mut ScanVisitor<'_>) -> Result<(), StoreError>;
+    /// Visits, in key order, the pairs whose key starts with `prefix` and comes strictly after
+    /// `start_after` (all of them when `None`), until the visitor breaks: what a cursor over a
+    /// long prefix (an account's history) needs.
+    fn scan_prefix_from(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        visit: &mut PageVisitor<'_>,
+    ) -> Result<(), StoreError>;
+    /// Visits every pair whose key starts with `prefix`, in key order: the whole-prefix case of
+    /// [`scan_prefix_from`](Self::scan_prefix_from), so each backend writes its scan once.
+    fn scan_prefix(&self, prefix: &[u8], visit: &mut ScanVisitor<'_>) -> Result<(), StoreError> {
+        self.scan_prefix_from(prefix, None, &mut |k, v| {
+            visit(k, v).map(|()| ControlFlow::Continue(()))
+        })
+    }
     /// A cheap check that the store answers, for health reports.
     fn health(&self) -> Result<(), StoreError> {
         self.get(b"m/health").map(|_| ())
@@ -132,5 +161,55 @@ pub(crate) mod contract_tests {
         let failing = store.scan_prefix(b"", &mut |_, _| Err(StoreError::new("stop")));
         assert_eq!(failing.unwrap_err().context(), "stop");
         store.health().unwrap();
+        check_resumable_scans(store);
+    }
+
+    /// Keys visited by `scan_prefix_from(prefix, start_after)` when the visitor stops after
+    /// `take` pairs.
+    fn page(store: &dyn KvStore, prefix: &[u8], after: Option<&[u8]>, take: usize) -> Vec<Vec<u8>> {
+        let mut seen = Vec::new();
+        store
+            .scan_prefix_from(prefix, after, &mut |k, _| {
+                seen.push(k.to_vec());
+                Ok(match seen.len() < take {
+                    true => ControlFlow::Continue(()),
+                    false => ControlFlow::Break(()),
+                })
+            })
+            .unwrap();
+        seen
+    }
+
+    /// Start-after is exclusive, stays inside the prefix, and an early stop stops.
+    fn check_resumable_scans(store: &dyn KvStore) {
+        let mut batch = WriteBatch::default();
+        for i in 0..7u8 {
+            batch.put(vec![b'p', b'/', i], vec![i]);
+        }
+        // Neighbours on both sides that no scan of `p/` may visit.
+        batch.put(b"p".to_vec(), b"before".to_vec());
+        batch.put(b"p0".to_vec(), b"after".to_vec());
+        store.write(batch).unwrap();
+        let key = |i: u8| vec![b'p', b'/', i];
+        let all: Vec<Vec<u8>> = (0..7).map(key).collect();
+        assert_eq!(page(store, b"p/", None, usize::MAX), all);
+        // Early stop: exactly `take` pairs, whichever backend (the rpcdb one reads in batches).
+        assert_eq!(page(store, b"p/", None, 3), all[..3]);
+        // Resuming after the last key of a page gives the next page, never the key again.
+        assert_eq!(page(store, b"p/", Some(&key(2)), 3), all[3..6]);
+        assert_eq!(page(store, b"p/", Some(&key(5)), 3), all[6..]);
+        assert_eq!(page(store, b"p/", Some(&key(6)), 3), Vec::<Vec<u8>>::new());
+        // A start key that is not stored resumes at the next one that is.
+        assert_eq!(page(store, b"p/", Some(&[b'p', b'/', 2, 0]), 2), all[3..5]);
+        // A start key before the prefix starts at the prefix; one past it visits nothing.
+        assert_eq!(page(store, b"p/", Some(b"a"), usize::MAX), all);
+        assert_eq!(
+            page(store, b"p/", Some(b"q"), usize::MAX),
+            Vec::<Vec<u8>>::new()
+        );
+        let failing = store.scan_prefix_from(b"p/", Some(&key(1)), &mut |_, _| {
+            Err(StoreError::new("stop"))
+        });
+        assert_eq!(failing.unwrap_err().context(), "stop");
     }
 }

@@ -2,8 +2,9 @@
 //! (copy-on-write B-trees with checksummed commit slots), which is what "written once per
 //! accepted block, atomically" needs.
 
-use super::{KvStore, ScanVisitor, StoreError, WriteBatch};
+use super::{scan_start, KvStore, PageVisitor, StoreError, WriteBatch};
 use redb::{Database, ReadableDatabase, TableDefinition};
+use std::ops::Bound;
 use std::path::Path;
 
 const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("transfervm");
@@ -103,15 +104,24 @@ impl KvStore for RedbStore {
         txn.commit().map_err(err)
     }
 
-    fn scan_prefix(&self, prefix: &[u8], visit: &mut ScanVisitor<'_>) -> Result<(), StoreError> {
+    fn scan_prefix_from(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        visit: &mut PageVisitor<'_>,
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_read().map_err(err)?;
         let table = txn.open_table(TABLE).map_err(err)?;
-        for entry in table.range(prefix..).map_err(err)? {
+        let from = scan_start(prefix, start_after);
+        // One read transaction: the scan sees one committed state however long it runs.
+        for entry in table
+            .range::<&[u8]>((from, Bound::Unbounded))
+            .map_err(err)?
+        {
             let (key, value) = entry.map_err(err)?;
-            if !key.value().starts_with(prefix) {
+            if !key.value().starts_with(prefix) || visit(key.value(), value.value())?.is_break() {
                 break;
             }
-            visit(key.value(), value.value())?;
         }
         Ok(())
     }

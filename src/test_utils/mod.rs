@@ -8,10 +8,12 @@
 
 mod host;
 mod rpcdb;
+mod store;
 mod tx;
 
 pub use host::{serve_on_loopback, RecordingHost};
 pub use rpcdb::MemDb;
+pub use store::WatchedStore;
 pub use tx::{tx_hex, unchecked_tx, Transfer};
 
 use crate::chain::genesis::LOCAL_GENESIS_JSON;
@@ -109,6 +111,14 @@ pub fn chain_config() -> ChainConfig {
     ChainConfig::new(NETWORK_ID, CHAIN_ID)
 }
 
+/// [`chain_config`] with the account-history index on, as the dev chain runs.
+pub fn history_config() -> ChainConfig {
+    ChainConfig {
+        account_history: true,
+        ..chain_config()
+    }
+}
+
 /// A fresh in-memory store, as the type chains are opened on.
 pub fn memory_store() -> Arc<dyn KvStore> {
     Arc::new(MemoryStore::default())
@@ -179,6 +189,7 @@ pub async fn start_dev_chain(dir: &std::path::Path) -> crate::dev::DevChain {
         data_dir: dir.to_path_buf(),
         genesis: None,
         banner: false,
+        account_history: true,
     })
     .await
     .expect("the dev chain starts")

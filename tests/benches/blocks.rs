@@ -2,9 +2,10 @@
 //! measured in the same run (issue #5's target: verify + accept ≥ 0.8 of the raw rate).
 //!
 //! `cargo bench --bench blocks` — 1M funded accounts, 10k senders, blocks of 1k/5k/10k
-//! transfers. Two verifying nodes follow the same chain: one on a real redb store in a temp dir
-//! (a durable commit per block, what an operator runs) and one on the in-memory store (the
-//! same code without the store's cost).
+//! transfers. Three verifying nodes follow the same chain: one on a real redb store in a temp dir
+//! (a durable commit per block, what an operator runs), one on the in-memory store (the
+//! same code without the store's cost), and one on its own redb store with the account-history
+//! index on (`redb_1M_accounts_history`: the index's cost is its difference to `redb_1M_accounts`).
 
 #[path = "support.rs"]
 mod support;
@@ -100,6 +101,13 @@ fn benches(c: &mut Criterion) {
         node: workload.open_node(memory_store()),
         applied: 0,
     };
+    let history_dir = tempfile::tempdir().expect("temp dir");
+    let history_store =
+        Arc::new(RedbStore::open(&history_dir.path().join("chain.redb")).expect("redb opens"));
+    let mut with_history = Follower {
+        node: workload.open_node_with_history(history_store),
+        applied: 0,
+    };
     let mut chain: Vec<Vec<u8>> = Vec::new();
     eprintln!(
         "fixture: {accounts} accounts, {senders} senders, ready in {:.1}s",
@@ -130,6 +138,7 @@ fn benches(c: &mut Criterion) {
         blocks.throughput(Throughput::Elements(n as u64));
         for (name, follower) in [
             ("redb_1M_accounts", &mut on_disk),
+            ("redb_1M_accounts_history", &mut with_history),
             ("memory_1M_accounts", &mut in_memory),
         ] {
             blocks.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {

@@ -128,15 +128,26 @@ impl Workload {
 
     /// Opens a chain on this genesis over `store`.
     pub fn open_chain(&self, store: Arc<dyn KvStore>) -> Chain {
+        self.open_chain_with(store, false)
+    }
+
+    /// Opens a chain on this genesis over `store`, with the account-history index on or off.
+    pub fn open_chain_with(&self, store: Arc<dyn KvStore>, account_history: bool) -> Chain {
         let mut config = chain_config();
         config.mempool.max_txs = 1_000_000;
         config.mempool.max_bytes = 1 << 30;
+        config.account_history = account_history;
         Chain::open(store, &self.genesis_json, config).expect("bench chain opens")
     }
 
     /// Opens a node (the layer the plugin drives) on this genesis over `store`, at [`NOW_MS`].
     pub fn open_node(&self, store: Arc<dyn KvStore>) -> Arc<Node> {
         node_on(self.open_chain(store))
+    }
+
+    /// [`open_node`](Self::open_node) with the account-history index on.
+    pub fn open_node_with_history(&self, store: Arc<dyn KvStore>) -> Arc<Node> {
+        node_on(self.open_chain_with(store, true))
     }
 }
 

@@ -27,6 +27,11 @@ pub struct DevProcess {
 
 /// Starts the process without waiting for it to serve.
 pub fn spawn(data_dir: &Path, log: &Path) -> Child {
+    spawn_with(data_dir, log, &[])
+}
+
+/// [`spawn`], with more `dev` flags (such as `--no-account-history`).
+pub fn spawn_with(data_dir: &Path, log: &Path, flags: &[&str]) -> Child {
     let stderr = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -38,6 +43,7 @@ pub fn spawn(data_dir: &Path, log: &Path) -> Child {
         .arg("127.0.0.1:0")
         .arg("--data-dir")
         .arg(data_dir)
+        .args(flags)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(stderr))
@@ -48,7 +54,12 @@ pub fn spawn(data_dir: &Path, log: &Path) -> Child {
 
 /// Starts the process and waits until it serves (its banner names the URL).
 pub async fn start(data_dir: &Path, log: &Path) -> DevProcess {
-    let mut child = spawn(data_dir, log);
+    start_with(data_dir, log, &[]).await
+}
+
+/// [`start`], with more `dev` flags.
+pub async fn start_with(data_dir: &Path, log: &Path, flags: &[&str]) -> DevProcess {
+    let mut child = spawn_with(data_dir, log, flags);
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
     let url = tokio::time::timeout(Duration::from_secs(60), async {

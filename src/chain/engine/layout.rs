@@ -10,15 +10,20 @@
 //! | `m/last`, `m/burned` | last accepted block ID, fees burned up to it |
 //! | `m/genesis`, `m/chain`, `m/params` | what the store is bound to: genesis block, chain ID, parameters |
 //! | `m/genesis-source`, `m/supply` | hash of the genesis document and its supply (the quick restart) |
+//! | `x/<address><u64::MAX − height, big-endian><u32::MAX − index, big-endian>` | account history entry (only when enabled): tx ID, counterparty, amount, fee, nonce, block timestamp, direction (SCALE, 97 bytes); the inverted position makes a forward scan newest first |
+//! | `m/history-from` | history index marker: complete for every height at or above it (little-endian u64); absent when the index is off or was never built |
 
 use super::super::block::SealedBlock;
+use super::super::error::HistoryError;
 use super::super::error::OpenError;
 use super::super::genesis::ChainParams;
 use super::super::ids::{Address, Id};
 use super::super::state::Account;
+use super::history::{Direction, HistoryEntry, HistoryPosition};
 use super::{ProcessingBlock, TxLocation};
 use crate::storage::{KvStore, StoreError, WriteBatch};
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 
 const KEY_ACCOUNT: &[u8] = b"a/";
 const KEY_BLOCK: &[u8] = b"b/";
@@ -33,6 +38,12 @@ const KEY_PARAMS: &[u8] = b"m/params";
 const KEY_GENESIS_SOURCE: &[u8] = b"m/genesis-source";
 /// The genesis supply (sum of allocations).
 const KEY_SUPPLY: &[u8] = b"m/supply";
+/// Account history entries, by address then inverted position.
+const KEY_HISTORY: &[u8] = b"x/";
+/// The lowest height from which the history index is complete.
+const KEY_HISTORY_FROM: &[u8] = b"m/history-from";
+/// `x/` + address + height + index.
+const HISTORY_KEY_LEN: usize = 2 + 32 + 8 + 4;
 
 fn key(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(prefix.len() + rest.len());
@@ -212,8 +223,9 @@ pub(super) fn load(
 }
 
 /// The batch that makes a processing block accepted: its accounts, the block, its height and
-/// transfer index, the new last accepted block and burned total. Written in one atomic write.
-pub(super) fn accept_batch(block: &ProcessingBlock) -> WriteBatch {
+/// transfer index, its account history entries when `history` is on, the new last accepted
+/// block and burned total. Written in one atomic write.
+pub(super) fn accept_batch(block: &ProcessingBlock, history: bool) -> WriteBatch {
     let sealed = &block.sealed;
     let height = sealed.block.height;
     let mut batch = WriteBatch::default();
@@ -226,6 +238,9 @@ pub(super) fn accept_batch(block: &ProcessingBlock) -> WriteBatch {
         let mut location = height.to_be_bytes().to_vec();
         location.extend_from_slice(&(index as u32).to_le_bytes());
         batch.put(key(KEY_TX, &tx_id.0), location);
+    }
+    if history {
+        add_history(&mut batch, sealed);
     }
     batch.put(KEY_LAST.to_vec(), sealed.id.0.to_vec());
     batch.put(
@@ -266,4 +281,132 @@ pub(super) fn stored_tx_location(
         let index = u32::from_le_bytes(v.get(8..12)?.try_into().ok()?);
         Some(TxLocation { height, index })
     }))
+}
+
+/// The history key of `address`'s entry at `position`: inverted, so newer sorts first.
+fn history_key(address: &Address, position: HistoryPosition) -> Vec<u8> {
+    let mut k = Vec::with_capacity(HISTORY_KEY_LEN);
+    k.extend_from_slice(KEY_HISTORY);
+    k.extend_from_slice(&address.0);
+    k.extend_from_slice(&(u64::MAX - position.height).to_be_bytes());
+    k.extend_from_slice(&(u32::MAX - position.index).to_be_bytes());
+    k
+}
+
+/// The position a history key holds; `None` for a key no chain writes.
+fn history_position(k: &[u8]) -> Option<HistoryPosition> {
+    if k.len() != HISTORY_KEY_LEN {
+        return None;
+    }
+    let height = u64::from_be_bytes(k[34..42].try_into().ok()?);
+    let index = u32::from_be_bytes(k[42..46].try_into().ok()?);
+    Some(HistoryPosition {
+        height: u64::MAX - height,
+        index: u32::MAX - index,
+    })
+}
+
+/// Adds `block`'s history entries to `batch`: the sender's (`out`) and the recipient's (`in`)
+/// for each transfer, or one (`self`) when they are the same account.
+pub(super) fn add_history(batch: &mut WriteBatch, sealed: &SealedBlock) {
+    let block = &sealed.block;
+    for ((index, tx), tx_id) in (0u32..).zip(&block.txs).zip(&sealed.tx_ids) {
+        let body = &tx.body;
+        let position = HistoryPosition {
+            height: block.height,
+            index,
+        };
+        let entry = |counterparty: Address, direction: Direction| HistoryEntry {
+            position,
+            tx_id: *tx_id,
+            counterparty,
+            amount: body.amount,
+            fee: body.fee,
+            nonce: body.nonce,
+            timestamp_ms: block.timestamp_ms,
+            direction,
+        };
+        let mut put = |account: &Address, entry: HistoryEntry| {
+            batch.put(history_key(account, position), entry.value_bytes());
+        };
+        if body.from == body.to {
+            put(&body.from, entry(body.to, Direction::ToSelf));
+        } else {
+            put(&body.from, entry(body.to, Direction::Out));
+            put(&body.to, entry(body.from, Direction::In));
+        }
+    }
+}
+
+/// Up to `take` (at least one) of `address`'s history entries, newest first, after `after`.
+/// An entry no chain writes is a corrupt index, never a panic.
+pub(super) fn history_page(
+    store: &dyn KvStore,
+    address: &Address,
+    after: Option<HistoryPosition>,
+    take: usize,
+) -> Result<Vec<HistoryEntry>, HistoryError> {
+    let prefix = key(KEY_HISTORY, &address.0);
+    let start = after.map(|position| history_key(address, position));
+    let mut entries = Vec::with_capacity(take.min(1024));
+    let mut bad_entry = None;
+    let scanned = store.scan_prefix_from(&prefix, start.as_deref(), &mut |k, v| {
+        let entry = history_position(k).and_then(|p| HistoryEntry::from_stored(p, v));
+        match entry {
+            Some(entry) => {
+                entries.push(entry);
+                Ok(match entries.len() < take {
+                    true => ControlFlow::Continue(()),
+                    false => ControlFlow::Break(()),
+                })
+            }
+            None => {
+                bad_entry = Some(hex::encode(k));
+                Err(StoreError::new("a bad history entry"))
+            }
+        }
+    });
+    match (scanned, bad_entry) {
+        (_, Some(k)) => Err(HistoryError::Corrupt(format!("bad history entry {k}"))),
+        (Err(e), None) => Err(e.into()),
+        (Ok(()), None) => Ok(entries),
+    }
+}
+
+/// The height from which the history index is complete, if it was built.
+pub(super) fn history_from(store: &dyn KvStore) -> Result<Option<u64>, StoreError> {
+    read_u64(store, KEY_HISTORY_FROM)
+}
+
+/// Records in `batch` that the index is complete from `height` up.
+pub(super) fn set_history_from(batch: &mut WriteBatch, height: u64) {
+    batch.put(KEY_HISTORY_FROM.to_vec(), height.to_le_bytes().to_vec());
+}
+
+/// Forgets that the index was built: blocks accepted from now on will not be in it.
+pub(super) fn clear_history_from(store: &dyn KvStore) -> Result<(), StoreError> {
+    store.write(WriteBatch {
+        puts: Vec::new(),
+        deletes: vec![KEY_HISTORY_FROM.to_vec()],
+    })
+}
+
+/// The accepted block at `height`, which must be stored (a backfill reads every one).
+pub(super) fn stored_block_at(store: &dyn KvStore, height: u64) -> Result<SealedBlock, OpenError> {
+    let id = stored_block_id_at(store, height)?
+        .ok_or_else(|| corrupt(format!("no accepted block at height {height}")))?;
+    stored_block(store, &id)?.ok_or_else(|| corrupt(format!("accepted block {id} missing")))
+}
+
+/// How many history entries the store holds, for tests that check none were written.
+#[cfg(test)]
+pub(super) fn history_entry_count(store: &dyn KvStore) -> usize {
+    let mut count = 0;
+    store
+        .scan_prefix(KEY_HISTORY, &mut |_, _| {
+            count += 1;
+            Ok(())
+        })
+        .expect("the store scans");
+    count
 }

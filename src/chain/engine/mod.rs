@@ -12,9 +12,11 @@
 //! | `tree.rs` | processing blocks, branch views, preference, accept, reject |
 //! | `build.rs` | block building |
 //! | `verify.rs` | block verification, with signatures checked outside the lock |
+//! | `history.rs` | the optional account-history index: pages, backfill at open |
 
 mod admit;
 mod build;
+mod history;
 mod layout;
 mod tree;
 mod verify;
@@ -23,6 +25,9 @@ mod verify;
 mod tests;
 
 pub use admit::CheckedTx;
+pub use history::{
+    AccountHistory, Direction, HistoryEntry, HistoryPage, HistoryPosition, MAX_HISTORY_PAGE,
+};
 pub use verify::{SignatureProof, SignatureWork, MAX_BLOCK_SKEW_MS};
 
 use super::block::SealedBlock;
@@ -63,6 +68,9 @@ pub struct ChainConfig {
     pub max_remembered_statuses: usize,
     /// Accepted blocks kept in memory for quick `GetBlock`.
     pub block_cache: usize,
+    /// Keep the account-history index (`accountTransfers`): off by default on nodes, where it
+    /// costs store space and accept time most validators do not need; on for the dev chain.
+    pub account_history: bool,
 }
 
 impl ChainConfig {
@@ -74,6 +82,7 @@ impl ChainConfig {
             mempool: MempoolLimits::default(),
             max_remembered_statuses: 100_000,
             block_cache: 512,
+            account_history: false,
         }
     }
 }
@@ -177,6 +186,7 @@ pub struct Chain {
 impl Chain {
     /// Opens the chain on `store`: resumes from the stored last accepted block, or writes the
     /// genesis state on a fresh store. Refuses a store that belongs to another genesis or chain.
+    /// With account history on, indexes the stored blocks the index is missing first.
     ///
     /// A restart on the genesis document the store was created from (same bytes, checked by
     /// hash) reads only the document's header: the allocations are already in the store, and
@@ -207,6 +217,7 @@ impl Chain {
             let mut chain =
                 Chain::unloaded(store, config, header.params, known.block, known.supply);
             chain.load()?;
+            chain.prepare_history()?;
             return Ok(chain);
         }
         let genesis: GenesisState = Genesis::from_json(genesis_json)?.into_state()?;
@@ -239,6 +250,7 @@ impl Chain {
                 })
             }
         }
+        chain.prepare_history()?;
         Ok(chain)
     }
 

@@ -127,7 +127,8 @@ impl Chain {
         if block.sealed.block.parent_id != self.last_accepted.id {
             return Err(BlockError::NotNextToAccept(id));
         }
-        self.store.write(layout::accept_batch(block))?;
+        self.store
+            .write(layout::accept_batch(block, self.config.account_history))?;
 
         let block = self.processing.remove(&id).expect("checked above");
         let height = block.sealed.block.height;

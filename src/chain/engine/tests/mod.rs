@@ -12,6 +12,7 @@
 //! | `expiry.rs` | expired transfers at build and at reject |
 //! | `determinism.rs` | the same bytes give the same state; the same pool the same block |
 //! | `properties.rs` | random workloads with random forks against a model |
+//! | `history.rs` | the account-history index: entries, order, pages, backfill |
 //!
 //! Chains, transfers and the clock come from [`crate::test_utils`]; this file holds only what
 //! is particular to engine tests. Time is always passed in; every test uses fixed times around
@@ -22,6 +23,7 @@ mod caps;
 mod competing;
 mod determinism;
 mod expiry;
+mod history;
 mod mempool_full;
 mod properties;
 mod restart;

@@ -9,11 +9,12 @@ mod http_server;
 use crate::api::{Api, ApiLimits, ChainInfo};
 use crate::chain::genesis::{dev_chain_id, LOCAL_GENESIS_JSON};
 use crate::chain::tx::address_of;
-use crate::chain::{Chain, ChainConfig};
+use crate::chain::{Chain, ChainConfig, OpenError};
 use crate::keys::{dev_key, DEV_KEY_COUNT};
 use crate::metrics::Metrics;
 use crate::node::{Node, SystemClock};
 use crate::storage::redb_store::RedbStore;
+use crate::storage::StoreError;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -75,8 +76,31 @@ impl DevChain {
     }
 }
 
+/// Why a dev chain did not start; each says what to fix (the data directory, the genesis, the
+/// port).
+#[derive(Debug, thiserror::Error)]
+pub enum DevError {
+    /// The chain could not be opened on its data directory (the store, or another genesis).
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// The data directory's store could not be opened or created.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The address to serve on is taken or not ours.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The task opening the chain panicked (a bug: say so rather than crash).
+    #[error("the task opening the chain failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
 /// Opens the chain and starts serving.
-pub async fn start(mut options: DevOptions) -> Result<DevChain, String> {
+pub async fn start(mut options: DevOptions) -> Result<DevChain, DevError> {
     // Taken, not cloned: a load-test genesis can be a hundred megabytes.
     let custom_genesis = options.genesis.is_some();
     let genesis_bytes = options
@@ -85,16 +109,18 @@ pub async fn start(mut options: DevOptions) -> Result<DevChain, String> {
         .unwrap_or_else(|| LOCAL_GENESIS_JSON.as_bytes().to_vec());
     let store_path = options.data_dir.join("chain.redb");
     let account_history = options.account_history;
-    let chain = tokio::task::spawn_blocking(move || {
+    let chain = tokio::task::spawn_blocking(move || -> Result<Chain, DevError> {
         let store = RedbStore::open(&store_path)?;
-        Chain::open_with(Arc::new(store), &genesis_bytes, |facts| ChainConfig {
-            account_history,
-            ..ChainConfig::new(facts.network_id, dev_chain_id(&facts.genesis_id))
-        })
+        Ok(Chain::open_with(
+            Arc::new(store),
+            &genesis_bytes,
+            |facts| ChainConfig {
+                account_history,
+                ..ChainConfig::new(facts.network_id, dev_chain_id(&facts.genesis_id))
+            },
+        )?)
     })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| e.to_string())?;
+    .await??;
     let chain_id = chain.config().chain_id;
     let node = Arc::new(Node::new(
         chain,
@@ -108,10 +134,14 @@ pub async fn start(mut options: DevOptions) -> Result<DevChain, String> {
         ChainInfo { mode: "dev" },
         ApiLimits::default(),
     ));
+    let listen_error = |source| DevError::Listen {
+        addr: options.addr,
+        source,
+    };
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", options.addr))?;
-    let local_addr = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(listen_error)?;
+    let local_addr = listener.local_addr().map_err(listen_error)?;
     let (shutdown, shutdown_rx) = watch::channel(false);
     let server = http_server::DevHttp {
         api,

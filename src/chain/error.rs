@@ -232,6 +232,10 @@ pub enum BlockError {
     /// never to obey.
     #[error("block {0} is accepted and cannot be rejected")]
     AlreadyAccepted(Id),
+    /// The block is being accepted (its batch is being written): it can be neither rejected
+    /// nor accepted a second time meanwhile.
+    #[error("block {0} is being accepted")]
+    AcceptInProgress(Id),
     /// The store failed; the operation changed nothing.
     #[error(transparent)]
     Storage(#[from] StoreError),

@@ -73,6 +73,9 @@ pub struct Node {
     clock: Arc<dyn Clock>,
     /// Counters and gauges kept in step with every change.
     metrics: Arc<Metrics>,
+    /// Held through each accept, so accepts run one at a time while the chain lock is free
+    /// during their store write.
+    accepting: Mutex<()>,
     /// Blocks `ParseBlock` decoded that `BlockVerify` has not taken yet (its own small lock,
     /// never held with the chain's).
     parsed: Mutex<ParsedBlocks>,
@@ -93,6 +96,7 @@ impl Node {
             events: RwLock::new(Arc::new(NoEvents)),
             clock,
             metrics,
+            accepting: Mutex::new(()),
             parsed: Mutex::new(ParsedBlocks::default()),
         }
     }
@@ -392,13 +396,27 @@ impl Node {
         result
     }
 
-    /// Accepts a block.
+    /// Accepts a block. The durable write (an fsync on the dev chain's redb, a gRPC round
+    /// trip to the host's database) runs without the chain lock, so admission and verification
+    /// go on meanwhile; only the checks before it and the in-memory commit after it hold the
+    /// lock. Accepts are serialised among themselves (consensus orders them anyway).
     pub fn accept_block(&self, id: Id) -> Result<SealedBlock, BlockError> {
         let started = Instant::now();
+        let _one_accept_at_a_time = self.accepting.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(write) = self.chain().begin_accept(id)? else {
+            return Ok(self.last_accepted_block());
+        };
+        let written = write.write();
         let now_ms = self.now_ms();
         let (result, pending) = {
             let mut chain = self.chain();
-            let r = chain.accept_block(id);
+            let r = match written {
+                Ok(written) => chain.finish_accept(written),
+                Err(e) => {
+                    chain.abort_accept(id);
+                    Err(e.into())
+                }
+            };
             if r.is_ok() {
                 chain.reject_stale(now_ms);
             }

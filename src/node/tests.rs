@@ -1,8 +1,11 @@
-//! The node's own behaviour: the parse cache between `ParseBlock` and `BlockVerify`.
+//! The node's own behaviour: the parse cache between `ParseBlock` and `BlockVerify`, and the
+//! chain lock left free while an accepted block is written.
 
 use super::parsed::PARSED_BLOCKS;
 use super::*;
+use crate::storage::StoreError;
 use crate::test_utils::{node_on, open_chain, open_node, Transfer, NOW_MS};
+use std::time::Duration;
 
 /// A block built on another node's copy of the local genesis, as a peer would send it.
 fn peer_block(nonce: u64) -> SealedBlock {
@@ -80,4 +83,79 @@ fn the_parse_cache_is_bounded_oldest_first() {
     assert_eq!(kept.len(), PARSED_BLOCKS);
     assert!(!kept.contains(&blocks[0].id), "the oldest was evicted");
     assert!(kept.contains(&blocks[PARSED_BLOCKS].id));
+}
+
+/// A store whose writes wait for the test to let them through, and say when one starts.
+struct GatedStore {
+    inner: crate::storage::memory::MemoryStore,
+    started: std::sync::mpsc::SyncSender<()>,
+    release: Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl crate::storage::KvStore for GatedStore {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(key)
+    }
+
+    fn write(&self, batch: crate::storage::WriteBatch) -> Result<(), StoreError> {
+        let _ = self.started.try_send(());
+        let released = self
+            .release
+            .lock()
+            .unwrap()
+            .recv_timeout(Duration::from_secs(10));
+        released.map_err(|_| StoreError::new("the test never released the write"))?;
+        self.inner.write(batch)
+    }
+
+    fn scan_prefix_from(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        visit: &mut crate::storage::PageVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        self.inner.scan_prefix_from(prefix, start_after, visit)
+    }
+}
+
+#[test]
+fn the_chain_lock_is_free_while_an_accepted_block_is_written() {
+    use crate::test_utils::{chain_config, open_chain_on};
+    use std::sync::mpsc::sync_channel;
+    let (started_tx, started) = sync_channel(4);
+    let (release, release_rx) = sync_channel(4);
+    let store = Arc::new(GatedStore {
+        inner: Default::default(),
+        started: started_tx,
+        release: Mutex::new(release_rx),
+    });
+    // Genesis is written before the gate matters.
+    release.send(()).unwrap();
+    let node = node_on(open_chain_on(store, chain_config()));
+    let _ = started.try_recv();
+    node.submit(vec![Ok(Transfer::from_dev(0).sign())], Source::Api);
+    let block = node.build_block().unwrap();
+    let accepting = {
+        let node = node.clone();
+        std::thread::spawn(move || node.accept_block(block.id))
+    };
+    started
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the accept reached the store");
+    // The write is held: the chain still answers, admits and builds on the block.
+    let verdicts = node.submit(vec![Ok(Transfer::from_dev(1).sign())], Source::Api);
+    assert!(verdicts[0].is_ok(), "{verdicts:?}");
+    assert_eq!(
+        node.last_accepted().height,
+        0,
+        "not accepted before its write"
+    );
+    assert!(matches!(
+        node.reject_block(block.id),
+        Err(BlockError::AcceptInProgress(_))
+    ));
+    release.send(()).unwrap();
+    let accepted = accepting.join().unwrap().unwrap();
+    assert_eq!(accepted.id, block.id);
+    assert_eq!(node.last_accepted().height, 1);
 }

@@ -61,7 +61,8 @@ pub(crate) fn block_error(error: BlockError) -> Status {
         BlockError::NotFound(_) => Status::not_found(message),
         BlockError::NotNextToAccept(_)
         | BlockError::NothingToBuild
-        | BlockError::AlreadyAccepted(_) => Status::failed_precondition(message),
+        | BlockError::AlreadyAccepted(_)
+        | BlockError::AcceptInProgress(_) => Status::failed_precondition(message),
         BlockError::Storage(_) => Status::unavailable(message),
         BlockError::Malformed(_)
         | BlockError::UnknownParent(_)

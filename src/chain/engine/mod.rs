@@ -28,6 +28,7 @@ pub use admit::CheckedTx;
 pub use history::{
     AccountHistory, Direction, HistoryEntry, HistoryPage, HistoryPosition, MAX_HISTORY_PAGE,
 };
+pub use tree::{AcceptWrite, AcceptWritten};
 pub use verify::{SignatureProof, SignatureWork, MAX_BLOCK_SKEW_MS};
 
 use super::block::SealedBlock;
@@ -181,6 +182,9 @@ pub struct Chain {
     /// The sender the last built block stopped after, so each block starts where the last one
     /// ended and no sender starves.
     build_cursor: Option<Address>,
+    /// The block whose accept batch is being written outside the lock, if any: it may not be
+    /// rejected or accepted again until the write ends.
+    accepting: Option<Id>,
 }
 
 impl Chain {
@@ -284,6 +288,7 @@ impl Chain {
             recent_blocks: HashMap::new(),
             recent_order: VecDeque::new(),
             build_cursor: None,
+            accepting: None,
             config,
         }
     }

@@ -8,8 +8,9 @@ use super::super::ids::{Address, Id};
 use super::super::state::{Account, AccountView, DigestAccumulator, Overlay};
 use super::super::status::TxStatus;
 use super::{layout, BlockStatus, Chain};
-use crate::storage::StoreError;
+use crate::storage::{KvStore, StoreError, WriteBatch};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A verified block that consensus has not decided.
 pub(super) struct ProcessingBlock {
@@ -21,6 +22,37 @@ pub(super) struct ProcessingBlock {
     pub(super) digest: DigestAccumulator,
     /// Fees burned up to and including it.
     pub(super) burned_total: u64,
+}
+
+/// An accepted block's store batch, to be written without the chain lock. Made by
+/// [`Chain::begin_accept`]; writing it is the only way to the [`AcceptWritten`] that
+/// [`Chain::finish_accept`] takes, so the in-memory commit never runs before the durable one.
+pub struct AcceptWrite {
+    /// The block being accepted.
+    id: Id,
+    /// Everything its accept stores, in one atomic write.
+    batch: WriteBatch,
+    /// The chain's store.
+    store: Arc<dyn KvStore>,
+}
+
+impl AcceptWrite {
+    /// The block being accepted.
+    pub fn id(&self) -> Id {
+        self.id
+    }
+
+    /// Writes the batch, durably and atomically.
+    pub fn write(self) -> Result<AcceptWritten, StoreError> {
+        self.store.write(self.batch)?;
+        Ok(AcceptWritten { id: self.id })
+    }
+}
+
+/// Proof that an accepted block's batch is in the store.
+#[derive(Debug)]
+pub struct AcceptWritten {
+    id: Id,
 }
 
 /// A view of the accounts as of the tip of a branch: overlays down to the accepted state.
@@ -118,19 +150,70 @@ impl Chain {
 
     /// Accepts a processing child of the last accepted block: writes its state to the store in
     /// one batch, then commits its overlay in memory. On a store error nothing changes.
+    ///
+    /// The same three steps as [`begin_accept`](Self::begin_accept), [`AcceptWrite::write`]
+    /// and [`finish_accept`](Self::finish_accept), for a caller that holds the chain alone.
     pub fn accept_block(&mut self, id: Id) -> Result<SealedBlock, BlockError> {
+        let Some(write) = self.begin_accept(id)? else {
+            return Ok(self.last_accepted.clone());
+        };
+        match write.write() {
+            Ok(written) => self.finish_accept(written),
+            Err(e) => {
+                self.abort_accept(id);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// The first step of an accept: checks that `id` is the processing child of the last
+    /// accepted block and prepares its store batch. The durable write ([`AcceptWrite::write`])
+    /// needs no chain state, so the node runs it without the chain lock: blocks are verified
+    /// and transfers admitted meanwhile, on top of the block being accepted, which stays
+    /// processing (and cannot be rejected) until [`finish_accept`](Self::finish_accept).
+    /// `None`: the block is already the last accepted one.
+    pub fn begin_accept(&mut self, id: Id) -> Result<Option<AcceptWrite>, BlockError> {
         let block = match self.processing.get(&id) {
             Some(block) => block,
-            None if id == self.last_accepted.id => return Ok(self.last_accepted.clone()),
+            None if id == self.last_accepted.id => return Ok(None),
             None => return Err(BlockError::NotFound(id)),
         };
         if block.sealed.block.parent_id != self.last_accepted.id {
             return Err(BlockError::NotNextToAccept(id));
         }
-        self.store
-            .write(layout::accept_batch(block, self.config.account_history))?;
+        if self.accepting.is_some() {
+            return Err(BlockError::AcceptInProgress(id));
+        }
+        let batch = layout::accept_batch(block, self.config.account_history);
+        self.accepting = Some(id);
+        Ok(Some(AcceptWrite {
+            id,
+            batch,
+            store: self.store.clone(),
+        }))
+    }
 
-        let block = self.processing.remove(&id).expect("checked above");
+    /// Ends an accept whose write failed: nothing was stored, the block stays processing.
+    pub fn abort_accept(&mut self, id: Id) {
+        if self.accepting == Some(id) {
+            self.accepting = None;
+        }
+    }
+
+    /// The last step of an accept: the block's batch is in the store; commit its overlay in
+    /// memory, mark its transfers accepted, and make it the last accepted block.
+    pub fn finish_accept(&mut self, written: AcceptWritten) -> Result<SealedBlock, BlockError> {
+        let id = written.id;
+        if self.accepting != Some(id) {
+            return Err(BlockError::NotFound(id));
+        }
+        self.accepting = None;
+        // Cannot fail: a block being accepted is neither rejected nor stale (its parent is the
+        // last accepted block, which only this accept changes).
+        let block = self
+            .processing
+            .remove(&id)
+            .ok_or(BlockError::NotFound(id))?;
         let height = block.sealed.block.height;
         let touched: Vec<Address> = block.overlay.accounts.keys().copied().collect();
         self.accounts.extend(block.overlay.accounts);
@@ -202,6 +285,9 @@ impl Chain {
     /// Rejects a processing block: drops its overlay and returns its still-valid transfers to
     /// the mempool.
     pub fn reject_block(&mut self, id: Id, now_ms: u64) -> Result<(), BlockError> {
+        if self.accepting == Some(id) {
+            return Err(BlockError::AcceptInProgress(id));
+        }
         let Some(block) = self.processing.remove(&id) else {
             return match self.get_block(&id)? {
                 Some(b) if self.block_status(&b) == BlockStatus::Accepted => {

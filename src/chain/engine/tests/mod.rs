@@ -18,6 +18,7 @@
 //! is particular to engine tests. Time is always passed in; every test uses fixed times around
 //! [`NOW_MS`].
 
+mod accept;
 mod admission;
 mod caps;
 mod competing;

@@ -7,6 +7,7 @@
 //! only through it: each gets the answer it needs (a block with its status, a transfer with its
 //! status, a [`ChainSummary`]), never the lock.
 
+mod combiner;
 mod environment;
 mod parsed;
 
@@ -21,6 +22,7 @@ use crate::chain::{
 };
 use crate::metrics::Metrics;
 use crate::storage::StoreError;
+use combiner::SignatureCombiner;
 use parsed::ParsedBlocks;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
@@ -73,6 +75,8 @@ pub struct Node {
     clock: Arc<dyn Clock>,
     /// Counters and gauges kept in step with every change.
     metrics: Arc<Metrics>,
+    /// Batches the signature checks of concurrent submits (one-transfer requests above all).
+    signatures: SignatureCombiner,
     /// Held through each accept, so accepts run one at a time while the chain lock is free
     /// during their store write.
     accepting: Mutex<()>,
@@ -96,6 +100,7 @@ impl Node {
             events: RwLock::new(Arc::new(NoEvents)),
             clock,
             metrics,
+            signatures: SignatureCombiner::default(),
             accepting: Mutex::new(()),
             parsed: Mutex::new(ParsedBlocks::default()),
         }
@@ -145,7 +150,8 @@ impl Node {
 
     /// Admits transactions. Each is hashed once; transfers this node already holds are refused
     /// first (a short lock: gossip repeats them, and their signatures are the expensive part);
-    /// the stateless rules and signatures are checked without the lock; only the state checks
+    /// the stateless rules and signatures are checked without the lock, in one batch with those of
+    /// concurrent submits ([`SignatureCombiner`]); only the state checks
     /// run under it. One verdict per input, in order.
     pub fn submit(
         &self,
@@ -175,7 +181,7 @@ impl Node {
             }
         }
         let (positions, fresh): (Vec<usize>, Vec<(Id, SignedTx)>) = candidates.into_iter().unzip();
-        let checked = CheckedTx::check_batch(&self.rules, now_ms, fresh);
+        let checked = self.signatures.check(&self.rules, now_ms, fresh);
         let mut admitted_txs = Vec::new();
         let mut wake = false;
         {

@@ -346,14 +346,16 @@ impl Node {
     pub fn parse_block(&self, bytes: &[u8]) -> Result<(BlockSummary, BlockStatus), BlockError> {
         let sealed = self.rules.decode_block(bytes)?;
         let summary = BlockSummary::from(&sealed);
-        let status = {
+        let (status, undecided) = {
             let chain = self.chain();
             let status = chain.block_status(&sealed);
-            if status == BlockStatus::Processing && chain.processing_summary(&sealed.id).is_none() {
-                self.parsed().put(sealed);
-            }
-            status
+            let verified = chain.processing_summary(&sealed.id).is_some();
+            (status, status == BlockStatus::Processing && !verified)
         };
+        // Kept after the chain lock is released: the two locks are never held together.
+        if undecided {
+            self.parsed().put(sealed);
+        }
         Ok((summary, status))
     }
 

@@ -3,9 +3,10 @@
 
 use super::block::{Block, SealedBlock};
 use super::ids::{amount_string, Address, Id};
+use super::maps::{address_map_with_capacity, AddressMap};
 use super::state::{Account, DigestAccumulator};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// The dev genesis shipped with the binary (same file as `genesis/local.json`).
 pub const LOCAL_GENESIS_JSON: &str = include_str!("../../genesis/local.json");
@@ -125,7 +126,7 @@ pub struct GenesisState {
     /// The parsed document.
     pub genesis: Genesis,
     /// Initial accounts.
-    pub accounts: HashMap<Address, Account>,
+    pub accounts: AddressMap<Account>,
     /// Their digest accumulator.
     pub digest: DigestAccumulator,
     /// Sum of all balances, which every later state must preserve (with burned fees).
@@ -171,7 +172,7 @@ impl Genesis {
 
     /// Builds the initial state and the genesis block.
     pub fn into_state(self) -> Result<GenesisState, GenesisError> {
-        let mut accounts = HashMap::with_capacity(self.allocations.len());
+        let mut accounts = address_map_with_capacity(self.allocations.len());
         let mut digest = DigestAccumulator::default();
         let mut supply: u64 = 0;
         // A BTreeMap to find duplicates in an order that does not depend on hashing.

@@ -18,11 +18,11 @@ use super::super::error::HistoryError;
 use super::super::error::OpenError;
 use super::super::genesis::ChainParams;
 use super::super::ids::{Address, Id};
+use super::super::maps::AddressMap;
 use super::super::state::Account;
 use super::history::{Direction, HistoryEntry, HistoryPosition};
 use super::{ProcessingBlock, TxLocation};
 use crate::storage::{KvStore, StoreError, WriteBatch};
-use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 const KEY_ACCOUNT: &[u8] = b"a/";
@@ -129,7 +129,7 @@ pub(super) struct GenesisRecord<'a> {
     /// Sum of the allocations.
     pub(super) supply: u64,
     /// The funded accounts.
-    pub(super) accounts: &'a HashMap<Address, Account>,
+    pub(super) accounts: &'a AddressMap<Account>,
     /// The genesis block.
     pub(super) block: &'a SealedBlock,
     /// The chain the store belongs to.

@@ -28,13 +28,14 @@ pub use admit::CheckedTx;
 pub use history::{
     AccountHistory, Direction, HistoryEntry, HistoryPage, HistoryPosition, MAX_HISTORY_PAGE,
 };
-pub use tree::{AcceptWrite, AcceptWritten};
-pub use verify::{SignatureProof, SignatureWork, MAX_BLOCK_SKEW_MS};
+pub use tree::{AcceptWrite, AcceptWritten, AcceptedBlock};
+pub use verify::{CheckedBlock, SignatureProof, SignatureWork, MAX_BLOCK_SKEW_MS};
 
 use super::block::SealedBlock;
 use super::error::OpenError;
 use super::genesis::{ChainParams, Genesis, GenesisHeader, GenesisState};
 use super::ids::{Address, Id};
+use super::maps::{address_map_with_capacity, AddressMap, IdMap, IdSet};
 use super::mempool::{Mempool, MempoolLimits};
 use super::rules::StatelessRules;
 use super::state::{Account, AccountView, DigestAccumulator};
@@ -42,7 +43,7 @@ use super::status::StatusBook;
 use super::tx::SignedTx;
 use crate::storage::{KvStore, StoreError};
 use layout::{GenesisRecord, KnownGenesis};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use tree::ProcessingBlock;
 
@@ -157,7 +158,7 @@ pub struct Chain {
     /// Where accepted blocks and accounts persist; written once per accept, in one batch.
     store: Arc<dyn KvStore>,
     /// The accepted accounts, all of them: state is served from memory, never the store.
-    accounts: HashMap<Address, Account>,
+    accounts: AddressMap<Account>,
     /// Order-independent digest of `accounts`, updated per touched account.
     digest: DigestAccumulator,
     /// Fees burned up to the last accepted block.
@@ -165,18 +166,18 @@ pub struct Chain {
     /// The last accepted block: the root of the processing tree.
     last_accepted: SealedBlock,
     /// Verified blocks not yet decided, each with its branch's state overlay.
-    processing: HashMap<Id, ProcessingBlock>,
+    processing: IdMap<ProcessingBlock>,
     /// The block new blocks are built on (the host's preference).
     preferred: Id,
     /// Transfers waiting for a block, per sender in nonce order.
     mempool: Mempool,
     /// IDs of transfers whose signature this node has checked and that are still pending or
     /// processing: a block holding them is not checked again.
-    verified_sigs: HashSet<Id>,
+    verified_sigs: IdSet,
     /// Statuses of transfers not (or not yet) accepted, bounded.
     statuses: StatusBook,
     /// Recently accepted blocks by ID, so the host's `GetBlock` for them skips the store.
-    recent_blocks: HashMap<Id, SealedBlock>,
+    recent_blocks: IdMap<SealedBlock>,
     /// `recent_blocks` in the order they were accepted, to evict the oldest.
     recent_order: VecDeque<Id>,
     /// The sender the last built block stopped after, so each block starts where the last one
@@ -278,14 +279,14 @@ impl Chain {
             supply,
             genesis_id: genesis_block.id,
             store,
-            accounts: HashMap::new(),
+            accounts: AddressMap::default(),
             digest: DigestAccumulator::default(),
             burned: 0,
             preferred: genesis_block.id,
             last_accepted: genesis_block,
-            processing: HashMap::new(),
-            verified_sigs: HashSet::new(),
-            recent_blocks: HashMap::new(),
+            processing: IdMap::default(),
+            verified_sigs: IdSet::default(),
+            recent_blocks: IdMap::default(),
             recent_order: VecDeque::new(),
             build_cursor: None,
             accepting: None,
@@ -321,7 +322,7 @@ impl Chain {
                 last.block.state_digest
             )));
         }
-        let mut accounts = HashMap::with_capacity(loaded.accounts.len());
+        let mut accounts = address_map_with_capacity(loaded.accounts.len());
         accounts.extend(loaded.accounts);
         self.accounts = accounts;
         self.digest = digest;

@@ -11,7 +11,10 @@
 // serves. It stops when its stdin closes (so it cannot outlive the script that
 // started it, even one killed with SIGKILL) or on SIGTERM/SIGINT: it stops the
 // gRPC server, closes the database (which flushes it) and exits 0. It removes
-// nothing: DIR belongs to the caller.
+// nothing: DIR belongs to the caller. Before it exits it prints to stderr how
+// long the server spent in each rpcdb method (from after the request was
+// decoded to the answer: the database's own time) and LevelDB's compaction and
+// write-stall statistics, which tell where a slow figure's time went.
 //
 // -stack luxd (the default) serves the database as luxd hands it to a chain
 // (node/node.go initDatabase, chains/manager.go createSnowmanChain,
@@ -28,12 +31,16 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"sort"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -104,8 +111,9 @@ func run() error {
 	if err := prometheus.NewRegistry().Register(metrics); err != nil {
 		return fmt.Errorf("register gRPC metrics: %w", err)
 	}
+	timings := newCallTimings()
 	server := grpcutils.NewServer(
-		grpcutils.WithUnaryInterceptor(metrics.UnaryServerInterceptor()),
+		grpcutils.WithUnaryInterceptor(timings.around(metrics.UnaryServerInterceptor())),
 		grpcutils.WithStreamInterceptor(metrics.StreamServerInterceptor()),
 	)
 	grpcHealth := health.NewServer()
@@ -146,7 +154,68 @@ func run() error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	stop(server)
+	timings.print(os.Stderr)
+	if ldb, ok := base.(*leveldb.Database); ok {
+		for _, property := range []string{"leveldb.stats", "leveldb.iostats", "leveldb.writedelay"} {
+			if value, err := ldb.GetProperty(property); err == nil {
+				fmt.Fprintf(os.Stderr, "rpcdbserver: %s\n%s\n", property, strings.TrimRight(value, "\n"))
+			}
+		}
+	}
 	return nil
+}
+
+// callTimings sums, per rpcdb method, the time the server spent answering.
+type callTimings struct {
+	lock    sync.Mutex
+	methods map[string]*callTiming
+}
+
+type callTiming struct {
+	calls      int
+	total, max time.Duration
+}
+
+func newCallTimings() *callTimings {
+	return &callTimings{methods: make(map[string]*callTiming)}
+}
+
+// around times each call, including next (the host's own interceptor).
+func (t *callTimings) around(next grpc.UnaryServerInterceptor) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req interface{}, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (interface{}, error) {
+		start := time.Now()
+		resp, err := next(ctx, req, info, handler)
+		took := time.Since(start)
+		t.lock.Lock()
+		m := t.methods[info.FullMethod]
+		if m == nil {
+			m = &callTiming{}
+			t.methods[info.FullMethod] = m
+		}
+		m.calls++
+		m.total += took
+		if took > m.max {
+			m.max = took
+		}
+		t.lock.Unlock()
+		return resp, err
+	}
+}
+
+func (t *callTimings) print(w io.Writer) {
+	t.lock.Lock()
+	defer t.lock.Unlock()
+	names := make([]string, 0, len(t.methods))
+	for name := range t.methods {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		m := t.methods[name]
+		fmt.Fprintf(w, "rpcdbserver: %s: %d calls, %v in all, mean %v, max %v\n",
+			name, m.calls, m.total.Round(time.Microsecond),
+			(m.total / time.Duration(m.calls)).Round(time.Microsecond), m.max.Round(time.Microsecond))
+	}
 }
 
 // layers wraps base as -stack asks.

@@ -3,6 +3,8 @@
 use super::host::serve_on_loopback;
 use crate::pb::rpcdb::database_server::{Database, DatabaseServer};
 use crate::pb::rpcdb::*;
+use crate::plugin::rpcdb_store::RpcdbStore;
+use crate::storage::{KvStore, StoreError};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -219,5 +221,86 @@ impl Database for MemDb {
         self.check()?;
         self.0.iterators.lock().unwrap().remove(&r.into_inner().id);
         Ok(Response::new(IteratorReleaseResponse { err: 0 }))
+    }
+}
+
+/// The plugin's own rpcdb client — the store it runs on under Luxd, built as
+/// `plugin::initialize` builds it — connected to the host database at `addr`: benches and
+/// tests against the real host's rpcdb server (`tests/host/cmd/rpcdbserver`) measure the
+/// client the plugin ships, not a copy of it.
+///
+/// Call it outside async code: it waits for the connection on a runtime of its own (the
+/// store's calls then run on the store's runtime, as in the plugin).
+pub fn rpcdb_store_at(addr: &str) -> Result<Arc<dyn KvStore>, StoreError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError::with_source("cannot start a runtime to connect", e))?;
+    let store = runtime.block_on(RpcdbStore::connect(addr))?;
+    Ok(Arc::new(store))
+}
+
+/// Has the host database at `addr` compact every key a chain writes (`rpcdb.Database/Compact`)
+/// and waits until it has. A bench that has just written a large fixture through the host calls
+/// it, so that the host's background compaction of that fixture does not take CPU from the
+/// measurements that follow, as on a node whose database settled long ago. The plugin itself
+/// never compacts. The range is explicit (every chain key starts with an ASCII letter, below
+/// 0xff): luxd's `prefixdb` prefixes both ends, so an empty limit would not mean "to the end".
+///
+/// Call it outside async code, like [`rpcdb_store_at`].
+pub fn compact_rpcdb(addr: &str) -> Result<(), StoreError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError::with_source("cannot start a runtime to compact", e))?;
+    runtime.block_on(async {
+        let mut client = database_client::DatabaseClient::connect(format!("http://{addr}"))
+            .await
+            .map_err(|e| {
+                StoreError::with_source(format!("cannot reach the host database at {addr}"), e)
+            })?;
+        let request = CompactRequest {
+            start: Vec::new(),
+            limit: vec![0xff],
+        };
+        let code = client
+            .compact(request)
+            .await
+            .map_err(|e| StoreError::with_source(format!("host database {addr} (Compact)"), e))?
+            .into_inner()
+            .err;
+        match Error::try_from(code) {
+            Ok(Error::Unspecified) => Ok(()),
+            _ => Err(StoreError::new(format!(
+                "host database {addr} (Compact): database error {code}"
+            ))),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::WriteBatch;
+
+    #[test]
+    fn rpcdb_store_at_connects_the_plugin_client_from_plain_code() {
+        let db = MemDb::default();
+        let store = rpcdb_store_at(&db.serve_on_own_thread()).unwrap();
+        let mut batch = WriteBatch::default();
+        batch.put(b"k".to_vec(), b"v".to_vec());
+        store.write(batch).unwrap();
+        assert_eq!(store.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+        assert_eq!(db.write_batches(), 1, "through the host's WriteBatch");
+    }
+
+    #[test]
+    fn compact_rpcdb_asks_the_host_and_reports_its_failure() {
+        let db = MemDb::default();
+        let addr = db.serve_on_own_thread();
+        compact_rpcdb(&addr).unwrap();
+        db.set_failing(true);
+        let error = compact_rpcdb(&addr).unwrap_err();
+        assert!(error.to_string().contains("Compact"), "{error}");
     }
 }

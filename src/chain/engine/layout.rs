@@ -10,6 +10,8 @@
 //! | `m/last`, `m/burned` | last accepted block ID, fees burned up to it |
 //! | `m/genesis`, `m/chain`, `m/params` | what the store is bound to: genesis block, chain ID, parameters |
 //! | `m/genesis-source`, `m/supply` | hash of the genesis document and its supply (the quick restart) |
+//! | `m/genesis-header` | the document's network ID and parameters (JSON), so a restart on the same document reads none of it but its hash |
+//! | `m/account-count` | accounts at the last open (little-endian u64): a hint to size the account table, trusted for nothing else |
 //! | `x/<address><u64::MAX − height, big-endian><u32::MAX − index, big-endian>` | account history entry (only when enabled): tx ID, counterparty, amount, fee, nonce, block timestamp, direction (SCALE, 97 bytes); the inverted position makes a forward scan newest first |
 //! | `m/history-from` | history index marker: complete for every height at or above it (little-endian u64); absent when the index is off or was never built |
 
@@ -22,6 +24,7 @@ use super::super::state::Account;
 use super::history::{Direction, HistoryEntry, HistoryPosition};
 use super::{ProcessingBlock, TxLocation};
 use crate::storage::{KvStore, StoreError, WriteBatch};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::ops::ControlFlow;
 
@@ -38,6 +41,8 @@ const KEY_PARAMS: &[u8] = b"m/params";
 const KEY_GENESIS_SOURCE: &[u8] = b"m/genesis-source";
 /// The genesis supply (sum of allocations).
 const KEY_SUPPLY: &[u8] = b"m/supply";
+/// The genesis document's network ID and parameters.
+const KEY_GENESIS_HEADER: &[u8] = b"m/genesis-header";
 /// Account history entries, by address then inverted position.
 const KEY_HISTORY: &[u8] = b"x/";
 /// The lowest height from which the history index is complete.
@@ -76,12 +81,31 @@ pub(super) fn params_fingerprint(params: &ChainParams) -> Id {
     Id::hash_of(&bytes)
 }
 
+/// What a genesis document says besides its allocations and timestamp (which its block
+/// commits to): kept in the store so a restart on the same document need not parse it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct KnownHeader {
+    /// The network the document names.
+    pub(super) network_id: u32,
+    /// Its consensus parameters.
+    pub(super) params: ChainParams,
+}
+
+impl KnownHeader {
+    fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("a header serializes")
+    }
+}
+
 /// What the store keeps about the genesis document it was created from.
 pub(super) struct KnownGenesis {
     /// The genesis block.
     pub(super) block: SealedBlock,
     /// The sum of its allocations.
     pub(super) supply: u64,
+    /// Its network ID and parameters; `None` in a store written before they were kept.
+    pub(super) header: Option<KnownHeader>,
 }
 
 impl KnownGenesis {
@@ -100,19 +124,37 @@ impl KnownGenesis {
         if block.id != id {
             return Err(corrupt("genesis block does not match its ID"));
         }
-        Ok(Some(KnownGenesis { block, supply }))
+        let header = match store.get(KEY_GENESIS_HEADER)? {
+            Some(bytes) => Some(
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| corrupt(format!("stored genesis header: {e}")))?,
+            ),
+            None => None,
+        };
+        Ok(Some(KnownGenesis {
+            block,
+            supply,
+            header,
+        }))
     }
 
-    /// Records the genesis document's hash and supply, for the quick path on the next start.
-    pub(super) fn record(store: &dyn KvStore, source: &Id, supply: u64) -> Result<(), StoreError> {
+    /// Records the genesis document's hash, supply and header, for the quick path on the next
+    /// start.
+    pub(super) fn record(
+        store: &dyn KvStore,
+        source: &Id,
+        supply: u64,
+        header: &KnownHeader,
+    ) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();
-        Self::add_to(&mut batch, source, supply);
+        Self::add_to(&mut batch, source, supply, header);
         store.write(batch)
     }
 
-    fn add_to(batch: &mut WriteBatch, source: &Id, supply: u64) {
+    fn add_to(batch: &mut WriteBatch, source: &Id, supply: u64, header: &KnownHeader) {
         batch.put(KEY_GENESIS_SOURCE.to_vec(), source.0.to_vec());
         batch.put(KEY_SUPPLY.to_vec(), supply.to_le_bytes().to_vec());
+        batch.put(KEY_GENESIS_HEADER.to_vec(), header.to_bytes());
     }
 }
 
@@ -126,6 +168,8 @@ pub(super) fn stored_genesis(store: &dyn KvStore) -> Result<Option<Vec<u8>>, Sto
 pub(super) struct GenesisRecord<'a> {
     /// Hash of the genesis document.
     pub(super) source: &'a Id,
+    /// Its network ID and parameters.
+    pub(super) header: &'a KnownHeader,
     /// Sum of the allocations.
     pub(super) supply: u64,
     /// The funded accounts.
@@ -134,15 +178,13 @@ pub(super) struct GenesisRecord<'a> {
     pub(super) block: &'a SealedBlock,
     /// The chain the store belongs to.
     pub(super) chain_id: &'a Id,
-    /// The consensus parameters.
-    pub(super) params: &'a ChainParams,
 }
 
 impl GenesisRecord<'_> {
     /// Writes the record atomically.
     pub(super) fn write(&self, store: &dyn KvStore) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();
-        KnownGenesis::add_to(&mut batch, self.source, self.supply);
+        KnownGenesis::add_to(&mut batch, self.source, self.supply, self.header);
         for (address, account) in self.accounts {
             batch.put(key(KEY_ACCOUNT, &address.0), account.to_bytes().to_vec());
         }
@@ -155,7 +197,7 @@ impl GenesisRecord<'_> {
         batch.put(KEY_CHAIN.to_vec(), self.chain_id.0.to_vec());
         batch.put(
             KEY_PARAMS.to_vec(),
-            params_fingerprint(self.params).0.to_vec(),
+            params_fingerprint(&self.header.params).0.to_vec(),
         );
         store.write(batch)
     }

@@ -33,7 +33,7 @@ pub use verify::{SignatureProof, SignatureWork, MAX_BLOCK_SKEW_MS};
 
 use super::block::SealedBlock;
 use super::error::OpenError;
-use super::genesis::{ChainParams, Genesis, GenesisHeader, GenesisState};
+use super::genesis::{source_hash, ChainParams, Genesis, GenesisHeader, GenesisState};
 use super::ids::{Address, Id};
 use super::mempool::{Mempool, MempoolLimits};
 use super::rules::StatelessRules;
@@ -41,7 +41,7 @@ use super::state::{Account, AccountView, DigestAccumulator};
 use super::status::StatusBook;
 use super::tx::SignedTx;
 use crate::storage::{KvStore, StoreError};
-use layout::{GenesisRecord, KnownGenesis};
+use layout::{GenesisRecord, KnownGenesis, KnownHeader};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tree::ProcessingBlock;
@@ -193,8 +193,8 @@ impl Chain {
     /// With account history on, indexes the stored blocks the index is missing first.
     ///
     /// A restart on the genesis document the store was created from (same bytes, checked by
-    /// hash) reads only the document's header: the allocations are already in the store, and
-    /// re-deriving a million of them would dominate start-up.
+    /// hash) reads nothing else of it: the allocations, network ID and parameters are already
+    /// in the store, and re-deriving a million allocations would dominate start-up.
     pub fn open(
         store: Arc<dyn KvStore>,
         genesis_json: &[u8],
@@ -211,40 +211,48 @@ impl Chain {
         genesis_json: &[u8],
         config_for: impl FnOnce(&GenesisFacts) -> ChainConfig,
     ) -> Result<Self, OpenError> {
-        let source = Id::hash_of(genesis_json);
+        let source = source_hash(genesis_json);
         if let Some(known) = KnownGenesis::read(&*store, &source)? {
-            let header = GenesisHeader::from_json(genesis_json)?;
-            let config = config_for(&GenesisFacts {
-                network_id: header.network_id,
-                genesis_id: known.block.id,
-            });
-            let mut chain =
-                Chain::unloaded(store, config, header.params, known.block, known.supply);
-            chain.load()?;
-            chain.prepare_history()?;
-            return Ok(chain);
+            let Some(header) = known.header.clone() else {
+                // A store from before the header was kept: read it from the document once, and
+                // keep it, so the next start needs only the document's hash.
+                let header = GenesisHeader::from_json(genesis_json)?;
+                let header = KnownHeader {
+                    network_id: header.network_id,
+                    params: header.params,
+                };
+                let supply = known.supply;
+                let chain = Chain::open_on(store, known, header.clone(), config_for)?;
+                KnownGenesis::record(&*chain.store, &source, supply, &header)?;
+                return Ok(chain);
+            };
+            return Chain::open_on(store, known, header, config_for);
         }
         let genesis: GenesisState = Genesis::from_json(genesis_json)?.into_state()?;
         let genesis_id = genesis.block.id;
-        let config = config_for(&GenesisFacts {
+        let header = KnownHeader {
             network_id: genesis.genesis.network_id,
+            params: genesis.genesis.params.clone(),
+        };
+        let config = config_for(&GenesisFacts {
+            network_id: header.network_id,
             genesis_id,
         });
         let stored_genesis = layout::stored_genesis(&*store)?;
         let mut chain = Chain::unloaded(
             store,
             config,
-            genesis.genesis.params.clone(),
+            header.params.clone(),
             genesis.block.clone(),
             genesis.supply,
         );
         match stored_genesis {
-            None => chain.write_genesis(genesis, source)?,
+            None => chain.write_genesis(genesis, source, &header)?,
             Some(stored) if stored == genesis_id.0 => {
                 chain.load()?;
                 // A store from before the genesis hash was kept: keep it now, so the next
                 // start takes the quick path.
-                KnownGenesis::record(&*chain.store, &source, chain.supply)?;
+                KnownGenesis::record(&*chain.store, &source, chain.supply, &header)?;
             }
             Some(stored) => {
                 return Err(OpenError::OtherGenesis {
@@ -254,6 +262,44 @@ impl Chain {
                 })
             }
         }
+        chain.prepare_history()?;
+        Ok(chain)
+    }
+
+    /// Opens the chain on a store created from the genesis document hashing to `source` (see
+    /// [`genesis::source_hash_of_reader`](super::genesis::source_hash_of_reader)), reading
+    /// nothing of the document but that hash: what lets the dev chain restart on a genesis file
+    /// of a hundred megabytes without holding it in memory. `None` when the store does not know
+    /// the document well enough (a fresh store, another document, or a store from before the
+    /// header was kept): then [`open_with`](Self::open_with) needs its bytes.
+    pub fn open_known(
+        store: Arc<dyn KvStore>,
+        source: &Id,
+        config_for: impl FnOnce(&GenesisFacts) -> ChainConfig,
+    ) -> Result<Option<Self>, OpenError> {
+        match KnownGenesis::read(&*store, source)? {
+            Some(mut known) => match known.header.take() {
+                Some(header) => Chain::open_on(store, known, header, config_for).map(Some),
+                None => Ok(None),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// Opens the chain on a store that holds the state of a known genesis document: loads the
+    /// accepted state (checking its digest) and prepares the history index.
+    fn open_on(
+        store: Arc<dyn KvStore>,
+        known: KnownGenesis,
+        header: KnownHeader,
+        config_for: impl FnOnce(&GenesisFacts) -> ChainConfig,
+    ) -> Result<Self, OpenError> {
+        let config = config_for(&GenesisFacts {
+            network_id: header.network_id,
+            genesis_id: known.block.id,
+        });
+        let mut chain = Chain::unloaded(store, config, header.params, known.block, known.supply);
+        chain.load()?;
         chain.prepare_history()?;
         Ok(chain)
     }
@@ -293,14 +339,19 @@ impl Chain {
         }
     }
 
-    fn write_genesis(&mut self, genesis: GenesisState, source: Id) -> Result<(), OpenError> {
+    fn write_genesis(
+        &mut self,
+        genesis: GenesisState,
+        source: Id,
+        header: &KnownHeader,
+    ) -> Result<(), OpenError> {
         GenesisRecord {
             source: &source,
+            header,
             supply: genesis.supply,
             accounts: &genesis.accounts,
             block: &genesis.block,
             chain_id: &self.config.chain_id,
-            params: &self.rules.params,
         }
         .write(&*self.store)?;
         self.accounts = genesis.accounts;

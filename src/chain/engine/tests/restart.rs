@@ -3,7 +3,7 @@
 
 use super::{accepted_at, admit, unfunded};
 use crate::chain::engine::GenesisFacts;
-use crate::chain::genesis::{Genesis, LOCAL_GENESIS_JSON};
+use crate::chain::genesis::{source_hash, Genesis, LOCAL_GENESIS_JSON};
 use crate::chain::tx::address_of;
 use crate::chain::{Account, Address, Chain, ChainConfig, Id, OpenError, SealedBlock};
 use crate::keys::dev_key;
@@ -245,4 +245,71 @@ fn a_restart_on_a_reformatted_genesis_derives_it_again_and_agrees() {
         assert_eq!(chain.tx_status(&tx), accepted_at(&block));
         assert_accepted_invariants(&chain);
     }
+}
+
+/// What a chain opened from the stored genesis alone says about itself.
+fn facts_of_known_open(store: &Arc<dyn KvStore>, source: &Id) -> Option<(GenesisFacts, Id)> {
+    let mut facts = None;
+    let chain = Chain::open_known(store.clone(), source, |f| {
+        facts = Some(*f);
+        chain_config()
+    })
+    .expect("opens or declines")?;
+    assert_accepted_invariants(&chain);
+    Some((
+        facts.expect("the configuration was asked for"),
+        chain.last_accepted().id,
+    ))
+}
+
+#[test]
+fn a_restart_needs_only_the_genesis_documents_hash() {
+    let h = history();
+    let source = source_hash(LOCAL_GENESIS_JSON.as_bytes());
+    let (facts, last) = facts_of_known_open(&h.store, &source).expect("the store knows it");
+    assert_eq!(
+        facts,
+        GenesisFacts {
+            network_id: NETWORK_ID,
+            genesis_id: h.blocks[0].id,
+        }
+    );
+    assert_eq!(last, h.last.id);
+    // Another document, or a store that holds no chain yet: the document's bytes are needed.
+    assert!(facts_of_known_open(&h.store, &Id([7; 32])).is_none());
+    assert!(facts_of_known_open(&memory_store(), &source).is_none());
+}
+
+#[test]
+fn a_store_from_before_the_genesis_header_was_kept_learns_it_on_its_next_open() {
+    let h = history();
+    let source = source_hash(LOCAL_GENESIS_JSON.as_bytes());
+    h.store
+        .write(WriteBatch {
+            puts: Vec::new(),
+            deletes: vec![b"m/genesis-header".to_vec()],
+        })
+        .unwrap();
+    assert!(facts_of_known_open(&h.store, &source).is_none());
+    let chain = open_chain_on(h.store.clone(), chain_config());
+    assert_eq!(chain.last_accepted().id, h.last.id);
+    drop(chain);
+    let (facts, last) = facts_of_known_open(&h.store, &source).expect("kept now");
+    assert_eq!(facts.network_id, NETWORK_ID);
+    assert_eq!(last, h.last.id);
+}
+
+#[test]
+fn a_stored_genesis_header_no_chain_writes_is_corrupt() {
+    let h = history();
+    let mut batch = WriteBatch::default();
+    batch.put(b"m/genesis-header".to_vec(), b"{\"networkId\":".to_vec());
+    h.store.write(batch).unwrap();
+    let source = source_hash(LOCAL_GENESIS_JSON.as_bytes());
+    let err = Chain::open_known(h.store.clone(), &source, |_| chain_config())
+        .err()
+        .expect("refused");
+    assert!(matches!(err, OpenError::Corrupt(_)), "{err}");
+    let err = open_error(&h.store, LOCAL_GENESIS_JSON.as_bytes(), chain_config());
+    assert!(matches!(err, OpenError::Corrupt(_)), "{err}");
 }

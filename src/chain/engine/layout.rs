@@ -43,6 +43,8 @@ const KEY_GENESIS_SOURCE: &[u8] = b"m/genesis-source";
 const KEY_SUPPLY: &[u8] = b"m/supply";
 /// The genesis document's network ID and parameters.
 const KEY_GENESIS_HEADER: &[u8] = b"m/genesis-header";
+/// How many accounts the last open loaded: a sizing hint.
+const KEY_ACCOUNT_COUNT: &[u8] = b"m/account-count";
 /// Account history entries, by address then inverted position.
 const KEY_HISTORY: &[u8] = b"x/";
 /// The lowest height from which the history index is complete.
@@ -185,6 +187,7 @@ impl GenesisRecord<'_> {
     pub(super) fn write(&self, store: &dyn KvStore) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();
         KnownGenesis::add_to(&mut batch, self.source, self.supply, self.header);
+        set_account_count(&mut batch, self.accounts.len());
         for (address, account) in self.accounts {
             batch.put(key(KEY_ACCOUNT, &address.0), account.to_bytes().to_vec());
         }
@@ -203,22 +206,22 @@ impl GenesisRecord<'_> {
     }
 }
 
-/// The accepted state as the store holds it, checked against what the node was opened with.
-pub(super) struct LoadedState {
+/// The head of the accepted state as the store holds it, checked against what the node was
+/// opened with; the accounts are read after it with [`scan_accounts`].
+pub(super) struct AcceptedHead {
     /// The last accepted block.
     pub(super) last_accepted: SealedBlock,
     /// Fees burned up to it.
     pub(super) burned: u64,
-    /// Every account with state, in key order.
-    pub(super) accounts: Vec<(Address, Account)>,
 }
 
-/// Reads the accepted state back, refusing a store of another chain or other parameters.
-pub(super) fn load(
+/// Reads the last accepted block and burned total back, refusing a store of another chain or
+/// other parameters.
+pub(super) fn load_head(
     store: &dyn KvStore,
     chain_id: &Id,
     params: &ChainParams,
-) -> Result<LoadedState, OpenError> {
+) -> Result<AcceptedHead, OpenError> {
     if store.get(KEY_CHAIN)?.as_deref() != Some(&chain_id.0[..]) {
         return Err(OpenError::OtherChain(*chain_id));
     }
@@ -233,15 +236,39 @@ pub(super) fn load(
         .ok_or_else(|| corrupt("last accepted block missing"))?;
     let last_accepted = SealedBlock::decode(&bytes).map_err(corrupt)?;
     let burned = read_u64(store, KEY_BURNED)?.ok_or_else(|| corrupt("burned total missing"))?;
-    let mut accounts: Vec<(Address, Account)> = Vec::new();
+    Ok(AcceptedHead {
+        last_accepted,
+        burned,
+    })
+}
+
+/// Accounts handed to the visitor of [`scan_accounts`] at a time.
+pub(super) const ACCOUNT_CHUNK: usize = 8192;
+
+/// Reads every stored account, in key order, handing them to `visit` in chunks of
+/// [`ACCOUNT_CHUNK`] (the last one shorter) so the caller can digest and file each chunk while
+/// the next is read, without a million of them in memory at once. `visit` may stop the scan by
+/// breaking: the scan then ends early without error.
+pub(super) fn scan_accounts(
+    store: &dyn KvStore,
+    visit: &mut dyn FnMut(Vec<(Address, Account)>) -> ControlFlow<()>,
+) -> Result<(), OpenError> {
+    let mut chunk = Vec::with_capacity(ACCOUNT_CHUNK);
+    let mut stopped = false;
     // A bad entry is corruption; a failing read is the store's (retry, not restore).
     let mut bad_entry = false;
-    let scanned = store.scan_prefix(KEY_ACCOUNT, &mut |k, v| {
+    let scanned = store.scan_prefix_from(KEY_ACCOUNT, None, &mut |k, v| {
         let address = <[u8; 32]>::try_from(&k[KEY_ACCOUNT.len()..]).map(Address);
         match (address, Account::from_bytes(v)) {
             (Ok(address), Some(account)) => {
-                accounts.push((address, account));
-                Ok(())
+                chunk.push((address, account));
+                if chunk.len() < ACCOUNT_CHUNK {
+                    return Ok(ControlFlow::Continue(()));
+                }
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(ACCOUNT_CHUNK));
+                let flow = visit(full);
+                stopped = flow.is_break();
+                Ok(flow)
             }
             _ => {
                 bad_entry = true;
@@ -257,11 +284,31 @@ pub(super) fn load(
         Err(e) => return Err(e.into()),
         Ok(()) => {}
     }
-    Ok(LoadedState {
-        last_accepted,
-        burned,
-        accounts,
-    })
+    if !stopped && !chunk.is_empty() {
+        let _ = visit(chunk);
+    }
+    Ok(())
+}
+
+/// How many accounts the last open found (or the genesis wrote): what to size the account
+/// table for before reading them. `None` in a store written before it was kept.
+pub(super) fn account_count(store: &dyn KvStore) -> Result<Option<u64>, StoreError> {
+    read_u64(store, KEY_ACCOUNT_COUNT)
+}
+
+/// Puts the account-count hint in `batch`.
+fn set_account_count(batch: &mut WriteBatch, count: usize) {
+    batch.put(
+        KEY_ACCOUNT_COUNT.to_vec(),
+        (count as u64).to_le_bytes().to_vec(),
+    );
+}
+
+/// Records how many accounts an open found, for the next open's table.
+pub(super) fn record_account_count(store: &dyn KvStore, count: usize) -> Result<(), StoreError> {
+    let mut batch = WriteBatch::default();
+    set_account_count(&mut batch, count);
+    store.write(batch)
 }
 
 /// The batch that makes a processing block accepted: its accounts, the block, its height and

@@ -182,8 +182,9 @@ pub async fn start(options: DevOptions) -> Result<DevChain, DevError> {
 }
 
 /// Opens the chain on the genesis file at `path`. A restart hashes the file as it reads it and
-/// needs nothing else from it; only a store that does not know the document yet (the first
-/// start) has it read whole and parsed.
+/// needs nothing else from it, and hashes it on a thread of its own while the store's chain is
+/// loaded, which the hash then confirms. Only a store that does not know the document yet (the
+/// first start) has it read whole and parsed.
 fn open_on_file(
     store: Arc<RedbStore>,
     path: &Path,
@@ -193,10 +194,30 @@ fn open_on_file(
         path: path.to_path_buf(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(file_error)?;
-    let source = source_hash_of_reader(file).map_err(file_error)?;
-    if let Some(chain) = Chain::open_known(store.clone(), &source, &config_for)? {
-        return Ok(chain);
+    let (loaded, source) = std::thread::scope(|scope| {
+        let hashing = scope.spawn(|| std::fs::File::open(path).and_then(source_hash_of_reader));
+        let loaded = Chain::load_known(store.clone(), &config_for);
+        match hashing.join() {
+            Ok(source) => (loaded, source),
+            // Reading and hashing a file does not panic; if it ever did, so does the start.
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    let source = source.map_err(file_error)?;
+    match loaded {
+        Ok(Some(loaded)) => {
+            if let Some(chain) = loaded.open_if_from(&source)? {
+                return Ok(chain);
+            }
+        }
+        Ok(None) => {}
+        // Whether the failure is this document's chain's or another's (whose bytes decide
+        // what to say) is settled by opening in order, as without the overlap.
+        Err(_) => {
+            if let Some(chain) = Chain::open_known(store.clone(), &source, &config_for)? {
+                return Ok(chain);
+            }
+        }
     }
     // One byte over the limit is enough for the parser to refuse the document.
     let mut bytes = Vec::new();

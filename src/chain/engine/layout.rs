@@ -160,6 +160,11 @@ impl KnownGenesis {
     }
 }
 
+/// The hash of the genesis document a store was created from, if it keeps one.
+pub(super) fn stored_source(store: &dyn KvStore) -> Result<Option<Id>, StoreError> {
+    read_id(store, KEY_GENESIS_SOURCE)
+}
+
 /// The genesis block ID a store was created with, if any (raw: it may not even be an ID).
 pub(super) fn stored_genesis(store: &dyn KvStore) -> Result<Option<Vec<u8>>, StoreError> {
     store.get(KEY_GENESIS)

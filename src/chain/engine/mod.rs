@@ -187,6 +187,30 @@ pub struct Chain {
     accepting: Option<Id>,
 }
 
+/// A chain whose accepted state is loaded from its store but not yet opened (see
+/// [`Chain::load_known`]): it becomes a [`Chain`] only once the caller has the hash of the
+/// genesis document it was given and it is the store's. Nothing is written to the store before.
+pub struct LoadedChain {
+    /// The chain, state loaded and checked against its digest.
+    chain: Chain,
+    /// The hash of the genesis document the store was created from.
+    source: Id,
+    /// Whether the open is to write the account count again.
+    count_stale: bool,
+}
+
+impl LoadedChain {
+    /// The chain, opened (as [`Chain::open_known`] would), if the store was created from the
+    /// genesis document hashing to `source`; `None`, having written nothing, for another
+    /// document (then [`Chain::open_with`] needs its bytes).
+    pub fn open_if_from(self, source: &Id) -> Result<Option<Chain>, OpenError> {
+        if self.source != *source {
+            return Ok(None);
+        }
+        self.chain.finish_open(self.count_stale).map(Some)
+    }
+}
+
 impl Chain {
     /// Opens the chain on `store`: resumes from the stored last accepted block, or writes the
     /// genesis state on a fresh store. Refuses a store that belongs to another genesis or chain.
@@ -246,13 +270,17 @@ impl Chain {
             genesis.block.clone(),
             genesis.supply,
         );
-        match stored_genesis {
-            None => chain.write_genesis(genesis, source, &header)?,
+        let count_stale = match stored_genesis {
+            None => {
+                chain.write_genesis(genesis, source, &header)?;
+                false
+            }
             Some(stored) if stored == genesis_id.0 => {
-                chain.load()?;
+                let count_stale = chain.load()?;
                 // A store from before the genesis hash was kept: keep it now, so the next
                 // start takes the quick path.
                 KnownGenesis::record(&*chain.store, &source, chain.supply, &header)?;
+                count_stale
             }
             Some(stored) => {
                 return Err(OpenError::OtherGenesis {
@@ -261,9 +289,8 @@ impl Chain {
                     given: genesis_id,
                 })
             }
-        }
-        chain.prepare_history()?;
-        Ok(chain)
+        };
+        chain.finish_open(count_stale)
     }
 
     /// Opens the chain on a store created from the genesis document hashing to `source` (see
@@ -286,6 +313,32 @@ impl Chain {
         }
     }
 
+    /// Loads the chain a store holds from what the store recorded of its genesis document,
+    /// before the caller knows that the document it was given is that one: the dev chain hashes
+    /// its genesis file on another thread meanwhile, and opens the result with
+    /// [`LoadedChain::open_if_from`]. Only reads the store. `None` when the store does not
+    /// know its document well enough (see [`open_known`](Self::open_known)).
+    pub fn load_known(
+        store: Arc<dyn KvStore>,
+        config_for: impl FnOnce(&GenesisFacts) -> ChainConfig,
+    ) -> Result<Option<LoadedChain>, OpenError> {
+        let Some(source) = layout::stored_source(&*store)? else {
+            return Ok(None);
+        };
+        let Some(mut known) = KnownGenesis::read(&*store, &source)? else {
+            return Ok(None);
+        };
+        let Some(header) = known.header.take() else {
+            return Ok(None);
+        };
+        let (chain, count_stale) = Chain::load_on(store, known, header, config_for)?;
+        Ok(Some(LoadedChain {
+            chain,
+            source,
+            count_stale,
+        }))
+    }
+
     /// Opens the chain on a store that holds the state of a known genesis document: loads the
     /// accepted state (checking its digest) and prepares the history index.
     fn open_on(
@@ -294,14 +347,35 @@ impl Chain {
         header: KnownHeader,
         config_for: impl FnOnce(&GenesisFacts) -> ChainConfig,
     ) -> Result<Self, OpenError> {
+        let (chain, count_stale) = Chain::load_on(store, known, header, config_for)?;
+        chain.finish_open(count_stale)
+    }
+
+    /// The chain of a known genesis document with its accepted state loaded (and checked), and
+    /// whether the stored account count is to be written again; nothing written yet.
+    fn load_on(
+        store: Arc<dyn KvStore>,
+        known: KnownGenesis,
+        header: KnownHeader,
+        config_for: impl FnOnce(&GenesisFacts) -> ChainConfig,
+    ) -> Result<(Self, bool), OpenError> {
         let config = config_for(&GenesisFacts {
             network_id: header.network_id,
             genesis_id: known.block.id,
         });
         let mut chain = Chain::unloaded(store, config, header.params, known.block, known.supply);
-        chain.load()?;
-        chain.prepare_history()?;
-        Ok(chain)
+        let count_stale = chain.load()?;
+        Ok((chain, count_stale))
+    }
+
+    /// What an open writes once the state is loaded: the account count when `count_stale`,
+    /// and the history index's backfill (or its marker's removal).
+    fn finish_open(self, count_stale: bool) -> Result<Self, OpenError> {
+        if count_stale {
+            layout::record_account_count(&*self.store, self.accounts.len())?;
+        }
+        self.prepare_history()?;
+        Ok(self)
     }
 
     /// A chain at genesis with no state loaded yet.
@@ -363,8 +437,9 @@ impl Chain {
     /// start-up time with 1M accounts is dominated by this. The accounts are read in chunks;
     /// this thread hashes each chunk's digest leaves while another files the chunk before it in
     /// the account table (sized beforehand from the stored count), so neither a copy of every
-    /// account nor a second table ever sits beside the table being filled.
-    fn load(&mut self) -> Result<(), OpenError> {
+    /// account nor a second table ever sits beside the table being filled. Says whether the
+    /// stored count is to be written again; writes nothing itself.
+    fn load(&mut self) -> Result<bool, OpenError> {
         let store = &*self.store;
         let head = layout::load_head(store, &self.config.chain_id, &self.rules.params)?;
         let stored_count = layout::account_count(store)?;
@@ -381,18 +456,16 @@ impl Chain {
                 last.block.state_digest
             )));
         }
-        // Recorded when the table had to grow while filling (a resize holds two tables at
+        // Written again when the table had to grow while filling (a resize holds two tables at
         // once): accounts only ever get added, so a table sized once for the count stays right
         // until the chain outgrows its spare room, and a steady restart writes nothing.
-        if stored_count.is_none() || accounts.len() > sized_for {
-            layout::record_account_count(store, accounts.len())?;
-        }
+        let count_stale = stored_count.is_none() || accounts.len() > sized_for;
         self.accounts = accounts;
         self.digest = digest;
         self.burned = head.burned;
         self.preferred = last.id;
         self.last_accepted = last;
-        Ok(())
+        Ok(count_stale)
     }
 
     // === queries ===

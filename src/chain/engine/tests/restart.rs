@@ -12,7 +12,7 @@ use crate::keys::dev_key;
 use crate::storage::{KvStore, WriteBatch};
 use crate::test_utils::{
     assert_accepted_invariants, chain_config, local_genesis_with_caps, memory_store, open_chain_on,
-    Transfer, MIN_FEE, NETWORK_ID, NOW_MS,
+    Transfer, WatchedStore, MIN_FEE, NETWORK_ID, NOW_MS,
 };
 use std::sync::Arc;
 
@@ -417,4 +417,51 @@ fn the_stored_account_count_is_only_a_hint() {
     }
     assert_eq!(presized_accounts(None), 0);
     assert_eq!(presized_accounts(Some(12)), 12);
+}
+
+#[test]
+fn a_chain_loaded_before_its_genesis_hash_is_known_opens_only_on_that_hash() {
+    let watched = Arc::new(WatchedStore::default());
+    let store: Arc<dyn KvStore> = watched.clone();
+    let mut chain = open_chain_on(store.clone(), chain_config());
+    admit(&mut chain, Transfer::from_dev(0).to(unfunded(4)).sign());
+    let block = chain.build_block(NOW_MS).unwrap();
+    chain.accept_block(block.id).unwrap();
+    drop(chain);
+    // Without a stored count the open has something to write: it must wait for the hash.
+    store
+        .write(WriteBatch {
+            puts: Vec::new(),
+            deletes: vec![b"m/account-count".to_vec()],
+        })
+        .unwrap();
+    let source = source_hash(LOCAL_GENESIS_JSON.as_bytes());
+    let load = || {
+        Chain::load_known(store.clone(), |_| chain_config())
+            .unwrap()
+            .expect("the store knows its genesis")
+    };
+    let writes = watched.writes();
+    assert!(load().open_if_from(&Id([7; 32])).unwrap().is_none());
+    assert_eq!(
+        watched.writes(),
+        writes,
+        "another document: nothing written"
+    );
+    let chain = load()
+        .open_if_from(&source)
+        .unwrap()
+        .expect("its own document");
+    assert_eq!(
+        watched.writes(),
+        writes + 1,
+        "the account count, kept again"
+    );
+    assert_eq!(chain.last_accepted().id, block.id);
+    assert_accepted_invariants(&chain);
+    drop(chain);
+    // A store that holds no chain yet has nothing to load.
+    assert!(Chain::load_known(memory_store(), |_| chain_config())
+        .unwrap()
+        .is_none());
 }

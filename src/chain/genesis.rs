@@ -6,7 +6,9 @@ use super::ids::{amount_string, Address, Id};
 use super::maps::{address_map_with_capacity, AddressMap};
 use super::state::{Account, DigestAccumulator};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::io::Read;
 
 /// The dev genesis shipped with the binary (same file as `genesis/local.json`).
 pub const LOCAL_GENESIS_JSON: &str = include_str!("../../genesis/local.json");
@@ -113,6 +115,27 @@ fn check_genesis_size(bytes: &[u8]) -> Result<(), GenesisError> {
         )));
     }
     Ok(())
+}
+
+/// The hash a store keeps of the genesis document it was created from (SHA-256 of its bytes):
+/// a restart on the same bytes takes the stored state as it is instead of deriving it again.
+pub fn source_hash(bytes: &[u8]) -> Id {
+    Id::hash_of(bytes)
+}
+
+/// [`source_hash`] of a document read from `reader` in pieces, so a file of a hundred megabytes
+/// is hashed without being held in memory (the dev chain's restart reads nothing else of it).
+pub fn source_hash_of_reader(mut reader: impl Read) -> std::io::Result<Id> {
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 256 << 10];
+    loop {
+        match reader.read(&mut buffer) {
+            Ok(0) => return Ok(Id(hasher.finalize().into())),
+            Ok(n) => hasher.update(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Why a genesis document was refused.
@@ -260,6 +283,18 @@ mod tests {
             GenesisHeader::from_json(br#"{"networkId":1,"allocations":[],"extra":1}"#).is_err()
         );
         assert!(GenesisHeader::from_json(b"[").is_err());
+    }
+
+    #[test]
+    fn the_source_hash_is_the_same_read_whole_or_in_pieces() {
+        let bytes = LOCAL_GENESIS_JSON.repeat(200);
+        assert!(bytes.len() > 256 << 10, "more than one read");
+        let whole = source_hash(bytes.as_bytes());
+        assert_eq!(whole, Id::hash_of(bytes.as_bytes()));
+        assert_eq!(source_hash_of_reader(bytes.as_bytes()).unwrap(), whole);
+        // A reader that hands out a few bytes at a time.
+        let trickle = std::io::Read::chain(&bytes.as_bytes()[..7], &bytes.as_bytes()[7..]);
+        assert_eq!(source_hash_of_reader(trickle).unwrap(), whole);
     }
 
     #[test]

@@ -107,7 +107,16 @@ pub fn decode_tx_hex(text: &str) -> Result<SignedTx, TxError> {
             digits.len()
         )));
     }
-    let bytes = hex::decode(digits).map_err(|e| TxError::Malformed(format!("bad hex: {e}")))?;
+    let bad_hex = |e: hex::FromHexError| TxError::Malformed(format!("bad hex: {e}"));
+    // A transfer's length, the case that matters, into a buffer on the stack: `hex::decode`
+    // grows its vector from empty, which cost more than the rest of the decode. The errors are
+    // the same either way.
+    if digits.len() == 2 * crate::chain::tx::SIGNED_TX_LEN {
+        let mut bytes = [0u8; crate::chain::tx::SIGNED_TX_LEN];
+        hex::decode_to_slice(digits, &mut bytes).map_err(bad_hex)?;
+        return SignedTx::decode_canonical(&bytes).map_err(|e| TxError::Malformed(e.to_string()));
+    }
+    let bytes = hex::decode(digits).map_err(bad_hex)?;
     SignedTx::decode_canonical(&bytes).map_err(|e| TxError::Malformed(e.to_string()))
 }
 

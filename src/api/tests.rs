@@ -405,3 +405,27 @@ async fn single_calls_answered_directly_read_byte_for_byte_as_jsonrpsee_writes_t
     // The 18 well-formed single calls to registered methods; the seven others are not.
     assert_eq!(answered_directly, 18);
 }
+
+/// A transfer's worth of hex is decoded on the stack; its refusals read as `hex::decode`'s.
+#[test]
+fn transfer_hex_is_refused_in_the_words_of_hex_decode() {
+    let good = signed_hex(0, 0);
+    let tx = methods::decode_tx_hex(&good).unwrap();
+    assert_eq!(tx_hex(&tx), good);
+    let digits = &good[2..];
+    for bad in [
+        format!("{}zz", &digits[..digits.len() - 2]),
+        format!("g{}", &digits[1..]),
+        digits[..digits.len() - 1].to_string(),
+        format!("{digits}00"),
+    ] {
+        let expected = match hex::decode(&bad) {
+            Err(e) => format!("bad hex: {e}"),
+            Ok(bytes) => crate::chain::SignedTx::decode_canonical(&bytes)
+                .unwrap_err()
+                .to_string(),
+        };
+        let error = methods::decode_tx_hex(&format!("0x{bad}")).unwrap_err();
+        assert_eq!(error, crate::chain::TxError::Malformed(expected), "{bad}");
+    }
+}

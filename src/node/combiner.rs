@@ -203,6 +203,11 @@ fn verifier_thread(shared: &Shared) {
             .into_iter()
             .map(|job| (job.reply, (job.txs.len(), job.txs)))
             .unzip();
+        tracing::trace!(
+            jobs = work.len(),
+            transfers = work.iter().map(|(n, _)| n).sum::<usize>(),
+            "signature batch"
+        );
         let verdicts = check_jobs(&shared.rules, now_ms, work);
         for (reply, verdicts) in replies.into_iter().zip(verdicts) {
             reply.send(verdicts);

@@ -3,7 +3,8 @@
 #
 # After sourcing: $bin (the binary), $work (temporary directory), $rpc (JSON-RPC URL);
 # dev_chain_start GENESIS (sets $pid and $elapsed, the ms from exec to the first answer),
-# dev_chain_stop, dev_chain_rss VmRSS|VmHWM (MB). Honours TRANSFERVM_BIN (skips the build).
+# dev_chain_stop, dev_chain_rss VmRSS|VmHWM (MB), dev_chain_cpu (CPU seconds so far). Honours
+# TRANSFERVM_BIN (skips the build).
 
 dev_chain_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="${TRANSFERVM_BIN:-$dev_chain_root/target/release/transfervm}"
@@ -39,4 +40,9 @@ dev_chain_stop() {
 
 dev_chain_rss() {
     awk -v k="$1:" '$1==k {printf "%.1f", $2/1024}' "/proc/$pid/status"
+}
+
+# CPU seconds (user + system) the dev chain has used so far, from /proc/<pid>/stat.
+dev_chain_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$pid/stat"
 }

@@ -270,3 +270,162 @@ async fn account_transfers_without_the_index_names_the_chain_config_key() {
     let message = answer["error"]["message"].as_str().unwrap();
     assert!(message.contains("\"accountHistory\": true"), "{message}");
 }
+
+/// Sends each request to two APIs over identical fresh chains, one answering as `handle` does
+/// (single calls directly), the other only through jsonrpsee's tower service, and requires the
+/// same status, content type and body bytes, in order (so state-changing calls line up too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_calls_answered_directly_read_byte_for_byte_as_jsonrpsee_writes_them() {
+    let (direct, _) = api_on(chain_config());
+    let (service, _) = api_on(chain_config());
+    let address = address_of(&dev_key(0));
+    let good = signed_hex(0, 0);
+    let next = signed_hex(0, 1);
+    let json = [("Content-Type", "application/json")];
+    let requests: Vec<(Vec<(&str, &str)>, String)> = vec![
+        (
+            json.to_vec(),
+            r#"{"jsonrpc":"2.0","id":1,"method":"transfervm.lastAccepted"}"#.into(),
+        ),
+        (
+            json.to_vec(),
+            r#"{"jsonrpc":"2.0","id":"a\"b","method":"transfervm.lastAccepted","params":[]}"#
+                .into(),
+        ),
+        (
+            json.to_vec(),
+            r#"{"jsonrpc":"2.0","id":null,"method":"transfervm.lastAccepted","params":{}}"#.into(),
+        ),
+        (
+            json.to_vec(),
+            r#"  {"jsonrpc":"2.0","id":7,"method":"transfervm.info","params":null} "#.into(),
+        ),
+        (
+            json.to_vec(),
+            r#"{"jsonrpc":"2.0","id":2,"method":"transfervm.last\u0041ccepted"}"#.into(),
+        ),
+        (
+            vec![],
+            r#"{"jsonrpc":"2.0","id":3,"method":"transfervm.lastAccepted"}"#.into(),
+        ),
+        (
+            vec![("Content-Type", "application/json;")],
+            r#"{"jsonrpc":"2.0","id":4,"method":"transfervm.info"}"#.into(),
+        ),
+        (
+            vec![("Content-Type", "text/plain")],
+            r#"{"jsonrpc":"2.0","id":5,"method":"transfervm.info"}"#.into(),
+        ),
+        (
+            json.to_vec(),
+            format!(
+                r#"{{"jsonrpc":"2.0","id":6,"method":"transfervm.account","params":{{"address":"{address}"}}}}"#
+            ),
+        ),
+        (
+            json.to_vec(),
+            r#"{"jsonrpc":"2.0","id":6,"method":"transfervm.account","params":{"address":"0x12"}}"#
+                .into(),
+        ),
+        (
+            json.to_vec(),
+            r#"{"jsonrpc":"2.0","id":6,"method":"transfervm.account","params":[1,2]}"#.into(),
+        ),
+        (
+            json.to_vec(),
+            r#"{"jsonrpc":"2.0","id":8,"method":"transfervm.getBlock","params":{"height":0}}"#
+                .into(),
+        ),
+        (
+            json.to_vec(),
+            r#"{"jsonrpc":"2.0","id":8,"method":"transfervm.getBlock","params":{"height":99}}"#
+                .into(),
+        ),
+        (json.to_vec(), submit(good.clone()).to_string()),
+        (json.to_vec(), submit(good.clone()).to_string()),
+        (json.to_vec(), submit("0xzz".into()).to_string()),
+        (
+            json.to_vec(),
+            json!({"jsonrpc": "2.0", "id": 9, "method": "transfervm.submitTxs",
+            "params": {"txs": [next, good, "0x00"]}})
+            .to_string(),
+        ),
+        (
+            json.to_vec(),
+            r#"{"jsonrpc":"2.0","id":10,"method":"rpc.discover"}"#.into(),
+        ),
+        (
+            json.to_vec(),
+            r#"{"jsonrpc":"2.0","id":11,"method":"transfervm.nothing"}"#.into(),
+        ),
+        (
+            json.to_vec(),
+            r#"{"jsonrpc":"2.0","method":"transfervm.info"}"#.into(),
+        ),
+        (
+            json.to_vec(),
+            r#"{"jsonrpc":"1.0","id":12,"method":"transfervm.info"}"#.into(),
+        ),
+        (
+            json.to_vec(),
+            r#"{"jsonrpc":"2.0","id":13,"method":"transfervm.info"} x"#.into(),
+        ),
+        (
+            json.to_vec(),
+            r#"[{"jsonrpc":"2.0","id":14,"method":"transfervm.info"}]"#.into(),
+        ),
+        (
+            json.to_vec(),
+            r#"{"jsonrpc":"2.0","id":15,"method":"transfervm.info","extra":1}"#.into(),
+        ),
+        (json.to_vec(), String::new()),
+    ];
+    let mut answered_directly = 0;
+    for (headers, body) in requests {
+        let (parts, bytes) = post(&headers, body.clone()).into_parts();
+        // Whether the direct path takes it, asked of a third API so no state changes twice.
+        let (probe, _) = api_on(chain_config());
+        answered_directly += probe.single_call(&parts, &bytes).await.is_some() as usize;
+        let a = direct.handle(post(&headers, body.clone())).await;
+        let b = service
+            .handle_through_service(post(&headers, body.clone()))
+            .await;
+        assert_eq!(a.status(), b.status(), "{body}");
+        assert_eq!(
+            a.headers().get("content-type"),
+            b.headers().get("content-type"),
+            "{body}"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(a.body()),
+            String::from_utf8_lossy(b.body()),
+            "{body}"
+        );
+    }
+    // The 18 well-formed single calls to registered methods; the seven others are not.
+    assert_eq!(answered_directly, 18);
+}
+
+/// A transfer's worth of hex is decoded on the stack; its refusals read as `hex::decode`'s.
+#[test]
+fn transfer_hex_is_refused_in_the_words_of_hex_decode() {
+    let good = signed_hex(0, 0);
+    let tx = methods::decode_tx_hex(&good).unwrap();
+    assert_eq!(tx_hex(&tx), good);
+    let digits = &good[2..];
+    for bad in [
+        format!("{}zz", &digits[..digits.len() - 2]),
+        format!("g{}", &digits[1..]),
+        digits[..digits.len() - 1].to_string(),
+        format!("{digits}00"),
+    ] {
+        let expected = match hex::decode(&bad) {
+            Err(e) => format!("bad hex: {e}"),
+            Ok(bytes) => crate::chain::SignedTx::decode_canonical(&bytes)
+                .unwrap_err()
+                .to_string(),
+        };
+        let error = methods::decode_tx_hex(&format!("0x{bad}")).unwrap_err();
+        assert_eq!(error, crate::chain::TxError::Malformed(expected), "{bad}");
+    }
+}

@@ -254,6 +254,17 @@ pub struct SpamArgs {
     /// JSON-RPC URL.
     #[arg(long, env = "TRANSFERVM_RPC", default_value = DEFAULT_RPC)]
     pub rpc: String,
+    /// Send no transfers: call this method (e.g. `lastAccepted`) `--requests` times and report
+    /// the answers per second, the ceiling of one-transfer requests on the same server.
+    #[arg(long, value_name = "METHOD")]
+    pub noop_method: Option<String>,
+    /// Requests to send with `--noop-method`.
+    #[arg(long, default_value_t = 100_000, requires = "noop_method")]
+    pub requests: u64,
+    /// The chain's process ID when it runs on this machine: its CPU seconds over the timed part
+    /// are reported beside the client's (they share the cores).
+    #[arg(long)]
+    pub chain_pid: Option<u32>,
 }
 
 /// `version` options.

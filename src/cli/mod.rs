@@ -17,7 +17,7 @@ use crate::keys;
 use ed25519_dalek::SigningKey;
 use rpc_client::RpcClient;
 use serde_json::{json, Value};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -237,6 +237,21 @@ fn genesis(args: GenesisArgs) -> Result<(), CliError> {
 /// `spam`: runs the load generator and prints its report; fails when admitted transfers
 /// were not accepted in time.
 async fn spam(args: SpamArgs) -> Result<(), CliError> {
+    if let Some(method) = args.noop_method {
+        let report = spam::run_noop(spam::NoopOptions {
+            rpc: args.rpc,
+            method,
+            requests: args.requests,
+            concurrency: args.concurrency,
+            chain_pid: args.chain_pid,
+        })
+        .await?;
+        print_json(&serde_json::to_value(&report)?);
+        if report.failed > 0 {
+            return Err(format!("{} requests failed", report.failed).into());
+        }
+        return Ok(());
+    }
     let report = spam::run(spam::SpamOptions {
         rpc: args.rpc,
         accounts: args.accounts,
@@ -245,7 +260,9 @@ async fn spam(args: SpamArgs) -> Result<(), CliError> {
         batch: args.batch,
         concurrency: args.concurrency,
         timeout: Duration::from_secs(args.timeout),
-        progress: true,
+        // A progress line redrawn in place: only on a terminal, not into a script's log.
+        progress: std::io::stderr().is_terminal(),
+        chain_pid: args.chain_pid,
     })
     .await?;
     print_json(&serde_json::to_value(&report)?);

@@ -17,11 +17,23 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// What the server routes to.
-#[derive(Clone)]
 pub(crate) struct DevHttp {
     pub(crate) api: Arc<Api>,
     pub(crate) node: Arc<Node>,
-    pub(crate) chain_id: Id,
+    /// The chain ID as text, written once: routing compares paths against it on every request,
+    /// and encoding an ID as cb58 is not free.
+    chain_id: String,
+}
+
+impl DevHttp {
+    /// A server for `node`'s chain `chain_id` answering JSON-RPC with `api`.
+    pub(crate) fn new(api: Arc<Api>, node: Arc<Node>, chain_id: Id) -> Self {
+        DevHttp {
+            api,
+            node,
+            chain_id: chain_id.to_string(),
+        }
+    }
 }
 
 /// Accepts connections until shutdown.
@@ -30,11 +42,16 @@ pub(crate) async fn serve(
     server: DevHttp,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let server = Arc::new(server);
     let mut connections = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
+                // Answers go out as soon as written: a client waiting for one must not wait for
+                // Nagle's timer (hyper writes head and body with one writev, but an answer
+                // larger than the socket buffer is split).
+                let _ = stream.set_nodelay(true);
                 let server = server.clone();
                 let mut conn_shutdown = shutdown.clone();
                 connections.spawn(async move {
@@ -69,9 +86,9 @@ fn reply(status: u16, content_type: &str, body: impl Into<Bytes>) -> Response<Fu
 }
 
 async fn route(server: &DevHttp, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let path = req.uri().path().to_string();
-    let chain_id = server.chain_id.to_string();
-    let endpoint = [chain_id.as_str(), super::CHAIN_ALIAS]
+    let path = req.uri().path();
+    let chain_id = server.chain_id.as_str();
+    let endpoint = [chain_id, super::CHAIN_ALIAS]
         .iter()
         .find_map(|base| path.strip_prefix("/ext/bc/")?.strip_prefix(base))
         .and_then(Endpoint::of_chain_path);
@@ -80,7 +97,7 @@ async fn route(server: &DevHttp, req: Request<Incoming>) -> Response<Full<Bytes>
         Some(Endpoint::Explorer) => return explorer::respond(req.method()).map(Full::new),
         None => {}
     }
-    match path.as_str() {
+    match path {
         "/ext/health" | "/health" => {
             let store_ok = server.node.store_health().is_ok();
             let summary = server.node.summary();

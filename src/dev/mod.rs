@@ -156,11 +156,7 @@ pub async fn start(options: DevOptions) -> Result<DevChain, DevError> {
         .map_err(listen_error)?;
     let local_addr = listener.local_addr().map_err(listen_error)?;
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let server = http_server::DevHttp {
-        api,
-        node: node.clone(),
-        chain_id,
-    };
+    let server = http_server::DevHttp::new(api, node.clone(), chain_id);
     let tasks = vec![
         tokio::spawn(http_server::serve(listener, server, shutdown_rx.clone())),
         tokio::spawn(build_loop::run(node.clone(), wake.clone(), shutdown_rx)),

@@ -59,6 +59,13 @@ pub struct ChainSummary {
     pub processing_blocks: usize,
 }
 
+/// A submit between its steps: a verdict slot per input (refusals already in) and the input
+/// positions of the fresh transfers whose signatures are being checked.
+struct PendingSubmit {
+    verdicts: Vec<Result<Id, TxError>>,
+    positions: Vec<usize>,
+}
+
 /// The shared chain service: the only way into the [`Chain`]. Like mini-redis's `Db`, it never
 /// hands out its lock, so every lock is held for one short, visible step, and nothing expensive
 /// (decoding, signatures, hashing) happens under it.
@@ -90,6 +97,7 @@ impl Node {
     pub fn new(chain: Chain, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) -> Self {
         let rules = chain.rules().clone();
         let history = chain.account_history();
+        let signatures = SignatureCombiner::new(rules.clone(), clock.clone());
         metrics
             .accepted_height
             .set(chain.last_accepted().block.height as i64);
@@ -100,7 +108,7 @@ impl Node {
             events: RwLock::new(Arc::new(NoEvents)),
             clock,
             metrics,
-            signatures: SignatureCombiner::default(),
+            signatures,
             accepting: Mutex::new(()),
             parsed: Mutex::new(ParsedBlocks::default()),
         }
@@ -152,70 +160,120 @@ impl Node {
     /// first (a short lock: gossip repeats them, and their signatures are the expensive part);
     /// the stateless rules and signatures are checked without the lock, in one batch with those of
     /// concurrent submits ([`SignatureCombiner`]); only the state checks
-    /// run under it. One verdict per input, in order.
+    /// run under it. One verdict per input, in order. Blocks the calling thread while the
+    /// signatures are checked: for gossip and other callers on a blocking thread.
     pub fn submit(
         &self,
         txs: Vec<Result<SignedTx, TxError>>,
         source: Source,
     ) -> Vec<Result<Id, TxError>> {
-        let now_ms = self.now_ms();
+        let (pending, fresh) = self.refuse_known(txs);
+        let checked = self.signatures.check(fresh);
+        self.admit_checked(pending, checked, source)
+    }
+
+    /// [`submit`](Self::submit) for async callers (the API): the signatures are checked by the
+    /// combiner's thread while the caller's worker serves other requests, so a request needs
+    /// neither a blocking-pool thread nor a worker blocked on curve arithmetic. The locks it
+    /// takes are the same short ones.
+    pub async fn submit_async(
+        &self,
+        txs: Vec<Result<SignedTx, TxError>>,
+        source: Source,
+    ) -> Vec<Result<Id, TxError>> {
+        let (pending, fresh) = self.refuse_known(txs);
+        let checked = self.signatures.check_async(fresh).await;
+        self.admit_checked(pending, checked, source)
+    }
+
+    /// The first step of a submit: one verdict slot per input, the refusals of transfers
+    /// malformed or already known filled in (under one short lock), and the fresh transfers to
+    /// check, whose slots are filled by [`admit_checked`](Self::admit_checked).
+    fn refuse_known(
+        &self,
+        txs: Vec<Result<SignedTx, TxError>>,
+    ) -> (PendingSubmit, Vec<(Id, SignedTx)>) {
         let mut verdicts: Vec<Result<Id, TxError>> = Vec::with_capacity(txs.len());
-        let mut candidates: Vec<(usize, (Id, SignedTx))> = Vec::new();
-        {
-            let chain = self.chain();
-            for (index, tx) in txs.into_iter().enumerate() {
-                let fresh = tx.and_then(|tx| {
-                    let id = tx.id();
-                    match chain.knows_tx(&id) {
-                        true => Err(TxError::AlreadyKnown(id)),
-                        false => Ok((id, tx)),
-                    }
-                });
-                match fresh {
-                    Ok(candidate) => {
-                        verdicts.push(Ok(candidate.0));
-                        candidates.push((index, candidate));
-                    }
-                    Err(e) => verdicts.push(Err(e)),
+        let mut positions = Vec::with_capacity(txs.len());
+        let mut fresh = Vec::with_capacity(txs.len());
+        let chain = self.chain();
+        for (index, tx) in txs.into_iter().enumerate() {
+            let candidate = tx.and_then(|tx| {
+                let id = tx.id();
+                match chain.knows_tx(&id) {
+                    true => Err(TxError::AlreadyKnown(id)),
+                    false => Ok((id, tx)),
                 }
+            });
+            match candidate {
+                Ok(candidate) => {
+                    verdicts.push(Ok(candidate.0));
+                    positions.push(index);
+                    fresh.push(candidate);
+                }
+                Err(e) => verdicts.push(Err(e)),
             }
         }
-        let (positions, fresh): (Vec<usize>, Vec<(Id, SignedTx)>) = candidates.into_iter().unzip();
-        let checked = self.signatures.check(&self.rules, now_ms, fresh);
-        let mut admitted_txs = Vec::new();
+        (
+            PendingSubmit {
+                verdicts,
+                positions,
+            },
+            fresh,
+        )
+    }
+
+    /// The last step of a submit: the checked transfers admitted under one short lock, the
+    /// metrics counted, gossip and a build asked for.
+    fn admit_checked(
+        &self,
+        pending: PendingSubmit,
+        checked: Vec<Result<CheckedTx, TxError>>,
+        source: Source,
+    ) -> Vec<Result<Id, TxError>> {
+        let PendingSubmit {
+            mut verdicts,
+            positions,
+        } = pending;
+        let mut admitted_txs = Vec::with_capacity(positions.len());
         let mut wake = false;
         {
             let mut chain = self.chain();
             for (index, checked) in positions.into_iter().zip(checked) {
-                verdicts[index] = checked.and_then(|checked| {
-                    let admitted = chain.admit(checked)?;
-                    wake |= admitted.pool_was_empty;
-                    admitted_txs.push(*checked.tx());
-                    Ok(admitted.id)
-                });
+                if let Some(slot) = verdicts.get_mut(index) {
+                    *slot = checked.and_then(|checked| {
+                        let admitted = chain.admit(checked)?;
+                        wake |= admitted.pool_was_empty;
+                        admitted_txs.push(*checked.tx());
+                        Ok(admitted.id)
+                    });
+                }
             }
             self.note_mempool(&chain);
         }
-        for verdict in &verdicts {
-            match verdict {
-                Ok(_) => self
-                    .metrics
-                    .txs_admitted
-                    .with_label_values(&[source.label()])
-                    .inc(),
-                Err(e) => self
-                    .metrics
+        let rejected = verdicts.len() - admitted_txs.len();
+        if !admitted_txs.is_empty() {
+            self.metrics
+                .txs_admitted
+                .with_label_values(&[source.label()])
+                .inc_by(admitted_txs.len() as u64);
+        }
+        if rejected > 0 {
+            for e in verdicts.iter().filter_map(|v| v.as_ref().err()) {
+                self.metrics
                     .txs_rejected
                     .with_label_values(&[e.reason()])
-                    .inc(),
+                    .inc();
             }
         }
-        let events = self.events();
-        if source == Source::Api && !admitted_txs.is_empty() {
-            events.gossip(&admitted_txs);
-        }
-        if wake {
-            events.build_wanted();
+        if (source == Source::Api && !admitted_txs.is_empty()) || wake {
+            let events = self.events();
+            if source == Source::Api && !admitted_txs.is_empty() {
+                events.gossip(&admitted_txs);
+            }
+            if wake {
+                events.build_wanted();
+            }
         }
         verdicts
     }

@@ -233,5 +233,107 @@ fn api_benches(c: &mut Criterion) {
     drop(server);
 }
 
-criterion_group!(admission, tx_benches, mempool_benches, api_benches);
+/// A `lastAccepted` call: a request that does nothing, so its rate is the ceiling of any
+/// one-request-per-transfer load on the same path (issue #11's no-op rate).
+fn noop_body() -> Vec<u8> {
+    br#"{"jsonrpc":"2.0","id":1,"method":"transfervm.lastAccepted"}"#.to_vec()
+}
+
+fn noop_proto() -> HandleSimpleHttpRequest {
+    HandleSimpleHttpRequest {
+        method: "POST".into(),
+        url: "/rpc".into(),
+        headers: vec![Element {
+            key: "Content-Type".into(),
+            values: vec!["application/json".into()],
+        }],
+        body: noop_body(),
+    }
+}
+
+/// The no-op request through the API alone, through `HandleSimple` one call at a time, and
+/// through `HandleSimple` from 64 concurrent callers sharing one connection, as the host's
+/// handler does for concurrent wallets.
+fn noop_benches(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let workload = Workload::new(scaled(1_000, 50), scaled(100, 10));
+    let node = workload.open_node(memory_store());
+    let api = Arc::new(Api::new(
+        node,
+        ChainInfo { mode: "dev" },
+        ApiLimits::default(),
+    ));
+    let server = runtime
+        .block_on(transfervm::plugin::serve_http_handler(api.clone()))
+        .expect("handler server starts");
+    let client = runtime
+        .block_on(HttpClient::connect(format!("http://{}", server.addr)))
+        .expect("connects");
+    let calls = scaled(1_000, 20);
+    let mut group = c.benchmark_group("noop");
+    group.throughput(Throughput::Elements(calls as u64));
+    group.bench_function(BenchmarkId::new("api_lastAccepted", calls), |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                for _ in 0..calls {
+                    let response = api.handle(rpc_request(noop_body())).await;
+                    assert_eq!(response.status(), 200);
+                }
+            })
+        })
+    });
+    group.bench_function(
+        BenchmarkId::new("grpc_handle_simple_lastAccepted", calls),
+        |b| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    let mut client = client.clone();
+                    for _ in 0..calls {
+                        let answer = client.handle_simple(noop_proto()).await;
+                        assert_eq!(answer.expect("answers").into_inner().code, 200);
+                    }
+                })
+            })
+        },
+    );
+    let clients = 64;
+    let concurrent_calls = scaled(10_000, 128);
+    group.throughput(Throughput::Elements(concurrent_calls as u64));
+    group.bench_function(
+        BenchmarkId::new(
+            format!("grpc_handle_simple_lastAccepted_{clients}_clients"),
+            concurrent_calls,
+        ),
+        |b| {
+            b.iter(|| {
+                runtime.block_on(async {
+                    let tasks: Vec<_> = (0..clients)
+                        .map(|_| {
+                            let mut client = client.clone();
+                            tokio::spawn(async move {
+                                for _ in 0..concurrent_calls / clients {
+                                    let answer = client.handle_simple(noop_proto()).await;
+                                    assert_eq!(answer.expect("answers").into_inner().code, 200);
+                                }
+                            })
+                        })
+                        .collect();
+                    for task in tasks {
+                        task.await.expect("caller finishes");
+                    }
+                })
+            })
+        },
+    );
+    group.finish();
+    drop(server);
+}
+
+criterion_group!(
+    admission,
+    tx_benches,
+    mempool_benches,
+    api_benches,
+    noop_benches
+);
 criterion_main!(admission);

@@ -10,7 +10,7 @@
 //! | `m/last`, `m/burned` | last accepted block ID, fees burned up to it |
 //! | `m/genesis`, `m/chain`, `m/params` | what the store is bound to: genesis block, chain ID, parameters |
 //! | `m/genesis-source`, `m/supply` | hash of the genesis document and its supply (the quick restart) |
-//! | `m/genesis-header` | the document's network ID and parameters (JSON), so a restart on the same document reads none of it but its hash |
+//! | `m/genesis-header` | the hash of the document it was read from, then the document's network ID and parameters (JSON), so a restart on the same document reads none of it but its hash |
 //! | `m/account-count` | accounts at the last open (little-endian u64): a hint to size the account table, trusted for nothing else |
 //! | `x/<address><u64::MAX − height, big-endian><u32::MAX − index, big-endian>` | account history entry (only when enabled): tx ID, counterparty, amount, fee, nonce, block timestamp, direction (SCALE, 97 bytes); the inverted position makes a forward scan newest first |
 //! | `m/history-from` | history index marker: complete for every height at or above it (little-endian u64); absent when the index is off or was never built |
@@ -95,8 +95,27 @@ pub(super) struct KnownHeader {
 }
 
 impl KnownHeader {
-    fn to_bytes(&self) -> Vec<u8> {
-        serde_json::to_vec(self).expect("a header serializes")
+    /// The stored form: the document's hash, then the header as JSON. The hash ties the header
+    /// to its document: a build from before the header was kept updates the hash alone when it
+    /// opens the store with another document of the same genesis block.
+    fn to_bytes(&self, source: &Id) -> Vec<u8> {
+        let mut bytes = source.0.to_vec();
+        bytes.extend(serde_json::to_vec(self).expect("a header serializes"));
+        bytes
+    }
+
+    /// The header stored for the document hashing to `source`; `None` if it was stored for
+    /// another document (it is then read from the document again).
+    fn from_bytes(bytes: &[u8], source: &Id) -> Result<Option<Self>, OpenError> {
+        let (hash, json) = bytes
+            .split_at_checked(source.0.len())
+            .ok_or_else(|| corrupt("stored genesis header too short"))?;
+        if hash != source.0 {
+            return Ok(None);
+        }
+        serde_json::from_slice(json)
+            .map(Some)
+            .map_err(|e| corrupt(format!("stored genesis header: {e}")))
     }
 }
 
@@ -127,10 +146,7 @@ impl KnownGenesis {
             return Err(corrupt("genesis block does not match its ID"));
         }
         let header = match store.get(KEY_GENESIS_HEADER)? {
-            Some(bytes) => Some(
-                serde_json::from_slice(&bytes)
-                    .map_err(|e| corrupt(format!("stored genesis header: {e}")))?,
-            ),
+            Some(bytes) => KnownHeader::from_bytes(&bytes, source)?,
             None => None,
         };
         Ok(Some(KnownGenesis {
@@ -156,7 +172,7 @@ impl KnownGenesis {
     fn add_to(batch: &mut WriteBatch, source: &Id, supply: u64, header: &KnownHeader) {
         batch.put(KEY_GENESIS_SOURCE.to_vec(), source.0.to_vec());
         batch.put(KEY_SUPPLY.to_vec(), supply.to_le_bytes().to_vec());
-        batch.put(KEY_GENESIS_HEADER.to_vec(), header.to_bytes());
+        batch.put(KEY_GENESIS_HEADER.to_vec(), header.to_bytes(source));
     }
 }
 

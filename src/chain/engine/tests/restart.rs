@@ -302,6 +302,23 @@ fn a_store_from_before_the_genesis_header_was_kept_learns_it_on_its_next_open() 
 }
 
 #[test]
+fn a_genesis_header_stored_for_another_document_is_read_again_from_this_one() {
+    // What a build from before the header was kept leaves when it opens the store with another
+    // document of the same genesis block (here: another network): a new hash, the old header.
+    let h = history();
+    let source = source_hash(LOCAL_GENESIS_JSON.as_bytes());
+    let mut stale = Id([9; 32]).0.to_vec();
+    stale.extend_from_slice(br#"{"networkId":999,"params":{"minFee":"100","maxBlockTxs":7500,"maxBlockBytes":1500000,"maxExpirySecs":3600}}"#);
+    let mut batch = WriteBatch::default();
+    batch.put(b"m/genesis-header".to_vec(), stale);
+    h.store.write(batch).unwrap();
+    assert!(facts_of_known_open(&h.store, &source).is_none());
+    drop(open_chain_on(h.store.clone(), chain_config()));
+    let (facts, _) = facts_of_known_open(&h.store, &source).expect("read again and kept");
+    assert_eq!(facts.network_id, NETWORK_ID);
+}
+
+#[test]
 fn a_stored_genesis_header_no_chain_writes_is_corrupt() {
     let h = history();
     let mut batch = WriteBatch::default();

@@ -207,8 +207,14 @@ luxd_network() { # NODES: start a fresh network on free ports
     localnet_dir="$out/localnet-$1"
     LOCALNET_NODES="$1" LOCALNET_DIR="$localnet_dir" LOCALNET_BASE_PORT=0 \
         LOCALNET_GENESIS="$out/genesis-400.json" TRANSFERVM_PLUGIN="$bin" LUXD="$luxd" \
-        scripts/local-network.sh start >"$out/localnet-$1.log" 2>&1 ||
-        { cat "$out/localnet-$1.log" >&2; exit 1; }
+        scripts/local-network.sh start >"$out/localnet-$1.log" 2>&1 || {
+        cat "$out/localnet-$1.log" >&2
+        # The nodes' own logs outlive the network directory, which the exit removes.
+        for log in "$localnet_dir"/node*/luxd.log; do
+            [[ -f "$log" ]] && cp "$log" "$out/localnet-$1-$(basename "$(dirname "$log")").log"
+        done
+        exit 1
+    }
 }
 luxd_network_stop() {
     LOCALNET_DIR="$localnet_dir" scripts/local-network.sh stop >/dev/null 2>&1 || true

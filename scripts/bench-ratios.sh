@@ -60,30 +60,32 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 # shellcheck source=scripts/rpcdb-server-lib.sh
 source "$root/scripts/rpcdb-server-lib.sh"
 localnet_dir=""
-dev_pid=""
 cleanup() {
-    [[ -n "$dev_pid" ]] && kill "$dev_pid" 2>/dev/null && wait "$dev_pid" 2>/dev/null
+    dev_chain_cleanup
     rpcdb_server_stop || true
     if [[ -n "$localnet_dir" ]]; then
         LOCALNET_DIR="$localnet_dir" scripts/local-network.sh stop >/dev/null 2>&1 || true
         rm -rf "$localnet_dir"
     fi
-    rm -rf "$out/leveldb" "$out/dev-data"
+    rm -rf "$out/leveldb"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 # --- builds first, so no build shares the cores with a measurement ---
 bin="${TRANSFERVM_BIN:-}"
 if [[ -z "$bin" ]]; then
     cargo build --release --locked --bin transfervm
     bin="$target/release/transfervm"
 fi
+# The dev chain's start and stop ($rpc, $pid, dev_chain_start, dev_chain_stop, dev_chain_rss),
+# shared with the other bench scripts; its data directory is under its own $work.
+# shellcheck source=scripts/dev-chain-lib.sh
+TRANSFERVM_BIN="$bin" source "$root/scripts/dev-chain-lib.sh"
 if wanted blocks; then
     cargo bench --locked --bench blocks --no-run
     wanted hosted && rpcdb_server_build
 fi
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 luxd="${LUXD:-}"
 if { wanted luxd1 || wanted luxd3; } && [[ -z "$luxd" ]]; then
     luxd="$(bash tests/host/build-luxd.sh)"
@@ -116,34 +118,16 @@ if wanted blocks; then
 fi
 
 # --- 2. the dev chain ---
-port_free() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-dev_start() { # GENESIS: a fresh dev chain; sets dev_pid, dev_rpc
-    rm -rf "$out/dev-data"
-    local port
-    port="$(port_free)"
-    dev_rpc="http://127.0.0.1:$port/ext/bc/transfervm/rpc"
-    "$bin" dev --addr "127.0.0.1:$port" --data-dir "$out/dev-data" --genesis "$1" >"$out/dev.log" 2>&1 &
-    dev_pid=$!
-    until curl -sf -o /dev/null -X POST -H 'content-type: application/json' \
-        -d '{"jsonrpc":"2.0","id":1,"method":"transfervm.lastAccepted"}' "$dev_rpc"; do
-        kill -0 "$dev_pid" 2>/dev/null || { cat "$out/dev.log" >&2; exit 1; }
-        sleep 0.05
-    done
-}
-dev_stop() {
-    kill -TERM "$dev_pid" 2>/dev/null || true
-    wait "$dev_pid" 2>/dev/null || true
-    dev_pid=""
-}
 # NAME SPAM-ARGS...: one load run on a fresh dev chain, its JSON report kept as NAME.json.
 dev_run() {
     local name="$1"
     shift
-    dev_start "$out/genesis-10k.json"
+    rm -rf "$work/data"
+    dev_chain_start "$out/genesis-10k.json"
     say "dev chain: $name: spam $*"
-    "$bin" spam --rpc "$dev_rpc" --chain-pid "$dev_pid" "$@" >"$out/$name.json" 2>"$out/$name.err"
-    record "dev_${name}_peak_rss_mb" "$(awk '$1=="VmHWM:" {printf "%.0f", $2/1024}' "/proc/$dev_pid/status")"
-    dev_stop
+    "$bin" spam --rpc "$rpc" --chain-pid "$pid" "$@" >"$out/$name.json" 2>"$out/$name.err"
+    record "dev_${name}_peak_rss_mb" "$(dev_chain_rss VmHWM)"
+    dev_chain_stop
     for field in acceptedPerSec requestsPerSec latencyP50Ms latencyP99Ms clientCpuSeconds chainCpuSeconds accepted sent; do
         value="$(json_field "$out/$name.json" "$field")"
         [[ -n "$value" ]] && record "dev_${name}_$field" "$value"

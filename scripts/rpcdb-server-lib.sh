@@ -16,16 +16,19 @@
 #                                   SIGTERM after 10 s, SIGKILL after 5 more); a no-op when
 #                                   none runs, so it is safe in an EXIT trap
 #
-# One server per shell. Every function returns non-zero (after saying why on stderr) rather
-# than exiting, so callers with or without `set -e` decide. Typical use:
+# One server per shell, and the state lives in this shell's variables: call the functions
+# directly, not in a pipeline or `$(...)` (a subshell's start or stop is lost). Every
+# function returns non-zero (after saying why on stderr) rather than exiting, so callers with
+# or without `set -e` decide. The server's stderr is the stderr of the rpcdb_server_start
+# call; it prints its per-method time and LevelDB's statistics there when it stops. Typical
+# use:
 #
 #   rpcdb_server_start "$work/leveldb"
 #   trap 'rpcdb_server_stop; rm -rf "$work"' EXIT
 #   TRANSFERVM_BENCH_RPCDB_ADDR="$RPCDB_SERVER_ADDR" cargo bench ...
 #
 # The server's stdin is a pipe this shell holds open: it stops by itself when the shell
-# exits, even on SIGKILL (unless a child that inherited the pipe still runs). Its log lines
-# go to this shell's stderr.
+# exits, even on SIGKILL (unless a child that inherited the pipe still runs).
 #
 # Environment:
 #   RPCDB_SERVER_BIN     where the command is built (default: <cargo target dir>/rpcdbserver/
@@ -115,14 +118,14 @@ rpcdb_server_stop() {
         done
         if kill -0 "$pid" 2>/dev/null; then
             _rpcdb_log "still running 10 s after its stdin closed: SIGTERM"
-            kill -TERM "$pid" 2>/dev/null
+            kill -TERM "$pid" 2>/dev/null || true
             for ((i = 0; i < 50; i++)); do
                 kill -0 "$pid" 2>/dev/null || break
                 sleep 0.1
             done
             if kill -0 "$pid" 2>/dev/null; then
                 _rpcdb_log "still running after SIGTERM: SIGKILL"
-                kill -KILL "$pid" 2>/dev/null
+                kill -KILL "$pid" 2>/dev/null || true
             fi
         fi
         wait "$pid" 2>/dev/null || status=$?

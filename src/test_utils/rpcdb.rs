@@ -240,44 +240,6 @@ pub fn rpcdb_store_at(addr: &str) -> Result<Arc<dyn KvStore>, StoreError> {
     Ok(Arc::new(store))
 }
 
-/// Has the host database at `addr` compact every key a chain writes (`rpcdb.Database/Compact`)
-/// and waits until it has. A bench that has just written a large fixture through the host calls
-/// it, so that the host's background compaction of that fixture does not take CPU from the
-/// measurements that follow, as on a node whose database settled long ago. The plugin itself
-/// never compacts. The range is explicit (every chain key starts with an ASCII letter, below
-/// 0xff): luxd's `prefixdb` prefixes both ends, so an empty limit would not mean "to the end".
-///
-/// Call it outside async code, like [`rpcdb_store_at`].
-pub fn compact_rpcdb(addr: &str) -> Result<(), StoreError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| StoreError::with_source("cannot start a runtime to compact", e))?;
-    runtime.block_on(async {
-        let mut client = database_client::DatabaseClient::connect(format!("http://{addr}"))
-            .await
-            .map_err(|e| {
-                StoreError::with_source(format!("cannot reach the host database at {addr}"), e)
-            })?;
-        let request = CompactRequest {
-            start: Vec::new(),
-            limit: vec![0xff],
-        };
-        let code = client
-            .compact(request)
-            .await
-            .map_err(|e| StoreError::with_source(format!("host database {addr} (Compact)"), e))?
-            .into_inner()
-            .err;
-        match Error::try_from(code) {
-            Ok(Error::Unspecified) => Ok(()),
-            _ => Err(StoreError::new(format!(
-                "host database {addr} (Compact): database error {code}"
-            ))),
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -292,15 +254,5 @@ mod tests {
         store.write(batch).unwrap();
         assert_eq!(store.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
         assert_eq!(db.write_batches(), 1, "through the host's WriteBatch");
-    }
-
-    #[test]
-    fn compact_rpcdb_asks_the_host_and_reports_its_failure() {
-        let db = MemDb::default();
-        let addr = db.serve_on_own_thread();
-        compact_rpcdb(&addr).unwrap();
-        db.set_failing(true);
-        let error = compact_rpcdb(&addr).unwrap_err();
-        assert!(error.to_string().contains("Compact"), "{error}");
     }
 }

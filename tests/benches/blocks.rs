@@ -26,7 +26,7 @@ use support::{scaled, Builder, Workload};
 use transfervm::chain::SignedTx;
 use transfervm::node::Node;
 use transfervm::storage::redb_store::RedbStore;
-use transfervm::test_utils::{compact_rpcdb, memory_store, rpcdb_store_at};
+use transfervm::test_utils::{memory_store, rpcdb_store_at};
 
 /// Names the host database server (`host:port`) the hosted follower writes to; it must serve a
 /// fresh database, since the follower starts at the bench genesis.
@@ -123,16 +123,10 @@ fn benches(c: &mut Criterion) {
         Ok(addr) if !addr.is_empty() => {
             let store =
                 rpcdb_store_at(&addr).unwrap_or_else(|e| panic!("{RPCDB_ADDR_VAR}={addr}: {e}"));
-            let node = workload.open_node(store);
-            // The genesis (1M accounts) just went into the host's LevelDB in one batch: compact
-            // it now, or the host compacts it in the background during the raw baseline.
-            let compacting = Instant::now();
-            compact_rpcdb(&addr).unwrap_or_else(|e| panic!("{RPCDB_ADDR_VAR}={addr}: {e}"));
-            eprintln!(
-                "host database compacted after the genesis in {:.1}s",
-                compacting.elapsed().as_secs_f64()
-            );
-            Some(Follower { node, applied: 0 })
+            Some(Follower {
+                node: workload.open_node(store),
+                applied: 0,
+            })
         }
         _ => {
             eprintln!(

@@ -59,7 +59,11 @@ pub(crate) async fn serve(
                         let server = server.clone();
                         async move { Ok::<_, std::convert::Infallible>(route(&server, req).await) }
                     });
-                    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                    // A client that pipelines gets its answers in as few writes as it sent
+                    // requests in: hyper flushes once the requests already read are answered.
+                    let conn = http1::Builder::new()
+                        .pipeline_flush(true)
+                        .serve_connection(TokioIo::new(stream), service);
                     tokio::pin!(conn);
                     tokio::select! {
                         _ = conn.as_mut() => {}
@@ -151,4 +155,47 @@ async fn rpc(server: &DevHttp, req: Request<Incoming>) -> Response<Full<Bytes>> 
         .handle(Request::from_parts(parts, body))
         .await
         .map(Full::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Two requests written at once on one connection get two answers, in order.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pipelined_requests_are_answered_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = crate::test_utils::start_dev_chain(dir.path()).await;
+        let request = |id: u32| {
+            let body =
+                format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"transfervm.lastAccepted"}}"#);
+            format!(
+                "POST /ext/bc/transfervm/rpc HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+                 content-length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        };
+        let mut stream = tokio::net::TcpStream::connect(chain.local_addr)
+            .await
+            .unwrap();
+        stream
+            .write_all(format!("{}{}", request(1), request(2)).as_bytes())
+            .await
+            .unwrap();
+        let mut answers = String::new();
+        let mut buf = [0u8; 4096];
+        while answers.matches("\"id\":").count() < 2 {
+            let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut buf))
+                .await
+                .expect("answers in time")
+                .unwrap();
+            assert!(n > 0, "closed after {answers}");
+            answers.push_str(std::str::from_utf8(&buf[..n]).unwrap());
+        }
+        assert_eq!(answers.matches("HTTP/1.1 200 OK").count(), 2, "{answers}");
+        let first = answers.find("\"id\":1").unwrap();
+        let second = answers.find("\"id\":2").unwrap();
+        assert!(first < second, "{answers}");
+        chain.stop().await;
+    }
 }

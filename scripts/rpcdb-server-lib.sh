@@ -105,25 +105,27 @@ rpcdb_server_start() {
     return 1
 }
 
+# PID TENTHS: waits up to TENTHS tenths of a second for PID to exit; fails if it still runs.
+_rpcdb_wait_exit() {
+    local i
+    for ((i = 0; i < $2; i++)); do
+        kill -0 "$1" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    ! kill -0 "$1" 2>/dev/null
+}
+
 rpcdb_server_stop() {
-    local pid="$RPCDB_SERVER_PID" i status=0
+    local pid="$RPCDB_SERVER_PID" status=0
     if [[ -n "$_rpcdb_stdin_fd" ]]; then
         exec {_rpcdb_stdin_fd}>&-
         _rpcdb_stdin_fd=""
     fi
     if [[ -n "$pid" ]]; then
-        for ((i = 0; i < 100; i++)); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$pid" 2>/dev/null; then
+        if ! _rpcdb_wait_exit "$pid" 100; then
             _rpcdb_log "still running 10 s after its stdin closed: SIGTERM"
             kill -TERM "$pid" 2>/dev/null || true
-            for ((i = 0; i < 50; i++)); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-            if kill -0 "$pid" 2>/dev/null; then
+            if ! _rpcdb_wait_exit "$pid" 50; then
                 _rpcdb_log "still running after SIGTERM: SIGKILL"
                 kill -KILL "$pid" 2>/dev/null || true
             fi

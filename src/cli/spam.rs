@@ -288,10 +288,10 @@ impl CpuMark {
         }
     }
 
-    /// (client, chain) CPU seconds from `self` to now.
+    /// (client, chain) CPU seconds from `self` to now, to the tick (1/100 s).
     fn since(self, chain_pid: Option<u32>) -> (Option<f64>, Option<f64>) {
         let now = CpuMark::now(chain_pid);
-        let used = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
+        let used = |a: Option<f64>, b: Option<f64>| Some(((b? - a?) * USER_HZ).round() / USER_HZ);
         (used(self.client, now.client), used(self.chain, now.chain))
     }
 }

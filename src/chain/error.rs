@@ -218,6 +218,10 @@ pub enum BlockError {
         /// This node's.
         computed: Id,
     },
+    /// The thread checking the block's signatures stopped without a verdict (it cannot on any
+    /// input; if it ever did, the block is refused rather than accepted unchecked).
+    #[error("the block's signature check stopped without a verdict")]
+    SignatureCheckStopped,
     /// The block is not known to this node.
     #[error("block {0} not found")]
     NotFound(Id),

@@ -3,9 +3,12 @@
 
 use super::block::{Block, SealedBlock};
 use super::ids::{amount_string, Address, Id};
+use super::maps::{address_map_with_capacity, AddressMap};
 use super::state::{Account, DigestAccumulator};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
 
 /// The dev genesis shipped with the binary (same file as `genesis/local.json`).
 pub const LOCAL_GENESIS_JSON: &str = include_str!("../../genesis/local.json");
@@ -114,6 +117,27 @@ fn check_genesis_size(bytes: &[u8]) -> Result<(), GenesisError> {
     Ok(())
 }
 
+/// The hash a store keeps of the genesis document it was created from (SHA-256 of its bytes):
+/// a restart on the same bytes takes the stored state as it is instead of deriving it again.
+pub fn source_hash(bytes: &[u8]) -> Id {
+    Id::hash_of(bytes)
+}
+
+/// [`source_hash`] of a document read from `reader` in pieces, so a file of a hundred megabytes
+/// is hashed without being held in memory (the dev chain's restart reads nothing else of it).
+pub fn source_hash_of_reader(mut reader: impl Read) -> std::io::Result<Id> {
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 256 << 10];
+    loop {
+        match reader.read(&mut buffer) {
+            Ok(0) => return Ok(Id(hasher.finalize().into())),
+            Ok(n) => hasher.update(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Why a genesis document was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid genesis: {0}")]
@@ -125,7 +149,7 @@ pub struct GenesisState {
     /// The parsed document.
     pub genesis: Genesis,
     /// Initial accounts.
-    pub accounts: HashMap<Address, Account>,
+    pub accounts: AddressMap<Account>,
     /// Their digest accumulator.
     pub digest: DigestAccumulator,
     /// Sum of all balances, which every later state must preserve (with burned fees).
@@ -171,7 +195,7 @@ impl Genesis {
 
     /// Builds the initial state and the genesis block.
     pub fn into_state(self) -> Result<GenesisState, GenesisError> {
-        let mut accounts = HashMap::with_capacity(self.allocations.len());
+        let mut accounts = address_map_with_capacity(self.allocations.len());
         let mut digest = DigestAccumulator::default();
         let mut supply: u64 = 0;
         // A BTreeMap to find duplicates in an order that does not depend on hashing.
@@ -259,6 +283,18 @@ mod tests {
             GenesisHeader::from_json(br#"{"networkId":1,"allocations":[],"extra":1}"#).is_err()
         );
         assert!(GenesisHeader::from_json(b"[").is_err());
+    }
+
+    #[test]
+    fn the_source_hash_is_the_same_read_whole_or_in_pieces() {
+        let bytes = LOCAL_GENESIS_JSON.repeat(200);
+        assert!(bytes.len() > 256 << 10, "more than one read");
+        let whole = source_hash(bytes.as_bytes());
+        assert_eq!(whole, Id::hash_of(bytes.as_bytes()));
+        assert_eq!(source_hash_of_reader(bytes.as_bytes()).unwrap(), whole);
+        // A reader that hands out a few bytes at a time.
+        let trickle = std::io::Read::chain(&bytes.as_bytes()[..7], &bytes.as_bytes()[7..]);
+        assert_eq!(source_hash_of_reader(trickle).unwrap(), whole);
     }
 
     #[test]

@@ -7,10 +7,11 @@
 
 use super::error::TxError;
 use super::ids::{Address, Id};
+use super::maps::IdMap;
 use super::state::Account;
 use super::tx::{SignedTx, SIGNED_TX_LEN};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Mempool caps, settable from the chain config.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,7 +49,7 @@ struct SenderQueue {
 #[derive(Default)]
 pub struct Mempool {
     limits: MempoolLimits,
-    txs: HashMap<Id, SignedTx>,
+    txs: IdMap<SignedTx>,
     senders: BTreeMap<Address, SenderQueue>,
     by_expiry: BTreeSet<(u64, Id)>,
     bytes: usize,

@@ -10,6 +10,7 @@ pub mod error;
 pub mod genesis;
 pub mod gossip;
 pub mod ids;
+pub mod maps;
 pub mod mempool;
 pub mod rules;
 pub mod signature;
@@ -19,8 +20,9 @@ pub mod tx;
 
 pub use block::{Block, SealedBlock};
 pub use engine::{
-    AccountHistory, Admitted, BlockStatus, BlockSummary, Chain, ChainConfig, CheckedTx, Direction,
-    HistoryEntry, HistoryPage, HistoryPosition, SignatureProof, SignatureWork, MAX_HISTORY_PAGE,
+    AccountHistory, Admitted, BlockStatus, BlockSummary, Chain, ChainConfig, CheckedBlock,
+    CheckedTx, Direction, HistoryEntry, HistoryPage, HistoryPosition, SignatureProof,
+    SignatureWork, MAX_HISTORY_PAGE,
 };
 pub use error::{BlockError, HistoryError, OpenError, TxError};
 pub use genesis::{ChainParams, Genesis};

@@ -7,9 +7,9 @@
 
 use super::error::TxError;
 use super::ids::{Address, Id};
+use super::maps::{address_map_with_capacity, AddressMap};
 use super::tx::TxBody;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 
 /// One account's state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -149,7 +149,7 @@ pub trait AccountView {
     fn account(&self, address: &Address) -> Account;
 }
 
-impl AccountView for HashMap<Address, Account> {
+impl AccountView for AddressMap<Account> {
     fn account(&self, address: &Address) -> Account {
         self.get(address).copied().unwrap_or_default()
     }
@@ -159,19 +159,29 @@ impl AccountView for HashMap<Address, Account> {
 #[derive(Clone, Debug, Default)]
 pub struct Overlay {
     /// New state of every account the block touched.
-    pub accounts: HashMap<Address, Account>,
+    pub accounts: AddressMap<Account>,
     /// Fees burned by this block alone.
     pub burned: u64,
 }
 
-/// Applies transfers on top of a parent view, collecting the changes in an overlay and keeping
-/// the digest accumulator in step.
+/// One account's state before a transition touched it and after its last change: its leaf
+/// leaves the digest and its new one enters once per block, however many transfers touch it.
+#[derive(Clone, Copy, Debug)]
+struct Change {
+    before: Account,
+    after: Account,
+}
+
+/// Applies transfers on top of a parent view, collecting the changes; [`finish`](Self::finish)
+/// turns them into the block's overlay and digest accumulator.
 pub struct Transition<'a, V: AccountView + ?Sized> {
     parent: &'a V,
-    /// Accumulated changes.
-    pub overlay: Overlay,
-    /// Accumulator after the changes so far.
-    pub digest: DigestAccumulator,
+    /// Every touched account, before and after.
+    changes: AddressMap<Change>,
+    /// Fees burned by the transfers applied so far.
+    burned: u64,
+    /// The parent's accumulator.
+    parent_digest: DigestAccumulator,
 }
 
 impl<'a, V: AccountView + ?Sized> Transition<'a, V> {
@@ -179,29 +189,58 @@ impl<'a, V: AccountView + ?Sized> Transition<'a, V> {
     pub fn new(parent: &'a V, digest: DigestAccumulator) -> Self {
         Transition {
             parent,
-            overlay: Overlay::default(),
-            digest,
+            changes: AddressMap::default(),
+            burned: 0,
+            parent_digest: digest,
         }
     }
 
     /// The account as of the transition so far.
     pub fn account(&self, address: &Address) -> Account {
-        match self.overlay.accounts.get(address) {
-            Some(account) => *account,
+        match self.changes.get(address) {
+            Some(change) => change.after,
             None => self.parent.account(address),
         }
     }
 
-    fn set(&mut self, address: Address, account: Account) {
-        let before = self.account(&address);
-        self.digest.update(&address, before, account);
-        self.overlay.accounts.insert(address, account);
+    /// Fees burned by the transfers applied so far.
+    pub fn burned(&self) -> u64 {
+        self.burned
+    }
+
+    /// Sets `address` to `account`; `current` is what [`account`](Self::account) gave for it
+    /// (the parent's state when the transition has not touched it yet).
+    fn set(&mut self, address: Address, current: Account, account: Account) {
+        self.changes
+            .entry(address)
+            .or_insert(Change {
+                before: current,
+                after: current,
+            })
+            .after = account;
+    }
+
+    /// The block's overlay and the accumulator after it: two leaves per changed account,
+    /// summed in whatever order the map gives (the sum does not depend on it).
+    pub fn finish(self) -> (Overlay, DigestAccumulator) {
+        let mut digest = self.parent_digest;
+        let mut accounts = address_map_with_capacity(self.changes.len());
+        for (address, change) in self.changes {
+            digest.update(&address, change.before, change.after);
+            accounts.insert(address, change.after);
+        }
+        let overlay = Overlay {
+            accounts,
+            burned: self.burned,
+        };
+        (overlay, digest)
     }
 
     /// Checks the nonce and balance rules and applies the transfer, or changes nothing.
     pub fn apply(&mut self, tx: &TxBody) -> Result<(), TxError> {
         let cost = tx.total_cost().ok_or(TxError::AmountOverflow)?;
-        let mut sender = self.account(&tx.from);
+        let sender_before = self.account(&tx.from);
+        let mut sender = sender_before;
         if tx.nonce != sender.nonce {
             return Err(if tx.nonce < sender.nonce {
                 TxError::NonceTooLow {
@@ -222,7 +261,6 @@ impl<'a, V: AccountView + ?Sized> Transition<'a, V> {
             });
         }
         let burned = self
-            .overlay
             .burned
             .checked_add(tx.fee)
             .ok_or(TxError::AmountOverflow)?;
@@ -242,10 +280,13 @@ impl<'a, V: AccountView + ?Sized> Transition<'a, V> {
             ..recipient_before
         };
         if tx.to != tx.from {
-            self.set(tx.from, sender);
+            self.set(tx.from, sender_before, sender);
+            self.set(tx.to, recipient_before, recipient);
+        } else {
+            // One account: what it was before this transfer is the sender's state.
+            self.set(tx.to, sender_before, recipient);
         }
-        self.set(tx.to, recipient);
-        self.overlay.burned = burned;
+        self.burned = burned;
         Ok(())
     }
 }
@@ -264,8 +305,8 @@ mod tests {
             .body()
     }
 
-    fn base() -> HashMap<Address, Account> {
-        HashMap::from([(
+    fn base() -> AddressMap<Account> {
+        AddressMap::from_iter([(
             Address([1; 32]),
             Account {
                 balance: 100,
@@ -274,7 +315,7 @@ mod tests {
         )])
     }
 
-    fn full_digest(state: &HashMap<Address, Account>) -> DigestAccumulator {
+    fn full_digest(state: &AddressMap<Account>) -> DigestAccumulator {
         let mut acc = DigestAccumulator::default();
         for (address, account) in state {
             acc.insert(address, *account);
@@ -301,14 +342,14 @@ mod tests {
                 nonce: 0
             }
         );
-        assert_eq!(t.overlay.burned, 5);
+        assert_eq!(t.burned(), 5);
     }
 
     #[test]
     fn failed_transfers_change_nothing() {
         let state = base();
-        let mut t = Transition::new(&state, full_digest(&state));
-        let before = t.digest;
+        let before = full_digest(&state);
+        let mut t = Transition::new(&state, before);
         assert!(matches!(
             t.apply(&transfer(1, 2, 96, 5, 0)),
             Err(TxError::InsufficientFunds { .. })
@@ -321,8 +362,9 @@ mod tests {
             t.apply(&transfer(1, 2, u64::MAX, 1, 0)),
             Err(TxError::AmountOverflow)
         ));
-        assert!(t.overlay.accounts.is_empty());
-        assert_eq!(t.digest, before);
+        let (overlay, digest) = t.finish();
+        assert!(overlay.accounts.is_empty());
+        assert_eq!(digest, before);
     }
 
     #[test]
@@ -332,7 +374,7 @@ mod tests {
         t.apply(&transfer(1, 2, 10, 1, 0)).unwrap();
         t.apply(&transfer(1, 1, 10, 1, 1)).unwrap();
         t.apply(&transfer(1, 3, 78, 0, 2)).unwrap();
-        let (overlay, digest) = (t.overlay, t.digest);
+        let (overlay, digest) = t.finish();
         state.extend(overlay.accounts);
         assert_eq!(digest, full_digest(&state));
         assert_eq!(
@@ -340,6 +382,25 @@ mod tests {
             Account {
                 balance: 10,
                 nonce: 3
+            }
+        );
+    }
+
+    #[test]
+    fn an_account_first_touched_by_a_transfer_to_itself_leaves_the_digest_once() {
+        let mut state = base();
+        let mut t = Transition::new(&state, full_digest(&state));
+        t.apply(&transfer(1, 1, 10, 2, 0)).unwrap();
+        t.apply(&transfer(1, 2, 5, 1, 1)).unwrap();
+        let (overlay, digest) = t.finish();
+        assert_eq!(overlay.burned, 3);
+        state.extend(overlay.accounts);
+        assert_eq!(digest, full_digest(&state));
+        assert_eq!(
+            state[&Address([1; 32])],
+            Account {
+                balance: 92,
+                nonce: 2
             }
         );
     }

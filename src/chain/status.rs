@@ -2,8 +2,9 @@
 //! those answers for transactions that are not (or no longer) in a block.
 
 use super::ids::Id;
+use super::maps::IdMap;
 use serde::Serialize;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 /// A transaction's life-cycle as reported by `txStatus`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -44,7 +45,7 @@ pub enum TxStatus {
 /// Statuses of transactions that are not accepted, bounded so a flood cannot grow it forever:
 /// live entries (pending, processing) are kept; final ones are forgotten oldest-first.
 pub struct StatusBook {
-    statuses: HashMap<Id, TxStatus>,
+    statuses: IdMap<TxStatus>,
     final_order: VecDeque<Id>,
     max_final: usize,
 }
@@ -53,7 +54,7 @@ impl StatusBook {
     /// A book keeping at most `max_final` rejected/dropped/accepted entries.
     pub fn new(max_final: usize) -> Self {
         StatusBook {
-            statuses: HashMap::new(),
+            statuses: IdMap::default(),
             final_order: VecDeque::new(),
             max_final,
         }

@@ -298,16 +298,10 @@ fn version(args: VersionArgs) -> Result<(), CliError> {
 
 /// `dev`: runs the dev chain until Ctrl-C or SIGTERM, then stops it cleanly.
 async fn run_dev(args: DevArgs) -> Result<(), CliError> {
-    let genesis = match &args.genesis {
-        Some(path) => {
-            Some(std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?)
-        }
-        None => None,
-    };
     let dev = crate::dev::start(crate::dev::DevOptions {
         addr: args.addr,
         data_dir: args.data_dir,
-        genesis,
+        genesis: args.genesis,
         banner: true,
         account_history: !args.no_account_history,
     })

@@ -7,7 +7,10 @@ mod build_loop;
 mod http_server;
 
 use crate::api::{Api, ApiLimits, ChainInfo};
-use crate::chain::genesis::{dev_chain_id, LOCAL_GENESIS_JSON};
+use crate::chain::engine::GenesisFacts;
+use crate::chain::genesis::{
+    dev_chain_id, source_hash_of_reader, LOCAL_GENESIS_JSON, MAX_GENESIS_BYTES,
+};
 use crate::chain::tx::address_of;
 use crate::chain::{Chain, ChainConfig, OpenError};
 use crate::keys::{dev_key, DEV_KEY_COUNT};
@@ -15,8 +18,9 @@ use crate::metrics::Metrics;
 use crate::node::{Node, SystemClock};
 use crate::storage::redb_store::RedbStore;
 use crate::storage::StoreError;
+use std::io::Read;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::{watch, Notify};
 
@@ -30,8 +34,9 @@ pub struct DevOptions {
     pub addr: SocketAddr,
     /// Where the chain is stored.
     pub data_dir: PathBuf,
-    /// Genesis JSON; the shipped local genesis when `None`.
-    pub genesis: Option<Vec<u8>>,
+    /// Genesis file; the shipped local genesis when `None`. A path, not its bytes: a restart
+    /// only hashes the file (streamed), and a load-test genesis can be a hundred megabytes.
+    pub genesis: Option<PathBuf>,
     /// Print the banner (off in tests).
     pub banner: bool,
     /// Keep the account-history index (`accountTransfers`, `transfervm history`): on unless
@@ -94,31 +99,39 @@ pub enum DevError {
         /// What the system said.
         source: std::io::Error,
     },
+    /// The genesis file could not be read.
+    #[error("cannot read the genesis file {}: {source}", path.display())]
+    GenesisFile {
+        /// The file named.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
     /// The task opening the chain panicked (a bug: say so rather than crash).
     #[error("the task opening the chain failed: {0}")]
     Task(#[from] tokio::task::JoinError),
 }
 
 /// Opens the chain and starts serving.
-pub async fn start(mut options: DevOptions) -> Result<DevChain, DevError> {
-    // Taken, not cloned: a load-test genesis can be a hundred megabytes.
+pub async fn start(options: DevOptions) -> Result<DevChain, DevError> {
     let custom_genesis = options.genesis.is_some();
-    let genesis_bytes = options
-        .genesis
-        .take()
-        .unwrap_or_else(|| LOCAL_GENESIS_JSON.as_bytes().to_vec());
+    let genesis = options.genesis.clone();
     let store_path = options.data_dir.join("chain.redb");
     let account_history = options.account_history;
     let chain = tokio::task::spawn_blocking(move || -> Result<Chain, DevError> {
-        let store = RedbStore::open(&store_path)?;
-        Ok(Chain::open_with(
-            Arc::new(store),
-            &genesis_bytes,
-            |facts| ChainConfig {
-                account_history,
-                ..ChainConfig::new(facts.network_id, dev_chain_id(&facts.genesis_id))
-            },
-        )?)
+        let store = Arc::new(RedbStore::open(&store_path)?);
+        let config_for = |facts: &GenesisFacts| ChainConfig {
+            account_history,
+            ..ChainConfig::new(facts.network_id, dev_chain_id(&facts.genesis_id))
+        };
+        match genesis {
+            None => Ok(Chain::open_with(
+                store,
+                LOCAL_GENESIS_JSON.as_bytes(),
+                config_for,
+            )?),
+            Some(path) => open_on_file(store, &path, config_for),
+        }
     })
     .await??;
     let chain_id = chain.config().chain_id;
@@ -162,6 +175,55 @@ pub async fn start(mut options: DevOptions) -> Result<DevChain, DevError> {
         print_banner(&dev, &options, custom_genesis);
     }
     Ok(dev)
+}
+
+/// Opens the chain on the genesis file at `path`. A restart hashes the file as it reads it and
+/// needs nothing else from it, and hashes it on a thread of its own while the store's chain is
+/// loaded, which the hash then confirms. Only a store that does not know the document yet (the
+/// first start) has it read whole and parsed.
+fn open_on_file(
+    store: Arc<RedbStore>,
+    path: &Path,
+    config_for: impl Fn(&GenesisFacts) -> ChainConfig,
+) -> Result<Chain, DevError> {
+    let file_error = |source| DevError::GenesisFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let (loaded, source) = std::thread::scope(|scope| {
+        let hashing = scope.spawn(|| std::fs::File::open(path).and_then(source_hash_of_reader));
+        let loaded = Chain::load_known(store.clone(), &config_for);
+        match hashing.join() {
+            Ok(source) => (loaded, source),
+            // Reading and hashing a file does not panic; if it ever did, so does the start.
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    let source = source.map_err(file_error)?;
+    match loaded {
+        Ok(Some(loaded)) => {
+            if let Some(chain) = loaded.open_if_from(&source)? {
+                return Ok(chain);
+            }
+        }
+        Ok(None) => {}
+        // Whether the failure is this document's chain's or another's (whose bytes decide
+        // what to say) is settled by opening in order, as without the overlap.
+        Err(_) => {
+            if let Some(chain) = Chain::open_known(store.clone(), &source, &config_for)? {
+                return Ok(chain);
+            }
+        }
+    }
+    // One byte over the limit is enough for the parser to refuse the document.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|file| {
+            file.take(MAX_GENESIS_BYTES as u64 + 1)
+                .read_to_end(&mut bytes)
+        })
+        .map_err(file_error)?;
+    Ok(Chain::open_with(store, &bytes, &config_for)?)
 }
 
 fn print_banner(dev: &DevChain, options: &DevOptions, custom_genesis: bool) {
@@ -210,4 +272,71 @@ fn print_banner(dev: &DevChain, options: &DevOptions, custom_genesis: bool) {
         "  Ctrl-C stops the chain; it resumes from {} on the next start.",
         options.data_dir.display()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::genesis::Genesis;
+
+    fn options(data_dir: &Path, genesis: &Path) -> DevOptions {
+        DevOptions {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.to_path_buf(),
+            genesis: Some(genesis.to_path_buf()),
+            banner: false,
+            account_history: true,
+        }
+    }
+
+    /// The local genesis on network 4242 with its first account's balance set, as a file's
+    /// bytes.
+    fn genesis_with(first_balance: u64) -> Vec<u8> {
+        let mut genesis = Genesis::from_json(LOCAL_GENESIS_JSON.as_bytes()).unwrap();
+        genesis.network_id = 4242;
+        genesis.allocations[0].balance = first_balance;
+        serde_json::to_vec_pretty(&genesis).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dev_chain_restarts_on_its_genesis_file_and_refuses_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let file = dir.path().join("genesis.json");
+        std::fs::write(&file, genesis_with(1_000)).unwrap();
+        let first = start(options(&data, &file)).await.unwrap();
+        let chain_id = first.chain_id;
+        assert_eq!(first.node.rules().network_id, 4242);
+        first.stop().await;
+
+        // Known by its hash: network and chain are the store's, and the same.
+        let again = start(options(&data, &file)).await.unwrap();
+        assert_eq!(again.chain_id, chain_id);
+        assert_eq!(again.node.rules().network_id, 4242);
+        again.stop().await;
+
+        let missing = dir.path().join("missing.json");
+        let err = start(options(&data, &missing))
+            .await
+            .err()
+            .expect("refused");
+        assert!(matches!(err, DevError::GenesisFile { .. }), "{err}");
+        assert!(err.to_string().contains("missing.json"), "{err}");
+
+        // Another document in the same file: parsed in full, and refused for this store.
+        std::fs::write(&file, genesis_with(2_000)).unwrap();
+        let err = start(options(&data, &file)).await.err().expect("refused");
+        assert!(
+            matches!(err, DevError::Open(OpenError::OtherGenesis { .. })),
+            "{err}"
+        );
+
+        // And a file that is not a genesis at all.
+        std::fs::write(&file, b"not json").unwrap();
+        let err = start(options(&data, &file)).await.err().expect("refused");
+        assert!(
+            matches!(err, DevError::Open(OpenError::Genesis(_))),
+            "{err}"
+        );
+    }
 }

@@ -13,7 +13,7 @@ mod parsed;
 
 pub use environment::{Clock, NoEvents, NodeEvents, Source, SystemClock};
 
-use crate::chain::engine::BlockSummary;
+use crate::chain::engine::{AcceptedBlock, BlockSummary};
 use crate::chain::genesis::ChainParams;
 use crate::chain::mempool::MempoolLimits;
 use crate::chain::{
@@ -439,14 +439,32 @@ impl Node {
     }
 
     /// Verifies a decoded block. The signatures this node has not checked are named under a
-    /// short lock and checked without it; the state checks run under it.
+    /// short lock and checked without it, on every core; meanwhile this thread checks the
+    /// block's state under the lock (the two are independent), so a block costs the longer of
+    /// the two rather than their sum. The block is recorded once both passed.
     fn verify_sealed(&self, sealed: SealedBlock) -> Result<(), BlockError> {
         let started = Instant::now();
         let work = self.chain().signatures_to_check(&sealed);
-        let result = work.run().and_then(|proof| {
-            let now_ms = self.now_ms();
+        let now_ms = self.now_ms();
+        let check_state = || self.chain().check_block(&sealed, now_ms);
+        let (signatures, state) = if work.is_empty() {
+            (work.run(), check_state())
+        } else {
+            std::thread::scope(|scope| {
+                let signatures = scope.spawn(move || work.run());
+                let state = check_state();
+                // A signature thread cannot panic on any input; if one ever did, fail closed.
+                let signatures = signatures
+                    .join()
+                    .unwrap_or(Err(BlockError::SignatureCheckStopped));
+                (signatures, state)
+            })
+        };
+        // A bad signature is reported before a bad state, as when the two ran one after the other.
+        let result = signatures.and_then(|proof| {
+            let checked = state?;
             let mut chain = self.chain();
-            let verified = chain.verify_block(sealed, proof, now_ms);
+            let verified = chain.record_verified(sealed, checked, proof);
             self.note_mempool(&chain);
             verified
         });
@@ -466,11 +484,11 @@ impl Node {
     /// trip to the host's database) runs without the chain lock, so admission and verification
     /// go on meanwhile; only the checks before it and the in-memory commit after it hold the
     /// lock. Accepts are serialised among themselves (consensus orders them anyway).
-    pub fn accept_block(&self, id: Id) -> Result<SealedBlock, BlockError> {
+    pub fn accept_block(&self, id: Id) -> Result<AcceptedBlock, BlockError> {
         let started = Instant::now();
         let _one_accept_at_a_time = self.accepting.lock().unwrap_or_else(|e| e.into_inner());
         let Some(write) = self.chain().begin_accept(id)? else {
-            return Ok(self.last_accepted_block());
+            return Ok(AcceptedBlock::from(&self.last_accepted_block()));
         };
         let written = write.write();
         let now_ms = self.now_ms();
@@ -490,10 +508,8 @@ impl Node {
         };
         if let Ok(block) = &result {
             self.metrics.blocks_accepted.inc();
-            self.metrics
-                .txs_accepted
-                .inc_by(block.block.txs.len() as u64);
-            self.metrics.accepted_height.set(block.block.height as i64);
+            self.metrics.txs_accepted.inc_by(block.txs as u64);
+            self.metrics.accepted_height.set(block.height as i64);
             self.metrics
                 .accept_seconds
                 .observe(started.elapsed().as_secs_f64());

@@ -1,8 +1,10 @@
-//! The node's own behaviour: the parse cache between `ParseBlock` and `BlockVerify`, and the
+//! The node's own behaviour: the parse cache between `ParseBlock` and `BlockVerify`, a block's
+//! state checked beside its signature check, and the
 //! chain lock left free while an accepted block is written.
 
 use super::parsed::PARSED_BLOCKS;
 use super::*;
+use crate::chain::{Block, SignatureProof};
 use crate::storage::StoreError;
 use crate::test_utils::{node_on, open_chain, open_node, Transfer, NOW_MS};
 use std::time::Duration;
@@ -158,4 +160,53 @@ fn the_chain_lock_is_free_while_an_accepted_block_is_written() {
     let accepted = accepting.join().unwrap().unwrap();
     assert_eq!(accepted.id, block.id);
     assert_eq!(node.last_accepted().height, 1);
+}
+
+/// A peer's block of `count` transfers from dev 1: enough for the signature check to split
+/// across threads while the state check runs beside it.
+fn large_peer_block(count: u64) -> SealedBlock {
+    let mut peer = open_chain();
+    for n in 0..count {
+        let tx = Transfer::from_dev(1).nonce(n).amount(1 + n).sign();
+        peer.check_and_admit(tx, NOW_MS).expect("admitted");
+    }
+    let block = peer.build_block(NOW_MS).expect("built");
+    assert_eq!(block.block.txs.len() as u64, count);
+    block
+}
+
+#[test]
+fn a_block_verified_beside_its_signature_check_ends_where_a_serial_verify_does() {
+    let block = large_peer_block(700);
+    let node = open_node();
+    node.verify_block(&block.bytes).unwrap();
+    node.accept_block(block.id).unwrap();
+    let mut serial = open_chain();
+    serial
+        .verify_block(block.clone(), SignatureProof::default(), NOW_MS)
+        .unwrap();
+    serial.accept_block(block.id).unwrap();
+    let digest = node.inspect(|chain| chain.recompute_digest());
+    assert_eq!(digest, serial.recompute_digest());
+    assert_eq!(digest, block.block.state_digest);
+}
+
+#[test]
+fn one_bad_signature_among_many_refuses_the_block_and_records_nothing() {
+    let good = large_peer_block(700);
+    let mut txs = good.block.txs.clone();
+    txs[450].signature[10] ^= 1;
+    let bad = Block { txs, ..good.block }.seal();
+    let node = open_node();
+    assert_eq!(
+        node.verify_block(&bad.bytes),
+        Err(BlockError::InvalidTx {
+            index: 450,
+            id: bad.tx_ids[450],
+            error: TxError::BadSignature
+        })
+    );
+    assert_eq!(node.inspect(|chain| chain.processing_count()), 0);
+    // The honest block still verifies: nothing of the bad one was kept.
+    node.verify_block(&good.bytes).unwrap();
 }

@@ -64,6 +64,7 @@ pub(crate) fn block_error(error: BlockError) -> Status {
         | BlockError::AlreadyAccepted(_)
         | BlockError::AcceptInProgress(_) => Status::failed_precondition(message),
         BlockError::Storage(_) => Status::unavailable(message),
+        BlockError::SignatureCheckStopped => Status::internal(message),
         BlockError::Malformed(_)
         | BlockError::UnknownParent(_)
         | BlockError::WrongHeight { .. }

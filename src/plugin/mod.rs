@@ -31,7 +31,8 @@ mod health;
 mod host_events;
 mod http_service;
 mod initialize;
-mod rpcdb_store;
+// Crate-visible so the test fixtures hand benches this very client (`test_utils::rpcdb_store_at`).
+pub(crate) mod rpcdb_store;
 mod shutdown;
 mod vm_service;
 

@@ -433,7 +433,7 @@ impl Vm for VmService {
         let id = parse_id(&request.into_inner().id, "id")?;
         self.blocking(move |ready| {
             let block = ready.node.accept_block(id).map_err(block_error)?;
-            info!(%id, height = block.block.height, txs = block.block.txs.len(), "accepted a block");
+            info!(%id, height = block.height, txs = block.txs, "accepted a block");
             Ok(())
         })
         .await?;

@@ -30,7 +30,8 @@ impl KvStore for MemoryStore {
         Ok(self.lock()?.get(key).cloned())
     }
 
-    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+    fn write(&self, mut batch: WriteBatch) -> Result<(), StoreError> {
+        batch.sort_puts();
         let mut map = self.lock()?;
         for key in batch.deletes {
             map.remove(&key);

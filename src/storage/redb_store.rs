@@ -88,7 +88,8 @@ impl KvStore for RedbStore {
         Ok(table.get(key).map_err(err)?.map(|v| v.value().to_vec()))
     }
 
-    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+    fn write(&self, mut batch: WriteBatch) -> Result<(), StoreError> {
+        batch.sort_puts();
         let txn = self.db.begin_write().map_err(err)?;
         {
             let mut table = txn.open_table(TABLE).map_err(err)?;

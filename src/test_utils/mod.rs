@@ -12,7 +12,7 @@ mod store;
 mod tx;
 
 pub use host::{serve_on_loopback, RecordingHost};
-pub use rpcdb::MemDb;
+pub use rpcdb::{rpcdb_store_at, MemDb};
 pub use store::WatchedStore;
 pub use tx::{tx_hex, unchecked_tx, Transfer};
 

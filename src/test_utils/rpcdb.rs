@@ -3,6 +3,8 @@
 use super::host::serve_on_loopback;
 use crate::pb::rpcdb::database_server::{Database, DatabaseServer};
 use crate::pb::rpcdb::*;
+use crate::plugin::rpcdb_store::RpcdbStore;
+use crate::storage::{KvStore, StoreError};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -219,5 +221,38 @@ impl Database for MemDb {
         self.check()?;
         self.0.iterators.lock().unwrap().remove(&r.into_inner().id);
         Ok(Response::new(IteratorReleaseResponse { err: 0 }))
+    }
+}
+
+/// The plugin's own rpcdb client — the store it runs on under Luxd, built as
+/// `plugin::initialize` builds it — connected to the host database at `addr`: benches and
+/// tests against the real host's rpcdb server (`tests/host/cmd/rpcdbserver`) measure the
+/// client the plugin ships, not a copy of it.
+///
+/// Call it outside async code: it waits for the connection on a runtime of its own (the
+/// store's calls then run on the store's runtime, as in the plugin).
+pub fn rpcdb_store_at(addr: &str) -> Result<Arc<dyn KvStore>, StoreError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StoreError::with_source("cannot start a runtime to connect", e))?;
+    let store = runtime.block_on(RpcdbStore::connect(addr))?;
+    Ok(Arc::new(store))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::WriteBatch;
+
+    #[test]
+    fn rpcdb_store_at_connects_the_plugin_client_from_plain_code() {
+        let db = MemDb::default();
+        let store = rpcdb_store_at(&db.serve_on_own_thread()).unwrap();
+        let mut batch = WriteBatch::default();
+        batch.put(b"k".to_vec(), b"v".to_vec());
+        store.write(batch).unwrap();
+        assert_eq!(store.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+        assert_eq!(db.write_batches(), 1, "through the host's WriteBatch");
     }
 }

@@ -6,6 +6,12 @@
 //! (a durable commit per block, what an operator runs), one on the in-memory store (the
 //! same code without the store's cost), and one on its own redb store with the account-history
 //! index on (`redb_1M_accounts_history`: the index's cost is its difference to `redb_1M_accounts`).
+//!
+//! A fourth, `hosted_1M_accounts`, runs when `TRANSFERVM_BENCH_RPCDB_ADDR` names a host
+//! database server: the plugin's own rpcdb client writing to the real host's rpcdb server over
+//! a real LevelDB, as on Luxd. `scripts/bench-hosted.sh` builds and starts that server
+//! (`tests/host/cmd/rpcdbserver`) on a fresh directory and runs this bench with the raw
+//! baseline; without the variable the bench says it skipped the hosted follower.
 
 #[path = "support.rs"]
 mod support;
@@ -20,7 +26,11 @@ use support::{scaled, Builder, Workload};
 use transfervm::chain::SignedTx;
 use transfervm::node::Node;
 use transfervm::storage::redb_store::RedbStore;
-use transfervm::test_utils::memory_store;
+use transfervm::test_utils::{memory_store, rpcdb_store_at};
+
+/// Names the host database server (`host:port`) the hosted follower writes to; it must serve a
+/// fresh database, since the follower starts at the bench genesis.
+const RPCDB_ADDR_VAR: &str = "TRANSFERVM_BENCH_RPCDB_ADDR";
 
 fn block_sizes() -> Vec<usize> {
     if support::full_run() {
@@ -108,6 +118,24 @@ fn benches(c: &mut Criterion) {
         node: workload.open_node_with_history(history_store),
         applied: 0,
     };
+    // The plugin's store on Luxd, when a host database server is given.
+    let mut hosted = match std::env::var(RPCDB_ADDR_VAR) {
+        Ok(addr) if !addr.is_empty() => {
+            let store =
+                rpcdb_store_at(&addr).unwrap_or_else(|e| panic!("{RPCDB_ADDR_VAR}={addr}: {e}"));
+            Some(Follower {
+                node: workload.open_node(store),
+                applied: 0,
+            })
+        }
+        _ => {
+            eprintln!(
+                "block_verify_accept/hosted_1M_accounts skipped: {RPCDB_ADDR_VAR} does not name \
+                 a host database server (scripts/bench-hosted.sh starts one and sets it)"
+            );
+            None
+        }
+    };
     let mut chain: Vec<Vec<u8>> = Vec::new();
     eprintln!(
         "fixture: {accounts} accounts, {senders} senders, ready in {:.1}s",
@@ -136,11 +164,15 @@ fn benches(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(10));
     for &n in &block_sizes() {
         blocks.throughput(Throughput::Elements(n as u64));
-        for (name, follower) in [
+        let mut followers = vec![
             ("redb_1M_accounts", &mut on_disk),
             ("redb_1M_accounts_history", &mut with_history),
             ("memory_1M_accounts", &mut in_memory),
-        ] {
+        ];
+        if let Some(hosted) = hosted.as_mut() {
+            followers.push(("hosted_1M_accounts", hosted));
+        }
+        for (name, follower) in followers {
             blocks.bench_with_input(BenchmarkId::new(name, n), &n, |b, &n| {
                 b.iter_custom(|iters| {
                     let mut total = Duration::ZERO;

@@ -59,7 +59,7 @@ impl Chain {
                 }
                 last_sender = Some(sender);
             }
-            (transition.overlay, transition.digest)
+            transition.finish()
         };
         self.build_cursor = last_sender;
         for (id, error) in dropped {

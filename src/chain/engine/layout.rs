@@ -10,6 +10,8 @@
 //! | `m/last`, `m/burned` | last accepted block ID, fees burned up to it |
 //! | `m/genesis`, `m/chain`, `m/params` | what the store is bound to: genesis block, chain ID, parameters |
 //! | `m/genesis-source`, `m/supply` | hash of the genesis document and its supply (the quick restart) |
+//! | `m/genesis-header` | the hash of the document it was read from, then the document's network ID and parameters (JSON), so a restart on the same document reads none of it but its hash |
+//! | `m/account-count` | accounts at the last open (little-endian u64): a hint to size the account table, trusted for nothing else |
 //! | `x/<address><u64::MAX − height, big-endian><u32::MAX − index, big-endian>` | account history entry (only when enabled): tx ID, counterparty, amount, fee, nonce, block timestamp, direction (SCALE, 97 bytes); the inverted position makes a forward scan newest first |
 //! | `m/history-from` | history index marker: complete for every height at or above it (little-endian u64); absent when the index is off or was never built |
 
@@ -18,11 +20,12 @@ use super::super::error::HistoryError;
 use super::super::error::OpenError;
 use super::super::genesis::ChainParams;
 use super::super::ids::{Address, Id};
+use super::super::maps::AddressMap;
 use super::super::state::Account;
 use super::history::{Direction, HistoryEntry, HistoryPosition};
 use super::{ProcessingBlock, TxLocation};
 use crate::storage::{KvStore, StoreError, WriteBatch};
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
 use std::ops::ControlFlow;
 
 const KEY_ACCOUNT: &[u8] = b"a/";
@@ -38,6 +41,10 @@ const KEY_PARAMS: &[u8] = b"m/params";
 const KEY_GENESIS_SOURCE: &[u8] = b"m/genesis-source";
 /// The genesis supply (sum of allocations).
 const KEY_SUPPLY: &[u8] = b"m/supply";
+/// The genesis document's network ID and parameters.
+const KEY_GENESIS_HEADER: &[u8] = b"m/genesis-header";
+/// How many accounts the last open loaded: a sizing hint.
+const KEY_ACCOUNT_COUNT: &[u8] = b"m/account-count";
 /// Account history entries, by address then inverted position.
 const KEY_HISTORY: &[u8] = b"x/";
 /// The lowest height from which the history index is complete.
@@ -76,12 +83,50 @@ pub(super) fn params_fingerprint(params: &ChainParams) -> Id {
     Id::hash_of(&bytes)
 }
 
+/// What a genesis document says besides its allocations and timestamp (which its block
+/// commits to): kept in the store so a restart on the same document need not parse it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct KnownHeader {
+    /// The network the document names.
+    pub(super) network_id: u32,
+    /// Its consensus parameters.
+    pub(super) params: ChainParams,
+}
+
+impl KnownHeader {
+    /// The stored form: the document's hash, then the header as JSON. The hash ties the header
+    /// to its document: a build from before the header was kept updates the hash alone when it
+    /// opens the store with another document of the same genesis block.
+    fn to_bytes(&self, source: &Id) -> Vec<u8> {
+        let mut bytes = source.0.to_vec();
+        bytes.extend(serde_json::to_vec(self).expect("a header serializes"));
+        bytes
+    }
+
+    /// The header stored for the document hashing to `source`; `None` if it was stored for
+    /// another document (it is then read from the document again).
+    fn from_bytes(bytes: &[u8], source: &Id) -> Result<Option<Self>, OpenError> {
+        let (hash, json) = bytes
+            .split_at_checked(source.0.len())
+            .ok_or_else(|| corrupt("stored genesis header too short"))?;
+        if hash != source.0 {
+            return Ok(None);
+        }
+        serde_json::from_slice(json)
+            .map(Some)
+            .map_err(|e| corrupt(format!("stored genesis header: {e}")))
+    }
+}
+
 /// What the store keeps about the genesis document it was created from.
 pub(super) struct KnownGenesis {
     /// The genesis block.
     pub(super) block: SealedBlock,
     /// The sum of its allocations.
     pub(super) supply: u64,
+    /// Its network ID and parameters; `None` in a store written before they were kept.
+    pub(super) header: Option<KnownHeader>,
 }
 
 impl KnownGenesis {
@@ -100,20 +145,40 @@ impl KnownGenesis {
         if block.id != id {
             return Err(corrupt("genesis block does not match its ID"));
         }
-        Ok(Some(KnownGenesis { block, supply }))
+        let header = match store.get(KEY_GENESIS_HEADER)? {
+            Some(bytes) => KnownHeader::from_bytes(&bytes, source)?,
+            None => None,
+        };
+        Ok(Some(KnownGenesis {
+            block,
+            supply,
+            header,
+        }))
     }
 
-    /// Records the genesis document's hash and supply, for the quick path on the next start.
-    pub(super) fn record(store: &dyn KvStore, source: &Id, supply: u64) -> Result<(), StoreError> {
+    /// Records the genesis document's hash, supply and header, for the quick path on the next
+    /// start.
+    pub(super) fn record(
+        store: &dyn KvStore,
+        source: &Id,
+        supply: u64,
+        header: &KnownHeader,
+    ) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();
-        Self::add_to(&mut batch, source, supply);
+        Self::add_to(&mut batch, source, supply, header);
         store.write(batch)
     }
 
-    fn add_to(batch: &mut WriteBatch, source: &Id, supply: u64) {
+    fn add_to(batch: &mut WriteBatch, source: &Id, supply: u64, header: &KnownHeader) {
         batch.put(KEY_GENESIS_SOURCE.to_vec(), source.0.to_vec());
         batch.put(KEY_SUPPLY.to_vec(), supply.to_le_bytes().to_vec());
+        batch.put(KEY_GENESIS_HEADER.to_vec(), header.to_bytes(source));
     }
+}
+
+/// The hash of the genesis document a store was created from, if it keeps one.
+pub(super) fn stored_source(store: &dyn KvStore) -> Result<Option<Id>, StoreError> {
+    read_id(store, KEY_GENESIS_SOURCE)
 }
 
 /// The genesis block ID a store was created with, if any (raw: it may not even be an ID).
@@ -126,23 +191,24 @@ pub(super) fn stored_genesis(store: &dyn KvStore) -> Result<Option<Vec<u8>>, Sto
 pub(super) struct GenesisRecord<'a> {
     /// Hash of the genesis document.
     pub(super) source: &'a Id,
+    /// Its network ID and parameters.
+    pub(super) header: &'a KnownHeader,
     /// Sum of the allocations.
     pub(super) supply: u64,
     /// The funded accounts.
-    pub(super) accounts: &'a HashMap<Address, Account>,
+    pub(super) accounts: &'a AddressMap<Account>,
     /// The genesis block.
     pub(super) block: &'a SealedBlock,
     /// The chain the store belongs to.
     pub(super) chain_id: &'a Id,
-    /// The consensus parameters.
-    pub(super) params: &'a ChainParams,
 }
 
 impl GenesisRecord<'_> {
     /// Writes the record atomically.
     pub(super) fn write(&self, store: &dyn KvStore) -> Result<(), StoreError> {
         let mut batch = WriteBatch::default();
-        KnownGenesis::add_to(&mut batch, self.source, self.supply);
+        KnownGenesis::add_to(&mut batch, self.source, self.supply, self.header);
+        set_account_count(&mut batch, self.accounts.len());
         for (address, account) in self.accounts {
             batch.put(key(KEY_ACCOUNT, &address.0), account.to_bytes().to_vec());
         }
@@ -155,28 +221,28 @@ impl GenesisRecord<'_> {
         batch.put(KEY_CHAIN.to_vec(), self.chain_id.0.to_vec());
         batch.put(
             KEY_PARAMS.to_vec(),
-            params_fingerprint(self.params).0.to_vec(),
+            params_fingerprint(&self.header.params).0.to_vec(),
         );
         store.write(batch)
     }
 }
 
-/// The accepted state as the store holds it, checked against what the node was opened with.
-pub(super) struct LoadedState {
+/// The head of the accepted state as the store holds it, checked against what the node was
+/// opened with; the accounts are read after it with [`scan_accounts`].
+pub(super) struct AcceptedHead {
     /// The last accepted block.
     pub(super) last_accepted: SealedBlock,
     /// Fees burned up to it.
     pub(super) burned: u64,
-    /// Every account with state, in key order.
-    pub(super) accounts: Vec<(Address, Account)>,
 }
 
-/// Reads the accepted state back, refusing a store of another chain or other parameters.
-pub(super) fn load(
+/// Reads the last accepted block and burned total back, refusing a store of another chain or
+/// other parameters.
+pub(super) fn load_head(
     store: &dyn KvStore,
     chain_id: &Id,
     params: &ChainParams,
-) -> Result<LoadedState, OpenError> {
+) -> Result<AcceptedHead, OpenError> {
     if store.get(KEY_CHAIN)?.as_deref() != Some(&chain_id.0[..]) {
         return Err(OpenError::OtherChain(*chain_id));
     }
@@ -191,15 +257,39 @@ pub(super) fn load(
         .ok_or_else(|| corrupt("last accepted block missing"))?;
     let last_accepted = SealedBlock::decode(&bytes).map_err(corrupt)?;
     let burned = read_u64(store, KEY_BURNED)?.ok_or_else(|| corrupt("burned total missing"))?;
-    let mut accounts: Vec<(Address, Account)> = Vec::new();
+    Ok(AcceptedHead {
+        last_accepted,
+        burned,
+    })
+}
+
+/// Accounts handed to the visitor of [`scan_accounts`] at a time.
+pub(super) const ACCOUNT_CHUNK: usize = 8192;
+
+/// Reads every stored account, in key order, handing them to `visit` in chunks of
+/// [`ACCOUNT_CHUNK`] (the last one shorter) so the caller can digest and file each chunk while
+/// the next is read, without a million of them in memory at once. `visit` may stop the scan by
+/// breaking: the scan then ends early without error.
+pub(super) fn scan_accounts(
+    store: &dyn KvStore,
+    visit: &mut dyn FnMut(Vec<(Address, Account)>) -> ControlFlow<()>,
+) -> Result<(), OpenError> {
+    let mut chunk = Vec::with_capacity(ACCOUNT_CHUNK);
+    let mut stopped = false;
     // A bad entry is corruption; a failing read is the store's (retry, not restore).
     let mut bad_entry = false;
-    let scanned = store.scan_prefix(KEY_ACCOUNT, &mut |k, v| {
+    let scanned = store.scan_prefix_from(KEY_ACCOUNT, None, &mut |k, v| {
         let address = <[u8; 32]>::try_from(&k[KEY_ACCOUNT.len()..]).map(Address);
         match (address, Account::from_bytes(v)) {
             (Ok(address), Some(account)) => {
-                accounts.push((address, account));
-                Ok(())
+                chunk.push((address, account));
+                if chunk.len() < ACCOUNT_CHUNK {
+                    return Ok(ControlFlow::Continue(()));
+                }
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(ACCOUNT_CHUNK));
+                let flow = visit(full);
+                stopped = flow.is_break();
+                Ok(flow)
             }
             _ => {
                 bad_entry = true;
@@ -215,11 +305,31 @@ pub(super) fn load(
         Err(e) => return Err(e.into()),
         Ok(()) => {}
     }
-    Ok(LoadedState {
-        last_accepted,
-        burned,
-        accounts,
-    })
+    if !stopped && !chunk.is_empty() {
+        let _ = visit(chunk);
+    }
+    Ok(())
+}
+
+/// How many accounts the last open found (or the genesis wrote): what to size the account
+/// table for before reading them. `None` in a store written before it was kept.
+pub(super) fn account_count(store: &dyn KvStore) -> Result<Option<u64>, StoreError> {
+    read_u64(store, KEY_ACCOUNT_COUNT)
+}
+
+/// Puts the account-count hint in `batch`.
+fn set_account_count(batch: &mut WriteBatch, count: usize) {
+    batch.put(
+        KEY_ACCOUNT_COUNT.to_vec(),
+        (count as u64).to_le_bytes().to_vec(),
+    );
+}
+
+/// Records how many accounts an open found, for the next open's table.
+pub(super) fn record_account_count(store: &dyn KvStore, count: usize) -> Result<(), StoreError> {
+    let mut batch = WriteBatch::default();
+    set_account_count(&mut batch, count);
+    store.write(batch)
 }
 
 /// The batch that makes a processing block accepted: its accounts, the block, its height and

@@ -28,21 +28,22 @@ pub use admit::CheckedTx;
 pub use history::{
     AccountHistory, Direction, HistoryEntry, HistoryPage, HistoryPosition, MAX_HISTORY_PAGE,
 };
-pub use tree::{AcceptWrite, AcceptWritten};
-pub use verify::{SignatureProof, SignatureWork, MAX_BLOCK_SKEW_MS};
+pub use tree::{AcceptWrite, AcceptWritten, AcceptedBlock};
+pub use verify::{CheckedBlock, SignatureProof, SignatureWork, MAX_BLOCK_SKEW_MS};
 
 use super::block::SealedBlock;
 use super::error::OpenError;
-use super::genesis::{ChainParams, Genesis, GenesisHeader, GenesisState};
+use super::genesis::{source_hash, ChainParams, Genesis, GenesisHeader, GenesisState};
 use super::ids::{Address, Id};
+use super::maps::{AddressMap, IdMap, IdSet};
 use super::mempool::{Mempool, MempoolLimits};
 use super::rules::StatelessRules;
 use super::state::{Account, AccountView, DigestAccumulator};
 use super::status::StatusBook;
 use super::tx::SignedTx;
 use crate::storage::{KvStore, StoreError};
-use layout::{GenesisRecord, KnownGenesis};
-use std::collections::{HashMap, HashSet, VecDeque};
+use layout::{GenesisRecord, KnownGenesis, KnownHeader};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use tree::ProcessingBlock;
 
@@ -157,7 +158,7 @@ pub struct Chain {
     /// Where accepted blocks and accounts persist; written once per accept, in one batch.
     store: Arc<dyn KvStore>,
     /// The accepted accounts, all of them: state is served from memory, never the store.
-    accounts: HashMap<Address, Account>,
+    accounts: AddressMap<Account>,
     /// Order-independent digest of `accounts`, updated per touched account.
     digest: DigestAccumulator,
     /// Fees burned up to the last accepted block.
@@ -165,18 +166,18 @@ pub struct Chain {
     /// The last accepted block: the root of the processing tree.
     last_accepted: SealedBlock,
     /// Verified blocks not yet decided, each with its branch's state overlay.
-    processing: HashMap<Id, ProcessingBlock>,
+    processing: IdMap<ProcessingBlock>,
     /// The block new blocks are built on (the host's preference).
     preferred: Id,
     /// Transfers waiting for a block, per sender in nonce order.
     mempool: Mempool,
     /// IDs of transfers whose signature this node has checked and that are still pending or
     /// processing: a block holding them is not checked again.
-    verified_sigs: HashSet<Id>,
+    verified_sigs: IdSet,
     /// Statuses of transfers not (or not yet) accepted, bounded.
     statuses: StatusBook,
     /// Recently accepted blocks by ID, so the host's `GetBlock` for them skips the store.
-    recent_blocks: HashMap<Id, SealedBlock>,
+    recent_blocks: IdMap<SealedBlock>,
     /// `recent_blocks` in the order they were accepted, to evict the oldest.
     recent_order: VecDeque<Id>,
     /// The sender the last built block stopped after, so each block starts where the last one
@@ -187,14 +188,38 @@ pub struct Chain {
     accepting: Option<Id>,
 }
 
+/// A chain whose accepted state is loaded from its store but not yet opened (see
+/// [`Chain::load_known`]): it becomes a [`Chain`] only once the caller has the hash of the
+/// genesis document it was given and it is the store's. Nothing is written to the store before.
+pub struct LoadedChain {
+    /// The chain, state loaded and checked against its digest.
+    chain: Chain,
+    /// The hash of the genesis document the store was created from.
+    source: Id,
+    /// Whether the open is to write the account count again.
+    count_stale: bool,
+}
+
+impl LoadedChain {
+    /// The chain, opened (as [`Chain::open_known`] would), if the store was created from the
+    /// genesis document hashing to `source`; `None`, having written nothing, for another
+    /// document (then [`Chain::open_with`] needs its bytes).
+    pub fn open_if_from(self, source: &Id) -> Result<Option<Chain>, OpenError> {
+        if self.source != *source {
+            return Ok(None);
+        }
+        self.chain.finish_open(self.count_stale).map(Some)
+    }
+}
+
 impl Chain {
     /// Opens the chain on `store`: resumes from the stored last accepted block, or writes the
     /// genesis state on a fresh store. Refuses a store that belongs to another genesis or chain.
     /// With account history on, indexes the stored blocks the index is missing first.
     ///
     /// A restart on the genesis document the store was created from (same bytes, checked by
-    /// hash) reads only the document's header: the allocations are already in the store, and
-    /// re-deriving a million of them would dominate start-up.
+    /// hash) reads nothing else of it: the allocations, network ID and parameters are already
+    /// in the store, and re-deriving a million allocations would dominate start-up.
     pub fn open(
         store: Arc<dyn KvStore>,
         genesis_json: &[u8],
@@ -211,40 +236,52 @@ impl Chain {
         genesis_json: &[u8],
         config_for: impl FnOnce(&GenesisFacts) -> ChainConfig,
     ) -> Result<Self, OpenError> {
-        let source = Id::hash_of(genesis_json);
+        let source = source_hash(genesis_json);
         if let Some(known) = KnownGenesis::read(&*store, &source)? {
-            let header = GenesisHeader::from_json(genesis_json)?;
-            let config = config_for(&GenesisFacts {
-                network_id: header.network_id,
-                genesis_id: known.block.id,
-            });
-            let mut chain =
-                Chain::unloaded(store, config, header.params, known.block, known.supply);
-            chain.load()?;
-            chain.prepare_history()?;
-            return Ok(chain);
+            let Some(header) = known.header.clone() else {
+                // A store from before the header was kept: read it from the document once, and
+                // keep it, so the next start needs only the document's hash.
+                let header = GenesisHeader::from_json(genesis_json)?;
+                let header = KnownHeader {
+                    network_id: header.network_id,
+                    params: header.params,
+                };
+                let supply = known.supply;
+                let chain = Chain::open_on(store, known, header.clone(), config_for)?;
+                KnownGenesis::record(&*chain.store, &source, supply, &header)?;
+                return Ok(chain);
+            };
+            return Chain::open_on(store, known, header, config_for);
         }
         let genesis: GenesisState = Genesis::from_json(genesis_json)?.into_state()?;
         let genesis_id = genesis.block.id;
-        let config = config_for(&GenesisFacts {
+        let header = KnownHeader {
             network_id: genesis.genesis.network_id,
+            params: genesis.genesis.params.clone(),
+        };
+        let config = config_for(&GenesisFacts {
+            network_id: header.network_id,
             genesis_id,
         });
         let stored_genesis = layout::stored_genesis(&*store)?;
         let mut chain = Chain::unloaded(
             store,
             config,
-            genesis.genesis.params.clone(),
+            header.params.clone(),
             genesis.block.clone(),
             genesis.supply,
         );
-        match stored_genesis {
-            None => chain.write_genesis(genesis, source)?,
+        let count_stale = match stored_genesis {
+            None => {
+                chain.write_genesis(genesis, source, &header)?;
+                false
+            }
             Some(stored) if stored == genesis_id.0 => {
-                chain.load()?;
+                let count_stale = chain.load()?;
                 // A store from before the genesis hash was kept: keep it now, so the next
                 // start takes the quick path.
-                KnownGenesis::record(&*chain.store, &source, chain.supply)?;
+                KnownGenesis::record(&*chain.store, &source, chain.supply, &header)?;
+                count_stale
             }
             Some(stored) => {
                 return Err(OpenError::OtherGenesis {
@@ -253,9 +290,93 @@ impl Chain {
                     given: genesis_id,
                 })
             }
+        };
+        chain.finish_open(count_stale)
+    }
+
+    /// Opens the chain on a store created from the genesis document hashing to `source` (see
+    /// [`genesis::source_hash_of_reader`](super::genesis::source_hash_of_reader)), reading
+    /// nothing of the document but that hash: what lets the dev chain restart on a genesis file
+    /// of a hundred megabytes without holding it in memory. `None` when the store does not know
+    /// the document well enough (a fresh store, another document, or a store from before the
+    /// header was kept): then [`open_with`](Self::open_with) needs its bytes.
+    pub fn open_known(
+        store: Arc<dyn KvStore>,
+        source: &Id,
+        config_for: impl FnOnce(&GenesisFacts) -> ChainConfig,
+    ) -> Result<Option<Self>, OpenError> {
+        match KnownGenesis::read(&*store, source)? {
+            Some(mut known) => match known.header.take() {
+                Some(header) => Chain::open_on(store, known, header, config_for).map(Some),
+                None => Ok(None),
+            },
+            None => Ok(None),
         }
-        chain.prepare_history()?;
-        Ok(chain)
+    }
+
+    /// Loads the chain a store holds from what the store recorded of its genesis document,
+    /// before the caller knows that the document it was given is that one: the dev chain hashes
+    /// its genesis file on another thread meanwhile, and opens the result with
+    /// [`LoadedChain::open_if_from`]. Only reads the store. `None` when the store does not
+    /// know its document well enough (see [`open_known`](Self::open_known)).
+    pub fn load_known(
+        store: Arc<dyn KvStore>,
+        config_for: impl FnOnce(&GenesisFacts) -> ChainConfig,
+    ) -> Result<Option<LoadedChain>, OpenError> {
+        let Some(source) = layout::stored_source(&*store)? else {
+            return Ok(None);
+        };
+        let Some(mut known) = KnownGenesis::read(&*store, &source)? else {
+            return Ok(None);
+        };
+        let Some(header) = known.header.take() else {
+            return Ok(None);
+        };
+        let (chain, count_stale) = Chain::load_on(store, known, header, config_for)?;
+        Ok(Some(LoadedChain {
+            chain,
+            source,
+            count_stale,
+        }))
+    }
+
+    /// Opens the chain on a store that holds the state of a known genesis document: loads the
+    /// accepted state (checking its digest) and prepares the history index.
+    fn open_on(
+        store: Arc<dyn KvStore>,
+        known: KnownGenesis,
+        header: KnownHeader,
+        config_for: impl FnOnce(&GenesisFacts) -> ChainConfig,
+    ) -> Result<Self, OpenError> {
+        let (chain, count_stale) = Chain::load_on(store, known, header, config_for)?;
+        chain.finish_open(count_stale)
+    }
+
+    /// The chain of a known genesis document with its accepted state loaded (and checked), and
+    /// whether the stored account count is to be written again; nothing written yet.
+    fn load_on(
+        store: Arc<dyn KvStore>,
+        known: KnownGenesis,
+        header: KnownHeader,
+        config_for: impl FnOnce(&GenesisFacts) -> ChainConfig,
+    ) -> Result<(Self, bool), OpenError> {
+        let config = config_for(&GenesisFacts {
+            network_id: header.network_id,
+            genesis_id: known.block.id,
+        });
+        let mut chain = Chain::unloaded(store, config, header.params, known.block, known.supply);
+        let count_stale = chain.load()?;
+        Ok((chain, count_stale))
+    }
+
+    /// What an open writes once the state is loaded: the account count when `count_stale`,
+    /// and the history index's backfill (or its marker's removal).
+    fn finish_open(self, count_stale: bool) -> Result<Self, OpenError> {
+        if count_stale {
+            layout::record_account_count(&*self.store, self.accounts.len())?;
+        }
+        self.prepare_history()?;
+        Ok(self)
     }
 
     /// A chain at genesis with no state loaded yet.
@@ -278,14 +399,14 @@ impl Chain {
             supply,
             genesis_id: genesis_block.id,
             store,
-            accounts: HashMap::new(),
+            accounts: AddressMap::default(),
             digest: DigestAccumulator::default(),
             burned: 0,
             preferred: genesis_block.id,
             last_accepted: genesis_block,
-            processing: HashMap::new(),
-            verified_sigs: HashSet::new(),
-            recent_blocks: HashMap::new(),
+            processing: IdMap::default(),
+            verified_sigs: IdSet::default(),
+            recent_blocks: IdMap::default(),
             recent_order: VecDeque::new(),
             build_cursor: None,
             accepting: None,
@@ -293,14 +414,19 @@ impl Chain {
         }
     }
 
-    fn write_genesis(&mut self, genesis: GenesisState, source: Id) -> Result<(), OpenError> {
+    fn write_genesis(
+        &mut self,
+        genesis: GenesisState,
+        source: Id,
+        header: &KnownHeader,
+    ) -> Result<(), OpenError> {
         GenesisRecord {
             source: &source,
+            header,
             supply: genesis.supply,
             accounts: &genesis.accounts,
             block: &genesis.block,
             chain_id: &self.config.chain_id,
-            params: &self.rules.params,
         }
         .write(&*self.store)?;
         self.accounts = genesis.accounts;
@@ -308,27 +434,39 @@ impl Chain {
         Ok(())
     }
 
-    /// Loads the accepted state, hashing accounts on every core, and checks it against the last
-    /// accepted block's digest: start-up time with 1M accounts is dominated by this.
-    fn load(&mut self) -> Result<(), OpenError> {
-        let loaded = layout::load(&*self.store, &self.config.chain_id, &self.rules.params)?;
-        let digest = DigestAccumulator::of_accounts(&loaded.accounts);
-        let computed = digest.finish(loaded.burned);
-        let last = loaded.last_accepted;
+    /// Loads the accepted state and checks it against the last accepted block's digest:
+    /// start-up time with 1M accounts is dominated by this. The accounts are read in chunks;
+    /// this thread hashes each chunk's digest leaves while another files the chunk before it in
+    /// the account table (sized beforehand from the stored count), so neither a copy of every
+    /// account nor a second table ever sits beside the table being filled. Says whether the
+    /// stored count is to be written again; writes nothing itself.
+    fn load(&mut self) -> Result<bool, OpenError> {
+        let store = &*self.store;
+        let head = layout::load_head(store, &self.config.chain_id, &self.rules.params)?;
+        let stored_count = layout::account_count(store)?;
+        let mut accounts = std::mem::take(&mut self.accounts);
+        // Only a hint: if no table of that size can be had, the table grows as it fills.
+        let _ = accounts.try_reserve(presized_accounts(stored_count));
+        let sized_for = accounts.capacity();
+        let (accounts, digest) = load_accounts(store, accounts)?;
+        let computed = digest.finish(head.burned);
+        let last = head.last_accepted;
         if computed != last.block.state_digest {
             return Err(OpenError::Corrupt(format!(
                 "state digest {computed} does not match the last accepted block's {}",
                 last.block.state_digest
             )));
         }
-        let mut accounts = HashMap::with_capacity(loaded.accounts.len());
-        accounts.extend(loaded.accounts);
+        // Written again when the table had to grow while filling (a resize holds two tables at
+        // once): accounts only ever get added, so a table sized once for the count stays right
+        // until the chain outgrows its spare room, and a steady restart writes nothing.
+        let count_stale = stored_count.is_none() || accounts.len() > sized_for;
         self.accounts = accounts;
         self.digest = digest;
-        self.burned = loaded.burned;
+        self.burned = head.burned;
         self.preferred = last.id;
         self.last_accepted = last;
-        Ok(())
+        Ok(count_stale)
     }
 
     // === queries ===
@@ -430,4 +568,55 @@ impl Chain {
         let checked = CheckedTx::check(&self.rules, now_ms, tx)?;
         self.admit(checked)
     }
+}
+
+/// The most accounts a table is sized for before loading: far above any chain a node can hold
+/// in memory (134M accounts are a 13 GB table), so only a corrupt count is cut down to it.
+const MAX_PRESIZED_ACCOUNTS: usize = 1 << 27;
+
+/// How many accounts to size the table for, from the count the store keeps (0 without one).
+fn presized_accounts(stored_count: Option<u64>) -> usize {
+    stored_count.map_or(0, |n| {
+        usize::try_from(n).map_or(MAX_PRESIZED_ACCOUNTS, |n| n.min(MAX_PRESIZED_ACCOUNTS))
+    })
+}
+
+/// Chunks of accounts read but not yet filed in the table: bounds what the reader gets ahead.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// Reads every stored account into `accounts` and sums their digest leaves: this thread reads
+/// and hashes, a second one inserts, chunk by chunk, so on two cores the table is filled while
+/// the digest is computed. The digest is a sum, so it does not depend on how the work is split.
+fn load_accounts<Table: Extend<(Address, Account)> + Send>(
+    store: &dyn KvStore,
+    mut accounts: Table,
+) -> Result<(Table, DigestAccumulator), OpenError> {
+    let (to_table, chunks) =
+        std::sync::mpsc::sync_channel::<Vec<(Address, Account)>>(CHUNKS_IN_FLIGHT);
+    std::thread::scope(|scope| {
+        let filler = scope.spawn(move || {
+            for chunk in chunks {
+                accounts.extend(chunk);
+            }
+            accounts
+        });
+        let mut digest = DigestAccumulator::default();
+        let scanned = layout::scan_accounts(store, &mut |chunk| {
+            for (address, account) in &chunk {
+                digest.insert(address, *account);
+            }
+            // Fails only if the filler is gone, which it is only by panicking (re-raised below).
+            match to_table.send(chunk) {
+                Ok(()) => std::ops::ControlFlow::Continue(()),
+                Err(_) => std::ops::ControlFlow::Break(()),
+            }
+        });
+        drop(to_table);
+        let accounts = match filler.join() {
+            Ok(accounts) => accounts,
+            // Only an allocation failure can panic there: pass it on as it was.
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        scanned.map(|()| (accounts, digest))
+    })
 }

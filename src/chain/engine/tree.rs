@@ -49,6 +49,28 @@ impl AcceptWrite {
     }
 }
 
+/// What an accept reports: the block's place and size, without a copy of the block (whose
+/// transfers and bytes are megabytes at 10 000 transfers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AcceptedBlock {
+    /// The block.
+    pub id: Id,
+    /// Its height.
+    pub height: u64,
+    /// How many transfers it holds.
+    pub txs: usize,
+}
+
+impl From<&SealedBlock> for AcceptedBlock {
+    fn from(sealed: &SealedBlock) -> Self {
+        AcceptedBlock {
+            id: sealed.id,
+            height: sealed.block.height,
+            txs: sealed.block.txs.len(),
+        }
+    }
+}
+
 /// Proof that an accepted block's batch is in the store.
 #[derive(Debug)]
 pub struct AcceptWritten {
@@ -158,7 +180,10 @@ impl Chain {
             return Ok(self.last_accepted.clone());
         };
         match write.write() {
-            Ok(written) => self.finish_accept(written),
+            Ok(written) => {
+                self.finish_accept(written)?;
+                Ok(self.last_accepted.clone())
+            }
             Err(e) => {
                 self.abort_accept(id);
                 Err(e.into())
@@ -202,7 +227,7 @@ impl Chain {
 
     /// The last step of an accept: the block's batch is in the store; commit its overlay in
     /// memory, mark its transfers accepted, and make it the last accepted block.
-    pub fn finish_accept(&mut self, written: AcceptWritten) -> Result<SealedBlock, BlockError> {
+    pub fn finish_accept(&mut self, written: AcceptWritten) -> Result<AcceptedBlock, BlockError> {
         let id = written.id;
         if self.accepting != Some(id) {
             return Err(BlockError::NotFound(id));
@@ -239,14 +264,15 @@ impl Chain {
                 );
             }
         }
-        let previous = std::mem::replace(&mut self.last_accepted, block.sealed.clone());
+        let accepted = AcceptedBlock::from(&block.sealed);
+        let previous = std::mem::replace(&mut self.last_accepted, block.sealed);
         self.remember_block(previous);
         // Checked against the new last accepted block: a preference for its parent, or for a
         // branch this block ends, moves to it.
         if !self.is_live(self.preferred) {
             self.preferred = id;
         }
-        Ok(block.sealed)
+        Ok(accepted)
     }
 
     /// Rejects the processing blocks that can no longer be accepted, returning their

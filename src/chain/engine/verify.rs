@@ -8,8 +8,9 @@
 
 use super::super::block::SealedBlock;
 use super::super::error::{BlockError, TxError};
+use super::super::ids::Id;
 use super::super::signature;
-use super::super::state::Transition;
+use super::super::state::{DigestAccumulator, Overlay, Transition};
 use super::super::tx::SignedTx;
 use super::{Chain, ProcessingBlock};
 
@@ -24,6 +25,12 @@ pub struct SignatureWork {
 }
 
 impl SignatureWork {
+    /// Whether every signature is already known good (a block of transfers this node admitted):
+    /// nothing to run.
+    pub fn is_empty(&self) -> bool {
+        self.unchecked.is_empty()
+    }
+
     /// Checks every signature in one batch. Needs no chain state: run it without the lock.
     pub fn run(self) -> Result<SignatureProof, BlockError> {
         let txs: Vec<SignedTx> = self.unchecked.iter().map(|(_, tx)| *tx).collect();
@@ -42,12 +49,38 @@ impl SignatureWork {
     }
 }
 
+/// A block whose place, rules and state [`Chain::check_block`] found good: the state it
+/// reaches, waiting for its signatures. Only `check_block` makes one.
+#[derive(Debug)]
+pub struct CheckedBlock {
+    /// The block checked: a check is never recorded for another.
+    block_id: Id,
+    /// The accounts it changes over its parent's state.
+    overlay: Overlay,
+    /// The accumulator after it (before the burned total is folded in).
+    digest: DigestAccumulator,
+    /// Fees burned up to and including it.
+    burned_total: u64,
+}
+
 /// Positions in a block whose signatures were checked and are valid. Made only by
 /// [`SignatureWork::run`]; an empty proof (the default) makes `verify_block` check what it must.
 #[derive(Debug, Default)]
 pub struct SignatureProof {
     /// Ascending positions.
     verified: Vec<usize>,
+}
+
+impl SignatureProof {
+    /// The positions of both proofs.
+    fn with(mut self, other: SignatureProof) -> SignatureProof {
+        if !other.verified.is_empty() {
+            self.verified.extend(other.verified);
+            self.verified.sort_unstable();
+            self.verified.dedup();
+        }
+        self
+    }
 }
 
 // === impl Chain: verification ===
@@ -72,6 +105,9 @@ impl Chain {
     /// node built or already verified is not verified again. `proof` covers the signatures
     /// [`signatures_to_check`](Self::signatures_to_check) named; any other this node has not
     /// verified (one that left the mempool since) is checked here.
+    ///
+    /// The two steps of [`check_block`](Self::check_block) and
+    /// [`record_verified`](Self::record_verified), for a caller that holds the chain alone.
     pub fn verify_block(
         &mut self,
         sealed: SealedBlock,
@@ -81,6 +117,36 @@ impl Chain {
         if self.processing.contains_key(&sealed.id) {
             return Ok(());
         }
+        // Signatures first: a block that is wrong in both ways is reported for its signature.
+        let extra = self.missing_signatures(&sealed, &proof).run()?;
+        let checked = self.check_block(&sealed, now_ms)?;
+        self.record_verified(sealed, checked, proof.with(extra))
+    }
+
+    /// The signatures of `sealed` neither `proof` covers nor this node verified before.
+    fn missing_signatures(&self, sealed: &SealedBlock, proof: &SignatureProof) -> SignatureWork {
+        let ids = &sealed.tx_ids;
+        SignatureWork {
+            unchecked: (0..ids.len())
+                .filter(|i| {
+                    proof.verified.binary_search(i).is_err()
+                        && !self.verified_sigs.contains(&ids[*i])
+                })
+                .map(|i| (i, sealed.block.txs[i]))
+                .collect(),
+        }
+    }
+
+    /// Checks everything about a block but the signatures, and changes nothing: its place
+    /// (live parent, height, timestamp), its size, each transfer's rules, and the state its
+    /// transfers reach against the digest it claims. It reads the chain only, so the node runs
+    /// it while the block's signatures are checked on other cores: the two are independent
+    /// until [`record_verified`](Self::record_verified) joins them.
+    pub fn check_block(
+        &self,
+        sealed: &SealedBlock,
+        now_ms: u64,
+    ) -> Result<CheckedBlock, BlockError> {
         let block = &sealed.block;
         let parent = self
             .tip_state(block.parent_id)
@@ -119,18 +185,6 @@ impl Chain {
             ));
         }
         let ids = &sealed.tx_ids;
-        let missing = SignatureWork {
-            unchecked: (0..ids.len())
-                .filter(|i| {
-                    proof.verified.binary_search(i).is_err()
-                        && !self.verified_sigs.contains(&ids[*i])
-                })
-                .map(|i| (i, block.txs[i]))
-                .collect(),
-        };
-        if !missing.unchecked.is_empty() {
-            missing.run()?;
-        }
         let (overlay, digest) = {
             let view = self.branch_view(block.parent_id);
             let mut transition = Transition::new(&view, parent.digest);
@@ -146,7 +200,7 @@ impl Chain {
                 // Nonces make a repeated transaction (in this block or on the branch) fail here.
                 transition.apply(&tx.body).map_err(invalid)?;
             }
-            (transition.overlay, transition.digest)
+            transition.finish()
         };
         let burned_total = parent
             .burned
@@ -159,12 +213,49 @@ impl Chain {
                 computed,
             });
         }
-        self.verified_sigs.extend(ids.iter().copied());
-        self.record_processing(ProcessingBlock {
-            sealed,
+        Ok(CheckedBlock {
+            block_id: sealed.id,
             overlay,
             digest,
             burned_total,
+        })
+    }
+
+    /// Records a block [`check_block`](Self::check_block) passed as processing, once its
+    /// signatures are known good: `proof` covers those
+    /// [`signatures_to_check`](Self::signatures_to_check) named, and any other this node has
+    /// not verified (one that left the mempool since) is checked here. The chain may have
+    /// moved since the check: a parent rejected meanwhile makes the block unknown-parent; a
+    /// parent accepted meanwhile changes nothing (its state is the same, now accepted).
+    pub fn record_verified(
+        &mut self,
+        sealed: SealedBlock,
+        checked: CheckedBlock,
+        proof: SignatureProof,
+    ) -> Result<(), BlockError> {
+        if self.processing.contains_key(&sealed.id) {
+            return Ok(());
+        }
+        if checked.block_id != sealed.id {
+            return Err(BlockError::Malformed(format!(
+                "the state check was of block {}, not {}",
+                checked.block_id, sealed.id
+            )));
+        }
+        let parent_id = sealed.block.parent_id;
+        if !self.is_live(parent_id) {
+            return Err(BlockError::UnknownParent(parent_id));
+        }
+        let missing = self.missing_signatures(&sealed, &proof);
+        if !missing.is_empty() {
+            missing.run()?;
+        }
+        self.verified_sigs.extend(sealed.tx_ids.iter().copied());
+        self.record_processing(ProcessingBlock {
+            sealed,
+            overlay: checked.overlay,
+            digest: checked.digest,
+            burned_total: checked.burned_total,
         });
         Ok(())
     }

@@ -259,3 +259,71 @@ fn an_orphaned_block_the_host_never_rejects_gives_its_transfers_back() {
     assert_eq!(next.block.parent_id, a.id);
     assert_eq!(next.block.txs, vec![t1, t2]);
 }
+
+/// Y's block C on top of B, with a transfer X has never seen (so X must check its signature).
+fn child_of_b(race: &mut Race) -> SealedBlock {
+    let t3 = Transfer::from_dev(1)
+        .nonce(1)
+        .to(unfunded(3))
+        .amount(5)
+        .sign();
+    admit(&mut race.y, t3);
+    let c = race.y.build_block(NOW_MS).unwrap();
+    assert_eq!(c.block.parent_id, race.b.id);
+    c
+}
+
+#[test]
+fn a_block_whose_parent_is_rejected_while_its_signatures_are_checked_is_refused() {
+    let mut race = race(false);
+    let c = child_of_b(&mut race);
+    let x = &mut race.x;
+    let work = x.signatures_to_check(&c);
+    assert!(!work.is_empty());
+    let checked = x.check_block(&c, NOW_MS).unwrap();
+    // Meanwhile (the node checks signatures without the lock) consensus decides for A.
+    x.accept_block(race.a.id).unwrap();
+    x.reject_block(race.b.id, NOW_MS).unwrap();
+    let proof = work.run().unwrap();
+    assert_eq!(
+        x.record_verified(c.clone(), checked, proof),
+        Err(BlockError::UnknownParent(race.b.id))
+    );
+    assert_eq!(x.processing_count(), 0);
+    assert_accepted_invariants(x);
+}
+
+#[test]
+fn a_block_whose_parent_is_accepted_while_its_signatures_are_checked_is_recorded() {
+    let mut race = race(false);
+    let c = child_of_b(&mut race);
+    let x = &mut race.x;
+    let work = x.signatures_to_check(&c);
+    let checked = x.check_block(&c, NOW_MS).unwrap();
+    x.accept_block(race.b.id).unwrap();
+    x.reject_block(race.a.id, NOW_MS).unwrap();
+    x.record_verified(c.clone(), checked, work.run().unwrap())
+        .unwrap();
+    x.accept_block(c.id).unwrap();
+    assert_eq!(x.recompute_digest(), c.block.state_digest);
+    assert_accepted_invariants(x);
+}
+
+#[test]
+fn a_state_check_is_never_recorded_for_another_block() {
+    let mut race = race(false);
+    let c = child_of_b(&mut race);
+    let checked = race.x.check_block(&c, NOW_MS).unwrap();
+    let proof = race.x.signatures_to_check(&race.a).run().unwrap();
+    let other = race.a.clone();
+    // A is already processing: recording is a no-op, whatever the check was of.
+    assert_eq!(race.x.record_verified(other, checked, proof), Ok(()));
+    let checked = race.x.check_block(&c, NOW_MS).unwrap();
+    let mut forged = c.clone();
+    forged.id = crate::chain::Id([9; 32]);
+    let proof = race.x.signatures_to_check(&c).run().unwrap();
+    assert!(matches!(
+        race.x.record_verified(forged, checked, proof),
+        Err(BlockError::Malformed(_))
+    ));
+}

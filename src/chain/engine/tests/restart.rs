@@ -2,15 +2,17 @@
 //! is bound to one chain ID and one genesis, and damage is reported rather than guessed around.
 
 use super::{accepted_at, admit, unfunded};
+use crate::chain::engine::layout::ACCOUNT_CHUNK;
 use crate::chain::engine::GenesisFacts;
-use crate::chain::genesis::{Genesis, LOCAL_GENESIS_JSON};
+use crate::chain::engine::{presized_accounts, MAX_PRESIZED_ACCOUNTS};
+use crate::chain::genesis::{source_hash, Allocation, Genesis, LOCAL_GENESIS_JSON};
 use crate::chain::tx::address_of;
 use crate::chain::{Account, Address, Chain, ChainConfig, Id, OpenError, SealedBlock};
 use crate::keys::dev_key;
 use crate::storage::{KvStore, WriteBatch};
 use crate::test_utils::{
     assert_accepted_invariants, chain_config, local_genesis_with_caps, memory_store, open_chain_on,
-    Transfer, MIN_FEE, NETWORK_ID, NOW_MS,
+    Transfer, WatchedStore, MIN_FEE, NETWORK_ID, NOW_MS,
 };
 use std::sync::Arc;
 
@@ -245,4 +247,238 @@ fn a_restart_on_a_reformatted_genesis_derives_it_again_and_agrees() {
         assert_eq!(chain.tx_status(&tx), accepted_at(&block));
         assert_accepted_invariants(&chain);
     }
+}
+
+/// What a chain opened from the stored genesis alone says about itself.
+fn facts_of_known_open(store: &Arc<dyn KvStore>, source: &Id) -> Option<(GenesisFacts, Id)> {
+    let mut facts = None;
+    let chain = Chain::open_known(store.clone(), source, |f| {
+        facts = Some(*f);
+        chain_config()
+    })
+    .expect("opens or declines")?;
+    assert_accepted_invariants(&chain);
+    Some((
+        facts.expect("the configuration was asked for"),
+        chain.last_accepted().id,
+    ))
+}
+
+#[test]
+fn a_restart_needs_only_the_genesis_documents_hash() {
+    let h = history();
+    let source = source_hash(LOCAL_GENESIS_JSON.as_bytes());
+    let (facts, last) = facts_of_known_open(&h.store, &source).expect("the store knows it");
+    assert_eq!(
+        facts,
+        GenesisFacts {
+            network_id: NETWORK_ID,
+            genesis_id: h.blocks[0].id,
+        }
+    );
+    assert_eq!(last, h.last.id);
+    // Another document, or a store that holds no chain yet: the document's bytes are needed.
+    assert!(facts_of_known_open(&h.store, &Id([7; 32])).is_none());
+    assert!(facts_of_known_open(&memory_store(), &source).is_none());
+}
+
+#[test]
+fn a_store_from_before_the_genesis_header_was_kept_learns_it_on_its_next_open() {
+    let h = history();
+    let source = source_hash(LOCAL_GENESIS_JSON.as_bytes());
+    h.store
+        .write(WriteBatch {
+            puts: Vec::new(),
+            deletes: vec![b"m/genesis-header".to_vec()],
+        })
+        .unwrap();
+    assert!(facts_of_known_open(&h.store, &source).is_none());
+    let chain = open_chain_on(h.store.clone(), chain_config());
+    assert_eq!(chain.last_accepted().id, h.last.id);
+    drop(chain);
+    let (facts, last) = facts_of_known_open(&h.store, &source).expect("kept now");
+    assert_eq!(facts.network_id, NETWORK_ID);
+    assert_eq!(last, h.last.id);
+}
+
+#[test]
+fn a_genesis_header_stored_for_another_document_is_read_again_from_this_one() {
+    // What a build from before the header was kept leaves when it opens the store with another
+    // document of the same genesis block (here: another network): a new hash, the old header.
+    let h = history();
+    let source = source_hash(LOCAL_GENESIS_JSON.as_bytes());
+    let mut stale = Id([9; 32]).0.to_vec();
+    stale.extend_from_slice(br#"{"networkId":999,"params":{"minFee":"100","maxBlockTxs":7500,"maxBlockBytes":1500000,"maxExpirySecs":3600}}"#);
+    let mut batch = WriteBatch::default();
+    batch.put(b"m/genesis-header".to_vec(), stale);
+    h.store.write(batch).unwrap();
+    assert!(facts_of_known_open(&h.store, &source).is_none());
+    drop(open_chain_on(h.store.clone(), chain_config()));
+    let (facts, _) = facts_of_known_open(&h.store, &source).expect("read again and kept");
+    assert_eq!(facts.network_id, NETWORK_ID);
+}
+
+#[test]
+fn a_stored_genesis_header_no_chain_writes_is_corrupt() {
+    let h = history();
+    let mut batch = WriteBatch::default();
+    batch.put(b"m/genesis-header".to_vec(), b"{\"networkId\":".to_vec());
+    h.store.write(batch).unwrap();
+    let source = source_hash(LOCAL_GENESIS_JSON.as_bytes());
+    let err = Chain::open_known(h.store.clone(), &source, |_| chain_config())
+        .err()
+        .expect("refused");
+    assert!(matches!(err, OpenError::Corrupt(_)), "{err}");
+    let err = open_error(&h.store, LOCAL_GENESIS_JSON.as_bytes(), chain_config());
+    assert!(matches!(err, OpenError::Corrupt(_)), "{err}");
+}
+
+/// The `i`th of the accounts [`genesis_with_accounts`] adds.
+fn filler(i: u32) -> Address {
+    let mut address = [0x5a; 32];
+    address[..4].copy_from_slice(&i.to_be_bytes());
+    Address(address)
+}
+
+/// The local genesis with `extra` more funded accounts (addresses no key controls).
+fn genesis_with_accounts(extra: u32) -> Vec<u8> {
+    let mut genesis = Genesis::from_json(LOCAL_GENESIS_JSON.as_bytes()).unwrap();
+    genesis.allocations.extend((0..extra).map(|i| Allocation {
+        address: filler(i),
+        balance: 1_000 + u64::from(i),
+        label: None,
+    }));
+    serde_json::to_vec(&genesis).unwrap()
+}
+
+#[test]
+fn a_store_of_many_chunks_of_accounts_reloads_the_same_state() {
+    // Two and a half chunks of the load, so full chunks and a short last one are both read.
+    let genesis = genesis_with_accounts(5 * ACCOUNT_CHUNK as u32 / 2);
+    let store = memory_store();
+    let mut chain = Chain::open(store.clone(), &genesis, chain_config()).unwrap();
+    let block = {
+        admit(&mut chain, Transfer::from_dev(0).to(unfunded(3)).sign());
+        let block = chain.build_block(NOW_MS).unwrap();
+        chain.accept_block(block.id).unwrap();
+        block
+    };
+    let (count, digest) = (chain.account_count(), chain.recompute_digest());
+    let sample: Vec<(Address, Account)> = [unfunded(3), address_of(&dev_key(0))]
+        .into_iter()
+        .chain((0..3).map(|i| filler(i * 9_000)))
+        .map(|a| (a, chain.account(&a)))
+        .collect();
+    drop(chain);
+    let chain = Chain::open(store.clone(), &genesis, chain_config()).unwrap();
+    assert_eq!(chain.last_accepted().id, block.id);
+    assert_eq!(chain.account_count(), count);
+    assert_eq!(chain.recompute_digest(), digest);
+    for (address, account) in &sample {
+        assert_ne!(*account, Account::default(), "{address} is funded");
+        assert_eq!(chain.account(address), *account, "{address}");
+    }
+    assert_accepted_invariants(&chain);
+    drop(chain);
+    // The digest is still checked over every chunk: one account changed in the last is found.
+    let last = filler(5 * ACCOUNT_CHUNK as u32 / 2 - 1);
+    let mut key = b"a/".to_vec();
+    key.extend_from_slice(&last.0);
+    let mut batch = WriteBatch::default();
+    batch.put(
+        key,
+        Account {
+            balance: 1,
+            nonce: 0,
+        }
+        .to_bytes()
+        .to_vec(),
+    );
+    store.write(batch).unwrap();
+    let err = open_error(&store, &genesis, chain_config());
+    assert!(matches!(err, OpenError::Corrupt(_)), "{err}");
+    assert!(err.to_string().contains("digest"), "{err}");
+}
+
+#[test]
+fn the_stored_account_count_is_only_a_hint() {
+    let h = history();
+    let count = |store: &Arc<dyn KvStore>| {
+        store
+            .get(b"m/account-count")
+            .unwrap()
+            .map(|v| u64::from_le_bytes(v.try_into().unwrap()))
+    };
+    assert_eq!(
+        count(&h.store),
+        Some(h.account_count as u64 - 1),
+        "as written at genesis"
+    );
+    // Too small, larger than the chain, absent.
+    for hint in [Some(0u64), Some(1 << 20), None] {
+        let mut batch = WriteBatch::default();
+        match hint {
+            Some(n) => batch.put(b"m/account-count".to_vec(), n.to_le_bytes().to_vec()),
+            None => batch.deletes.push(b"m/account-count".to_vec()),
+        }
+        h.store.write(batch).unwrap();
+        let chain = open_chain_on(h.store.clone(), chain_config());
+        assert_eq!(chain.account_count(), h.account_count, "hint {hint:?}");
+        assert_eq!(chain.recompute_digest(), h.digest, "hint {hint:?}");
+    }
+    // Recorded again when the table had to grow or no count was kept.
+    assert_eq!(count(&h.store), Some(h.account_count as u64));
+    // A count no chain could reach sizes the table for the most any could.
+    for absurd in [u64::MAX, 1 << 40] {
+        assert_eq!(presized_accounts(Some(absurd)), MAX_PRESIZED_ACCOUNTS);
+    }
+    assert_eq!(presized_accounts(None), 0);
+    assert_eq!(presized_accounts(Some(12)), 12);
+}
+
+#[test]
+fn a_chain_loaded_before_its_genesis_hash_is_known_opens_only_on_that_hash() {
+    let watched = Arc::new(WatchedStore::default());
+    let store: Arc<dyn KvStore> = watched.clone();
+    let mut chain = open_chain_on(store.clone(), chain_config());
+    admit(&mut chain, Transfer::from_dev(0).to(unfunded(4)).sign());
+    let block = chain.build_block(NOW_MS).unwrap();
+    chain.accept_block(block.id).unwrap();
+    drop(chain);
+    // Without a stored count the open has something to write: it must wait for the hash.
+    store
+        .write(WriteBatch {
+            puts: Vec::new(),
+            deletes: vec![b"m/account-count".to_vec()],
+        })
+        .unwrap();
+    let source = source_hash(LOCAL_GENESIS_JSON.as_bytes());
+    let load = || {
+        Chain::load_known(store.clone(), |_| chain_config())
+            .unwrap()
+            .expect("the store knows its genesis")
+    };
+    let writes = watched.writes();
+    assert!(load().open_if_from(&Id([7; 32])).unwrap().is_none());
+    assert_eq!(
+        watched.writes(),
+        writes,
+        "another document: nothing written"
+    );
+    let chain = load()
+        .open_if_from(&source)
+        .unwrap()
+        .expect("its own document");
+    assert_eq!(
+        watched.writes(),
+        writes + 1,
+        "the account count, kept again"
+    );
+    assert_eq!(chain.last_accepted().id, block.id);
+    assert_accepted_invariants(&chain);
+    drop(chain);
+    // A store that holds no chain yet has nothing to load.
+    assert!(Chain::load_known(memory_store(), |_| chain_config())
+        .unwrap()
+        .is_none());
 }

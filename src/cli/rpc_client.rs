@@ -2,8 +2,9 @@
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
+use hyper::client::conn::http1;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -97,6 +98,107 @@ impl RpcClient {
             .post(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
             .await?;
         into_result(answer)
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection to the node, driven in its caller's task: for the load
+/// generator, whose workers each send one request after another. [`RpcClient`]'s pooled
+/// client runs every connection as a task of its own and hands each request and answer over
+/// between tasks; here the connection is polled beside the request, so a request costs the
+/// client no task switch. A connection the node closed is opened again for the next request.
+pub struct RpcConnection {
+    url: hyper::Uri,
+    open: Option<(http1::SendRequest<Full<Bytes>>, Http1Connection)>,
+}
+
+/// The connection half of an HTTP/1.1 client connection over TCP.
+type Http1Connection = http1::Connection<TokioIo<tokio::net::TcpStream>, Full<Bytes>>;
+
+impl RpcConnection {
+    /// A connection to `client`'s URL, opened at the first request.
+    pub fn new(client: &RpcClient) -> Self {
+        RpcConnection {
+            url: client.url.clone(),
+            open: None,
+        }
+    }
+
+    async fn connect(
+        &self,
+    ) -> Result<(http1::SendRequest<Full<Bytes>>, Http1Connection), RpcError> {
+        let unreachable = |e: &dyn std::fmt::Display| {
+            RpcError::Transport(format!("cannot reach {}: {e}", self.url))
+        };
+        let host = self.url.host().unwrap_or("127.0.0.1");
+        let port = self.url.port_u16().unwrap_or(80);
+        let stream = tokio::net::TcpStream::connect((host, port))
+            .await
+            .map_err(|e| unreachable(&e))?;
+        stream.set_nodelay(true).map_err(|e| unreachable(&e))?;
+        http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| unreachable(&e))
+    }
+
+    /// [`RpcClient::post_bytes`] over this connection.
+    pub async fn post_bytes(&mut self, body: Bytes) -> Result<Value, RpcError> {
+        let (mut sender, mut connection) = match self.open.take() {
+            Some(open) => open,
+            None => self.connect().await?,
+        };
+        let target = self.url.path_and_query().map_or("/", |p| p.as_str());
+        let host = self.url.authority().map_or("", |a| a.as_str());
+        let exchange = async {
+            sender
+                .ready()
+                .await
+                .map_err(|e| RpcError::Transport(e.to_string()))?;
+            let request = hyper::Request::post(target)
+                .header("host", host)
+                .header("content-type", "application/json")
+                .body(Full::new(body))
+                .map_err(|e| RpcError::Transport(e.to_string()))?;
+            let response = sender
+                .send_request(request)
+                .await
+                .map_err(|e| RpcError::Transport(format!("{}: {e}", self.url)))?;
+            let status = response.status();
+            let bytes = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| RpcError::Transport(e.to_string()))?
+                .to_bytes();
+            Ok::<_, RpcError>((status, bytes))
+        };
+        let outcome = tokio::select! {
+            answer = exchange => Ok(answer),
+            closed = &mut connection => Err(closed),
+        };
+        let (status, bytes) = match outcome {
+            // The connection is kept for the next request unless this one failed.
+            Ok(answer) => {
+                let answer = answer?;
+                self.open = Some((sender, connection));
+                answer
+            }
+            Err(closed) => {
+                return Err(RpcError::Transport(format!(
+                    "{} closed the connection: {}",
+                    self.url,
+                    closed
+                        .err()
+                        .map_or_else(|| "no answer".to_string(), |e| e.to_string())
+                )))
+            }
+        };
+        serde_json::from_slice(&bytes).map_err(|_| {
+            RpcError::Transport(format!(
+                "HTTP {status} from {}: {}",
+                self.url,
+                String::from_utf8_lossy(&bytes)
+            ))
+        })
     }
 }
 

@@ -5,7 +5,7 @@
 //! genesis written by `genesis` and the `spam` run agree without key files. Never fund them on
 //! a real chain.
 
-use super::rpc_client::{into_result, RpcClient, RpcError};
+use super::rpc_client::{into_result, RpcClient, RpcConnection, RpcError};
 use super::wallet::{self, ChainFacts};
 use crate::chain::genesis::{Allocation, ChainParams, Genesis};
 use crate::chain::tx::address_of;
@@ -288,10 +288,10 @@ impl CpuMark {
         }
     }
 
-    /// (client, chain) CPU seconds from `self` to now.
+    /// (client, chain) CPU seconds from `self` to now, to the tick (1/100 s).
     fn since(self, chain_pid: Option<u32>) -> (Option<f64>, Option<f64>) {
         let now = CpuMark::now(chain_pid);
-        let used = |a: Option<f64>, b: Option<f64>| Some(b? - a?);
+        let used = |a: Option<f64>, b: Option<f64>| Some(((b? - a?) * USER_HZ).round() / USER_HZ);
         (used(self.client, now.client), used(self.chain, now.chain))
     }
 }
@@ -343,6 +343,7 @@ pub async fn run(options: SpamOptions) -> Result<SpamReport, String> {
             next_slot.clone(),
         );
         workers.push(tokio::spawn(async move {
+            let mut connection = RpcConnection::new(&rpc);
             loop {
                 let Some(request) = requests.lock().map(|mut r| r.next()).unwrap_or(None) else {
                     return;
@@ -364,7 +365,7 @@ pub async fn run(options: SpamOptions) -> Result<SpamReport, String> {
                     }
                 }
                 sent.fetch_add(request.ids.len() as u64, Ordering::Relaxed);
-                let answer = rpc.post_bytes(request.body).await;
+                let answer = connection.post_bytes(request.body).await;
                 for (id, verdict) in request.ids.iter().zip(verdicts(answer, request.ids.len())) {
                     match verdict {
                         Ok(()) => {
@@ -528,6 +529,7 @@ pub async fn run_noop(options: NoopOptions) -> Result<NoopReport, String> {
         .map(|_| {
             let (rpc, body, remaining) = (rpc.clone(), body.clone(), remaining.clone());
             tokio::spawn(async move {
+                let mut connection = RpcConnection::new(&rpc);
                 let mut latencies = Vec::new();
                 let mut failed = 0u64;
                 while remaining
@@ -535,7 +537,11 @@ pub async fn run_noop(options: NoopOptions) -> Result<NoopReport, String> {
                     .is_ok()
                 {
                     let sent = Instant::now();
-                    match rpc.post_bytes(body.clone()).await.and_then(into_result) {
+                    match connection
+                        .post_bytes(body.clone())
+                        .await
+                        .and_then(into_result)
+                    {
                         Ok(_) => latencies.push(sent.elapsed().as_secs_f64() * 1000.0),
                         Err(_) => failed += 1,
                     }

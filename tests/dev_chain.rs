@@ -1,4 +1,4 @@
-//! The dev chain as a wallet sees it: real HTTP to `/ext/bc/<chainID>/rpc`, a real redb store,
+//! The dev chain as a wallet sees it: real HTTP to `/ext/bc/<chainID>/rpc`, a real fjall store,
 //! restarts, and every kind of hostile input a public endpoint gets.
 
 #[path = "common/http_client.rs"]

@@ -4,6 +4,7 @@
 //! Not consensus.
 
 mod build_loop;
+mod data_dir;
 mod http_server;
 
 use crate::api::{Api, ApiLimits, ChainInfo};
@@ -16,7 +17,7 @@ use crate::chain::{Chain, ChainConfig, OpenError};
 use crate::keys::{dev_key, DEV_KEY_COUNT};
 use crate::metrics::Metrics;
 use crate::node::{Node, SystemClock};
-use crate::storage::redb_store::RedbStore;
+use crate::storage::fjall_store::FjallStore;
 use crate::storage::StoreError;
 use std::io::Read;
 use std::net::SocketAddr;
@@ -116,10 +117,10 @@ pub enum DevError {
 pub async fn start(options: DevOptions) -> Result<DevChain, DevError> {
     let custom_genesis = options.genesis.is_some();
     let genesis = options.genesis.clone();
-    let store_path = options.data_dir.join("chain.redb");
+    let data_dir = options.data_dir.clone();
     let account_history = options.account_history;
     let chain = tokio::task::spawn_blocking(move || -> Result<Chain, DevError> {
-        let store = Arc::new(RedbStore::open(&store_path)?);
+        let store = Arc::new(data_dir::open_store(&data_dir)?);
         let config_for = |facts: &GenesisFacts| ChainConfig {
             account_history,
             ..ChainConfig::new(facts.network_id, dev_chain_id(&facts.genesis_id))
@@ -182,7 +183,7 @@ pub async fn start(options: DevOptions) -> Result<DevChain, DevError> {
 /// loaded, which the hash then confirms. Only a store that does not know the document yet (the
 /// first start) has it read whole and parsed.
 fn open_on_file(
-    store: Arc<RedbStore>,
+    store: Arc<FjallStore>,
     path: &Path,
     config_for: impl Fn(&GenesisFacts) -> ChainConfig,
 ) -> Result<Chain, DevError> {

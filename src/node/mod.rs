@@ -480,7 +480,7 @@ impl Node {
         result
     }
 
-    /// Accepts a block. The durable write (an fsync on the dev chain's redb, a gRPC round
+    /// Accepts a block. The durable write (a journal fsync on the dev chain's fjall, a gRPC round
     /// trip to the host's database) runs without the chain lock, so admission and verification
     /// go on meanwhile; only the checks before it and the in-memory commit after it hold the
     /// lock. Accepts are serialised among themselves (consensus orders them anyway).

@@ -1,11 +1,13 @@
-//! Key-value storage under the chain: the small contract both backends meet.
+//! Key-value storage under the chain: the small contract every backend meets.
 //!
 //! The chain serves state from memory and touches the store only at start-up (one prefix scan),
 //! once per accepted block (one atomic batch) and for account-history pages (a resumable prefix
 //! scan that stops after a page), so the trait stays small and synchronous.
-//! Backends: [`redb_store::RedbStore`] (embedded, dev chain and operators), [`memory::MemoryStore`]
+//! Backends: [`fjall_store::FjallStore`] (embedded LSM, the dev chain's), [`redb_store::RedbStore`]
+//! (embedded B-tree, the dev chain's former store), [`memory::MemoryStore`]
 //! (tests), and the host's database over rpcdb (in the plugin layer).
 
+pub mod fjall_store;
 pub mod memory;
 pub mod redb_store;
 

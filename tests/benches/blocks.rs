@@ -2,12 +2,14 @@
 //! measured in the same run (issue #5's target: verify + accept ≥ 0.8 of the raw rate).
 //!
 //! `cargo bench --bench blocks` — 1M funded accounts, 10k senders, blocks of 1k/5k/10k
-//! transfers. Three verifying nodes follow the same chain: one on a real redb store in a temp dir
-//! (a durable commit per block, what an operator runs), one on the in-memory store (the
-//! same code without the store's cost), and one on its own redb store with the account-history
+//! transfers. Four verifying nodes follow the same chain: one on the dev chain's fjall store in a
+//! temp dir (`fjall_1M_accounts`: a durable commit per block, what `transfervm dev` runs), one on
+//! a redb store (`redb_1M_accounts`: the dev chain's former store, a copy-on-write B-tree, kept so
+//! the figures stay comparable from one change to the next), one on the in-memory store (the same
+//! code without a durable store's cost), and one on its own redb store with the account-history
 //! index on (`redb_1M_accounts_history`: the index's cost is its difference to `redb_1M_accounts`).
 //!
-//! A fourth, `hosted_1M_accounts`, runs when `TRANSFERVM_BENCH_RPCDB_ADDR` names a host
+//! A fifth, `hosted_1M_accounts`, runs when `TRANSFERVM_BENCH_RPCDB_ADDR` names a host
 //! database server: the plugin's own rpcdb client writing to the real host's rpcdb server over
 //! a real LevelDB, as on Luxd. `scripts/bench-hosted.sh` builds and starts that server
 //! (`tests/host/cmd/rpcdbserver`) on a fresh directory and runs this bench with the raw
@@ -25,6 +27,7 @@ use std::time::{Duration, Instant};
 use support::{scaled, Builder, Workload};
 use transfervm::chain::SignedTx;
 use transfervm::node::Node;
+use transfervm::storage::fjall_store::FjallStore;
 use transfervm::storage::redb_store::RedbStore;
 use transfervm::test_utils::{memory_store, rpcdb_store_at};
 
@@ -118,6 +121,14 @@ fn benches(c: &mut Criterion) {
         node: workload.open_node_with_history(history_store),
         applied: 0,
     };
+    // The dev chain's store: an LSM, where redb copies a page per random key.
+    let fjall_dir = tempfile::tempdir().expect("temp dir");
+    let fjall_store =
+        Arc::new(FjallStore::open(&fjall_dir.path().join("chain.fjall")).expect("fjall opens"));
+    let mut on_lsm = Follower {
+        node: workload.open_node(fjall_store),
+        applied: 0,
+    };
     // The plugin's store on Luxd, when a host database server is given.
     let mut hosted = match std::env::var(RPCDB_ADDR_VAR) {
         Ok(addr) if !addr.is_empty() => {
@@ -168,6 +179,7 @@ fn benches(c: &mut Criterion) {
             ("redb_1M_accounts", &mut on_disk),
             ("redb_1M_accounts_history", &mut with_history),
             ("memory_1M_accounts", &mut in_memory),
+            ("fjall_1M_accounts", &mut on_lsm),
         ];
         if let Some(hosted) = hosted.as_mut() {
             followers.push(("hosted_1M_accounts", hosted));

@@ -1,0 +1,156 @@
+//! The embedded log-structured store: one fjall database (an LSM tree with a write-ahead
+//! journal), one keyspace. An accept writes tens of thousands of random keys (every touched
+//! account, one transfer-index entry per transfer); a copy-on-write B-tree copies a page per
+//! random key, where an LSM appends them to its journal and sorts them in memory, merging to
+//! disk later in the background.
+
+use super::{scan_start, KvStore, PageVisitor, StoreError, WriteBatch};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+
+/// fjall's block cache. The chain serves state from its own memory and reads the store only at
+/// start-up and for account-history pages, so a small cache costs nothing.
+const CACHE_BYTES: u64 = 32 << 20;
+
+/// The keyspace holding the chain (the store's whole contents).
+const KEYSPACE: &str = "transfervm";
+
+/// A fjall database directory holding the chain.
+pub struct FjallStore {
+    /// The database: owns the journal, the background flush and compaction workers.
+    db: Database,
+    /// The one keyspace every key lives in (the chain's keys carry their own prefixes).
+    keyspace: Keyspace,
+}
+
+/// Wraps a fjall error, keeping it as the source.
+fn err(e: fjall::Error) -> StoreError {
+    StoreError::with_source("fjall", e)
+}
+
+impl FjallStore {
+    /// Opens (or creates) the store in the directory `path`, recovering the journal of a
+    /// process that was killed.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if !path.exists() {
+            create_fresh(path)?;
+        }
+        Self::open_existing(path)
+    }
+
+    fn open_existing(path: &Path) -> Result<Self, StoreError> {
+        let db = Database::builder(path)
+            .cache_size(CACHE_BYTES)
+            .open()
+            .map_err(|e| StoreError::with_source(format!("opening {}", path.display()), e))?;
+        let keyspace = db
+            .keyspace(KEYSPACE, KeyspaceCreateOptions::default)
+            .map_err(err)?;
+        Ok(FjallStore { db, keyspace })
+    }
+}
+
+/// Creates an empty database beside `path` and renames it into place. fjall writes a new
+/// database's files one by one and its version marker last; a process killed in between leaves
+/// a directory fjall can neither recover nor create again. Created this way, `path` is either
+/// absent or a complete database, and a leftover partial directory is simply created anew.
+fn create_fresh(path: &Path) -> Result<(), StoreError> {
+    let io = |what: &str, p: &Path, e: std::io::Error| {
+        StoreError::with_source(format!("{what} {}", p.display()), e)
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| io("creating", dir, e))?;
+    }
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".creating");
+    let partial = PathBuf::from(partial);
+    match std::fs::remove_dir_all(&partial) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io("removing", &partial, e)),
+    }
+    // Opened and closed: the keyspace is created, and dropping the database waits for its
+    // workers, so nothing writes in the directory once it is renamed.
+    drop(FjallStore::open_existing(&partial)?);
+    std::fs::rename(&partial, path).map_err(|e| io("renaming into", path, e))?;
+    // Make the rename itself durable.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io("syncing", dir, e))?;
+    }
+    Ok(())
+}
+
+impl KvStore for FjallStore {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.keyspace.get(key).map_err(err)?.map(|v| v.to_vec()))
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        let mut commit = self.db.batch().durability(Some(PersistMode::SyncAll));
+        for key in batch.deletes {
+            commit.remove(&self.keyspace, key);
+        }
+        for (key, value) in batch.puts {
+            commit.insert(&self.keyspace, key, value);
+        }
+        commit.commit().map_err(err)
+    }
+
+    fn scan_prefix_from(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        visit: &mut PageVisitor<'_>,
+    ) -> Result<(), StoreError> {
+        let from = scan_start(prefix, start_after);
+        for guard in self.keyspace.range::<&[u8], _>((from, Bound::Unbounded)) {
+            let (key, value) = guard.into_inner().map_err(err)?;
+            if !key.starts_with(prefix) || visit(&key, &value)?.is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_creation_killed_half_way_does_not_block_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chain.fjall");
+        // What a kill during creation leaves: a partial directory, never at the real path.
+        let partial = dir.path().join("chain.fjall.creating");
+        std::fs::create_dir_all(&partial).unwrap();
+        std::fs::write(partial.join("lock"), b"").unwrap();
+        std::fs::write(partial.join("0.jnl"), b"partial").unwrap();
+        let store = FjallStore::open(&path).unwrap();
+        let mut batch = WriteBatch::default();
+        batch.put(b"k".to_vec(), b"v".to_vec());
+        store.write(batch).unwrap();
+        drop(store);
+        assert!(!partial.exists());
+        let store = FjallStore::open(&path).unwrap();
+        assert_eq!(store.get(b"k").unwrap(), Some(b"v".to_vec()));
+    }
+
+    #[test]
+    fn meets_the_store_contract_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chain.fjall");
+        {
+            let store = FjallStore::open(&path).unwrap();
+            super::super::contract_tests::check(&store);
+        }
+        let reopened = FjallStore::open(&path).unwrap();
+        assert_eq!(
+            reopened.get(b"a/3").unwrap().as_deref(),
+            Some(&b"three"[..])
+        );
+    }
+}

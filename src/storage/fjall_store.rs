@@ -5,7 +5,7 @@
 //! disk later in the background.
 
 use super::{scan_start, KvStore, PageVisitor, StoreError, WriteBatch};
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 
@@ -106,7 +106,9 @@ impl KvStore for FjallStore {
         visit: &mut PageVisitor<'_>,
     ) -> Result<(), StoreError> {
         let from = scan_start(prefix, start_after);
-        for guard in self.keyspace.range::<&[u8], _>((from, Bound::Unbounded)) {
+        // One snapshot: the scan sees one committed state however long it runs.
+        let snapshot = self.db.snapshot();
+        for guard in snapshot.range::<&[u8], _>(&self.keyspace, (from, Bound::Unbounded)) {
             let (key, value) = guard.into_inner().map_err(err)?;
             if !key.starts_with(prefix) || visit(&key, &value)?.is_break() {
                 break;
@@ -137,6 +139,38 @@ mod tests {
         assert!(!partial.exists());
         let store = FjallStore::open(&path).unwrap();
         assert_eq!(store.get(b"k").unwrap(), Some(b"v".to_vec()));
+    }
+
+    #[test]
+    fn a_scan_sees_the_state_it_started_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FjallStore::open(&dir.path().join("chain.fjall")).unwrap();
+        let mut batch = WriteBatch::default();
+        batch.put(b"h/1".to_vec(), b"one".to_vec());
+        batch.put(b"h/3".to_vec(), b"three".to_vec());
+        store.write(batch).unwrap();
+        let mut seen = Vec::new();
+        store
+            .scan_prefix(b"h/", &mut |key, value| {
+                if seen.is_empty() {
+                    // An accept landing mid-scan: a key ahead of the scan, and a changed one.
+                    let mut batch = WriteBatch::default();
+                    batch.put(b"h/2".to_vec(), b"two".to_vec());
+                    batch.put(b"h/3".to_vec(), b"changed".to_vec());
+                    store.write(batch)?;
+                }
+                seen.push((key.to_vec(), value.to_vec()));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(
+            seen,
+            vec![
+                (b"h/1".to_vec(), b"one".to_vec()),
+                (b"h/3".to_vec(), b"three".to_vec())
+            ]
+        );
+        assert_eq!(store.get(b"h/2").unwrap(), Some(b"two".to_vec()));
     }
 
     #[test]

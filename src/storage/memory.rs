@@ -1,7 +1,9 @@
-//! An in-memory store for tests: same contract as the durable backends, nothing on disk.
+//! An in-memory store for tests and benches: same contract as the durable backends, nothing on
+//! disk, and as little cost of its own as the contract allows, since the blocks bench uses it to
+//! show the chain's own cost without a store's.
 
 use super::{scan_start, KvStore, PageVisitor, StoreError, WriteBatch};
-use std::collections::BTreeMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 use std::sync::Mutex;
 
@@ -9,9 +11,17 @@ use std::sync::Mutex;
 /// and a page that stops early copies little more than it visits.
 const SCAN_CHUNK: usize = 64;
 
-type Map = BTreeMap<Vec<u8>, Vec<u8>>;
+/// The pairs, and the keys in order for scans.
+#[derive(Default)]
+struct Map {
+    /// Every pair, by key: gets and the updates of existing keys (most of an accept's writes:
+    /// the touched accounts) cost a hash lookup, not a walk down a tree of a million keys.
+    values: HashMap<Vec<u8>, Vec<u8>, foldhash::fast::RandomState>,
+    /// Every key, in order: only a new key or a deleted one changes it.
+    order: BTreeSet<Vec<u8>>,
+}
 
-/// A `BTreeMap` behind a lock.
+/// A hash map and an ordered key set behind a lock.
 #[derive(Default)]
 pub struct MemoryStore {
     map: Mutex<Map>,
@@ -27,16 +37,27 @@ impl MemoryStore {
 
 impl KvStore for MemoryStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.lock()?.get(key).cloned())
+        Ok(self.lock()?.values.get(key).cloned())
     }
 
-    fn write(&self, mut batch: WriteBatch) -> Result<(), StoreError> {
-        batch.sort_puts();
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
         let mut map = self.lock()?;
+        let map = &mut *map;
         for key in batch.deletes {
-            map.remove(&key);
+            if map.values.remove(&key).is_some() {
+                map.order.remove(&key);
+            }
         }
-        map.extend(batch.puts);
+        // In batch order, so the last put of a key wins.
+        for (key, value) in batch.puts {
+            match map.values.get_mut(&key) {
+                Some(stored) => *stored = value,
+                None => {
+                    map.order.insert(key.clone());
+                    map.values.insert(key, value);
+                }
+            }
+        }
         Ok(())
     }
 
@@ -48,13 +69,16 @@ impl KvStore for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut from = scan_start(prefix, start_after).map(<[u8]>::to_vec);
         loop {
-            let chunk: Vec<(Vec<u8>, Vec<u8>)> = self
-                .lock()?
-                .range((from, Bound::Unbounded))
-                .take_while(|(k, _)| k.starts_with(prefix))
-                .take(SCAN_CHUNK)
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
+            let chunk: Vec<(Vec<u8>, Vec<u8>)> = {
+                let map = self.lock()?;
+                map.order
+                    .range::<Vec<u8>, _>((from, Bound::Unbounded))
+                    .take_while(|k| k.starts_with(prefix))
+                    // Every ordered key has a value (both change together under the lock).
+                    .filter_map(|k| Some((k.clone(), map.values.get(k)?.clone())))
+                    .take(SCAN_CHUNK)
+                    .collect()
+            };
             let Some((last, _)) = chunk.last() else {
                 return Ok(());
             };

@@ -7,6 +7,7 @@
 //! feature on). Release builds never contain it.
 
 mod host;
+pub mod jsonrpc;
 mod rpcdb;
 mod store;
 mod tx;

@@ -12,7 +12,7 @@
 //! extensions, a boxed body copied out again) cost about a fifth of a no-op request's CPU on the
 //! dev chain. Everything else (batches, notifications, unknown methods, malformed or refused
 //! requests) goes through the service, so every error reads exactly as jsonrpsee words it.
-//! Before the service reads a body, [`envelope`] replaces the requests the JSON-RPC 2.0
+//! Before the service reads a body, `api::envelope` replaces the requests the JSON-RPC 2.0
 //! specification calls invalid but jsonrpsee would take for notifications or parse errors; a
 //! reply with nothing in it (notifications) becomes HTTP 204.
 

@@ -16,8 +16,8 @@ pub struct EdgeCase {
     pub answer: Option<Value>,
 }
 
-/// The answer to a valid call: what the tests send, `transfervm.lastAccepted`, answers on any
-/// chain without params.
+/// The method of every valid call in the table: `transfervm.lastAccepted` answers on any chain
+/// and takes no params.
 const CALL: &str = r#""method":"transfervm.lastAccepted""#;
 
 /// A request object `{"jsonrpc":"2.0",<members>,"method":"transfervm.lastAccepted"}`.

@@ -1,6 +1,7 @@
 //! The dev chain's HTTP server: the same paths Luxd serves (JSON-RPC and the explorer page under
 //! `/ext/bc/<chainID>` and the `transfervm` alias, each path exactly, as the host mounts them),
-//! plus health and metrics.
+//! plus health and metrics. It bounds what clients hold ([`HttpLimits`]: connections, header,
+//! idle and body timeouts) and pauses after accept errors rather than spin.
 
 use crate::api::http_entry::error_response;
 use crate::api::{explorer, Api, Endpoint};

@@ -191,9 +191,10 @@ async fn hostile_input_gets_clear_errors_and_changes_nothing() {
             .expires_at(wallet::now_secs() + 60)
     };
 
-    // Malformed JSON, a non-request, an unknown method.
+    // JSON that is not a request object (Invalid Request, as the specification says; malformed
+    // JSON is `jsonrpc_envelope_edge_cases_…`'s), a request without a method, an unknown method.
     let answer = rpc.post(&json!("not a request")).await.unwrap();
-    assert_eq!(answer["error"]["code"], -32700);
+    assert_eq!(answer["error"]["code"], -32600);
     let answer = rpc.post(&json!({"jsonrpc": "2.0", "id": 1})).await.unwrap();
     assert_eq!(answer["error"]["code"], -32600);
     assert_eq!(
@@ -394,5 +395,46 @@ async fn http_edge_limits_and_content_types() {
         .await;
     assert_eq!(status, 404);
     assert!(body.contains("/rpc"));
+    chain.stop().await;
+}
+
+/// Every JSON-RPC 2.0 envelope edge case in `test_utils::jsonrpc` (forbidden `id` types,
+/// notifications, empty and mixed batches, parse errors, wrong versions), sent over real HTTP to
+/// the dev server, gets the status and answer the specification gives it; a notification gets a
+/// 204 with no body and no content type.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsonrpc_envelope_edge_cases_are_answered_as_the_specification_says() {
+    use transfervm::test_utils::jsonrpc::{edge_cases, summary};
+    let dir = tempfile::tempdir().unwrap();
+    let (chain, _rpc) = start(dir.path()).await;
+    let url = chain.rpc_url();
+    let client = reqwest_like::Client::new();
+    for case in edge_cases() {
+        let answer = client
+            .send(
+                "POST",
+                &url,
+                Some("application/json"),
+                case.body.clone().into(),
+            )
+            .await;
+        let name = case.name;
+        assert_eq!(answer.status, case.status, "{name}: {}", answer.body);
+        match &case.answer {
+            None => {
+                assert!(answer.body.is_empty(), "{name}: {}", answer.body);
+                assert!(
+                    !answer.headers.contains_key("content-type"),
+                    "{name}: {:?}",
+                    answer.headers
+                );
+            }
+            Some(expected) => {
+                let parsed: Value = serde_json::from_str(&answer.body)
+                    .unwrap_or_else(|e| panic!("{name}: {e}: {}", answer.body));
+                assert_eq!(&summary(&parsed), expected, "{name}: {}", answer.body);
+            }
+        }
+    }
     chain.stop().await;
 }

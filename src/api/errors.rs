@@ -2,8 +2,8 @@
 //!
 //! | code | name | meaning |
 //! |---|---|---|
-//! | -32700 | parse error | the body is not JSON, or not a request object or batch (jsonrpsee) |
-//! | -32600 | invalid request | a JSON object that is not a JSON-RPC request; body over the size limit (HTTP 413) |
+//! | -32700 | parse error | the body is not JSON (jsonrpsee) |
+//! | -32600 | invalid request | JSON that is not a JSON-RPC 2.0 request (`envelope` says which); body over the size limit (HTTP 413) |
 //! | -32010 | batch too large | a batch over the batch limit (jsonrpsee) |
 //! | -32601 | method not found | (jsonrpsee) |
 //! | -32602 | invalid params | missing/unknown fields, bad address, bad ID, bad amount |

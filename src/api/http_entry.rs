@@ -12,7 +12,11 @@
 //! extensions, a boxed body copied out again) cost about a fifth of a no-op request's CPU on the
 //! dev chain. Everything else (batches, notifications, unknown methods, malformed or refused
 //! requests) goes through the service, so every error reads exactly as jsonrpsee words it.
+//! Before the service reads a body, `api::envelope` replaces the requests the JSON-RPC 2.0
+//! specification calls invalid but jsonrpsee would take for notifications or parse errors; a
+//! reply with nothing in it (notifications) becomes HTTP 204.
 
+use super::envelope;
 use super::methods::{module, ApiContext};
 use crate::node::Node;
 use http::header::{Entry, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
@@ -157,6 +161,7 @@ impl Api {
         mut parts: http::request::Parts,
         body: Bytes,
     ) -> http::Response<Bytes> {
+        let body = envelope::normalise(&body, self.limits.max_batch).unwrap_or(body);
         prepare_headers(&mut parts.headers, body.len());
         let request = http::Request::from_parts(parts, Full::new(body));
         match self.service.clone().oneshot(request).await {
@@ -171,7 +176,7 @@ impl Api {
                     )
                     .into_body(),
                 };
-                http::Response::from_parts(parts, body)
+                no_content_if_empty(http::Response::from_parts(parts, body))
             }
             Err(e) => error_response(StatusCode::INTERNAL_SERVER_ERROR, -32603, &e.to_string()),
         }
@@ -192,7 +197,8 @@ impl Api {
     /// for anything the tower service must answer. It takes exactly the requests the service
     /// would route to a method call: POST, a JSON content type or none (as
     /// [`prepare_headers`] lets through), a body whose first non-blank byte among the first 128
-    /// is `{` (jsonrpsee's test for a single call) and that parses as jsonrpsee's `Request`.
+    /// is `{` (jsonrpsee's test for a single call) and that parses as jsonrpsee's `Request` with
+    /// structured params (what [`envelope`] lets through unchanged).
     pub(super) async fn single_call(
         &self,
         parts: &http::request::Parts,
@@ -208,6 +214,9 @@ impl Api {
             return None;
         }
         let request: Request<'_> = serde_json::from_slice(body).ok()?;
+        if !envelope::params_are_structured(request.params.as_deref()) {
+            return None;
+        }
         let (_, callback) = self.methods.method_with_name(&request.method)?;
         let params = Params::new(request.params.as_ref().map(|p| p.get()));
         let max_response = self.limits.max_response_bytes as usize;
@@ -233,6 +242,19 @@ impl Api {
         );
         Some(response)
     }
+}
+
+/// jsonrpsee 0.26 answers a notification, and a batch of nothing but notifications, with a 200
+/// whose body is the JSON `null` (every other answer is an object or an array). The
+/// specification says the server does not reply, so over HTTP that is 204 No Content, with no
+/// body and no content type to mislead a client into parsing one.
+fn no_content_if_empty(mut response: http::Response<Bytes>) -> http::Response<Bytes> {
+    if response.status() == StatusCode::OK && matches!(&response.body()[..], b"" | b"null") {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        response.headers_mut().remove(CONTENT_TYPE);
+        *response.body_mut() = Bytes::new();
+    }
+    response
 }
 
 /// The content type jsonrpsee's HTTP transport gives every JSON answer.

@@ -2,6 +2,7 @@
 //! chain's HTTP server and the plugin's `HandleSimple` call, and the explorer page served beside
 //! it (`explorer`), which reads the chain through that same API.
 
+mod envelope;
 pub mod errors;
 pub mod explorer;
 pub mod http_entry;

@@ -65,6 +65,9 @@ pub struct DevArgs {
     /// Started again without it, the chain rebuilds the index from its blocks.
     #[arg(long)]
     pub no_account_history: bool,
+    /// Most HTTP connections served at once; one more is answered 503 and closed.
+    #[arg(long, default_value_t = crate::dev::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 }
 
 /// Where a command reads its key from.

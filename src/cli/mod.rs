@@ -304,6 +304,10 @@ async fn run_dev(args: DevArgs) -> Result<(), CliError> {
         genesis: args.genesis,
         banner: true,
         account_history: !args.no_account_history,
+        http: crate::dev::HttpLimits {
+            max_connections: args.max_connections as usize,
+            ..crate::dev::HttpLimits::default()
+        },
     })
     .await?;
     wait_for_stop_signal().await;

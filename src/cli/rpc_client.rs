@@ -50,6 +50,10 @@ impl RpcClient {
         connector.set_nodelay(true);
         let client = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(64)
+            // Under the dev server's 10 s idle limit (`dev::HttpLimits::header_read_timeout`):
+            // a connection idle that long is not reused, so a request never races the
+            // server closing it.
+            .pool_idle_timeout(std::time::Duration::from_secs(5))
             .build(connector);
         Ok(RpcClient {
             url,

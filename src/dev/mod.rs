@@ -7,6 +7,8 @@ mod build_loop;
 mod data_dir;
 mod http_server;
 
+pub use http_server::{HttpLimits, DEFAULT_MAX_CONNECTIONS};
+
 use crate::api::{Api, ApiLimits, ChainInfo};
 use crate::chain::engine::GenesisFacts;
 use crate::chain::genesis::{
@@ -43,6 +45,8 @@ pub struct DevOptions {
     /// Keep the account-history index (`accountTransfers`, `transfervm history`): on unless
     /// `--no-account-history`, since a developer's wallet wants it and a dev chain is small.
     pub account_history: bool,
+    /// What the HTTP server lets clients hold (connections, header and body timeouts).
+    pub http: HttpLimits,
 }
 
 /// A running dev chain.
@@ -157,7 +161,7 @@ pub async fn start(options: DevOptions) -> Result<DevChain, DevError> {
         .map_err(listen_error)?;
     let local_addr = listener.local_addr().map_err(listen_error)?;
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let server = http_server::DevHttp::new(api, node.clone(), chain_id);
+    let server = http_server::DevHttp::new(api, node.clone(), chain_id, options.http.clone());
     let tasks = vec![
         tokio::spawn(http_server::serve(listener, server, shutdown_rx.clone())),
         tokio::spawn(build_loop::run(node.clone(), wake.clone(), shutdown_rx)),
@@ -287,6 +291,7 @@ mod tests {
             genesis: Some(genesis.to_path_buf()),
             banner: false,
             account_history: true,
+            http: HttpLimits::default(),
         }
     }
 

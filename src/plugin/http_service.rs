@@ -284,6 +284,41 @@ mod tests {
         }
     }
 
+    /// The host's path reaches the same `Api::handle` as the dev server, so it answers the same
+    /// JSON-RPC 2.0 envelope edge cases the same way (`tests/dev_chain.rs` runs the table over
+    /// real HTTP).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn handle_simple_answers_the_jsonrpc_edge_cases_as_the_specification_says() {
+        use crate::test_utils::jsonrpc::{edge_cases, summary};
+        let service = HttpService {
+            api: Arc::new(crate::api::tests::api(MempoolLimits::default())),
+        };
+        for case in edge_cases() {
+            let request = proto_request(
+                vec![element("Content-Type", &["application/json"])],
+                &case.body,
+            );
+            let answer = service
+                .handle_simple(Request::new(request))
+                .await
+                .unwrap()
+                .into_inner();
+            let (name, body) = (case.name, String::from_utf8_lossy(&answer.body));
+            assert_eq!(answer.code, i32::from(case.status), "{name}: {body}");
+            match &case.answer {
+                None => {
+                    assert!(answer.body.is_empty(), "{name}: {body}");
+                    assert!(answer.headers.is_empty(), "{name}: {:?}", answer.headers);
+                }
+                Some(expected) => {
+                    let parsed: serde_json::Value = serde_json::from_slice(&answer.body)
+                        .unwrap_or_else(|e| panic!("{name}: {e}: {body}"));
+                    assert_eq!(&summary(&parsed), expected, "{name}: {body}");
+                }
+            }
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn handle_simple_answers_a_docs_style_request() {
         let service = HttpService {

@@ -7,6 +7,7 @@
 //! feature on). Release builds never contain it.
 
 mod host;
+pub mod jsonrpc;
 mod rpcdb;
 mod store;
 mod tx;
@@ -190,6 +191,7 @@ pub async fn start_dev_chain(dir: &std::path::Path) -> crate::dev::DevChain {
         genesis: None,
         banner: false,
         account_history: true,
+        http: crate::dev::HttpLimits::default(),
     })
     .await
     .expect("the dev chain starts")

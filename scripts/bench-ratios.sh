@@ -188,18 +188,35 @@ luxd_run() {
     done
     return 0
 }
-luxd_network() { # NODES: start a fresh network on free ports
-    localnet_dir="$out/localnet-$1"
-    LOCALNET_NODES="$1" LOCALNET_DIR="$localnet_dir" LOCALNET_BASE_PORT=0 \
-        LOCALNET_GENESIS="$out/genesis-400.json" TRANSFERVM_PLUGIN="$bin" LUXD="$luxd" \
-        scripts/local-network.sh start >"$out/localnet-$1.log" 2>&1 || {
+luxd_network() { # NODES: start a fresh network on free ports (a second try if the first fails)
+    local try
+    for try in 1 2; do
+        localnet_dir="$out/localnet-$1"
+        if LOCALNET_NODES="$1" LOCALNET_DIR="$localnet_dir" LOCALNET_BASE_PORT=0 \
+            LOCALNET_GENESIS="$out/genesis-400.json" TRANSFERVM_PLUGIN="$bin" LUXD="$luxd" \
+            scripts/local-network.sh start >"$out/localnet-$1.log" 2>&1; then
+            return 0
+        fi
         cat "$out/localnet-$1.log" >&2
-        # The nodes' own logs outlive the network directory, which the exit removes.
-        for log in "$localnet_dir"/node*/luxd.log; do
-            [[ -f "$log" ]] && cp "$log" "$out/localnet-$1-$(basename "$(dirname "$log")").log"
+        # What the failure leaves, before the directory goes: the controller's log, each node's
+        # output and its own logs, and whether its luxd is still alive (issue #15, item 6: the
+        # controller has reported a live node as exited).
+        local failed="$out/localnet-$1-failed-$try"
+        mkdir -p "$failed"
+        cp "$out/localnet-$1.log" "$failed/"
+        cp "$localnet_dir/network.json" "$failed/" 2>/dev/null || true
+        for node in "$localnet_dir"/node*; do
+            [[ -d "$node" ]] || continue
+            mkdir -p "$failed/$(basename "$node")"
+            cp "$node/luxd.log" "$node"/logs/*.log "$failed/$(basename "$node")/" 2>/dev/null || true
         done
-        exit 1
-    }
+        ps -eo pid,stat,etime,args | grep "[l]uxd --network-id" >"$failed/luxd-processes.txt" || true
+        say "the $1-node network did not start (try $try); what it left is in $failed"
+        luxd_network_stop
+        # Anything still running from that directory is ended too: its ports are wanted again.
+        pkill -f -- "--data-dir=$out/localnet-$1/" 2>/dev/null || true
+    done
+    exit 1
 }
 luxd_network_stop() {
     LOCALNET_DIR="$localnet_dir" scripts/local-network.sh stop >/dev/null 2>&1 || true

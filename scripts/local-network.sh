@@ -43,6 +43,11 @@
 #                        fits; 1000 accounts do not)
 #   LOCALNET_LOG_LEVEL   the nodes' log level (default info)
 #   LOCALNET_TIMEOUT     time limit for `start` (default 10m)
+#   LOCALNET_PROPOSER_MIN_BLOCK_DELAY
+#                        the transfervm subnet's proposerMinBlockDelay on every node (a Go
+#                        duration, e.g. 0s or 250ms; kept for later starts of the directory).
+#                        Unset: luxd's default, 1s, which with the default maxBlockTxs of 7 500
+#                        caps the chain near 15k transfers/s (BENCHMARKS.md)
 #   TRANSFERVM_PLUGIN    plugin binary to install (default: cargo build --bin transfervm)
 #   LUXD                 luxd binary to run (default: tests/host/build-luxd.sh builds and caches it)
 # Needs: cargo, Go (>= 1.21) and a C compiler (cgo). No stdin is read.
@@ -91,7 +96,8 @@ start)
     "$localnet" start -dir "$dir" -luxd "$luxd" -plugin "$plugin" \
         -chain-genesis "${LOCALNET_GENESIS:-$root/genesis/local.json}" \
         -nodes "${LOCALNET_NODES:-3}" -base-port "${LOCALNET_BASE_PORT:-9650}" \
-        -timeout "${LOCALNET_TIMEOUT:-10m}" </dev/null
+        -timeout "${LOCALNET_TIMEOUT:-10m}" \
+        -proposer-min-block-delay "${LOCALNET_PROPOSER_MIN_BLOCK_DELAY:--1ns}" </dev/null
     log "running; stop it with: LOCALNET_DIR=$dir scripts/local-network.sh stop"
     ;;
 stop | status)

@@ -8,6 +8,7 @@
 // end-to-end test (tests/host/e2e_test.go) uses that script.
 //
 //	localnet start  -dir DIR -luxd PATH -plugin PATH -chain-genesis FILE [-nodes 3] [-base-port N]
+//	                [-proposer-min-block-delay D]
 //	localnet stop   -dir DIR
 //	localnet status -dir DIR
 //	localnet kill   -dir DIR -node I        (SIGKILL one node, for tests)
@@ -117,6 +118,11 @@ type State struct {
 	CreatedAt    string   `json:"createdAt"`
 	HostModule   string   `json:"hostModule"`
 	ChainGenesis string   `json:"chainGenesis"`
+	// ProposerMinBlockDelay, when set, is written to every node's config of the
+	// transfervm subnet (luxd's subnet config "proposerMinBlockDelay"): the
+	// least time the node's proposervm leaves between a block and its child,
+	// one second unless configured. Unset keeps luxd's default.
+	ProposerMinBlockDelay *time.Duration `json:"proposerMinBlockDelay,omitempty"`
 }
 
 func main() {
@@ -133,6 +139,7 @@ func main() {
 	basePort := fs.Int("base-port", 0, "first port; node i uses base+2i (HTTP) and base+2i+1 (staking); 0 (or a busy range) picks free ports")
 	nodeIdx := fs.Int("node", -1, "node index (kill)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "overall time limit (start)")
+	minBlockDelay := fs.Duration("proposer-min-block-delay", -1, "the transfervm subnet's proposerMinBlockDelay on every node (start; kept for later starts); negative keeps luxd's default (1s)")
 	_ = fs.Parse(os.Args[2:])
 	if *dir == "" {
 		fatalf("-dir is required")
@@ -145,7 +152,7 @@ func main() {
 	case "start":
 		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 		defer cancel()
-		err = start(ctx, *dir, *luxd, *plugin, *chainGenesis, *nodes, *basePort)
+		err = start(ctx, *dir, *luxd, *plugin, *chainGenesis, *nodes, *basePort, *minBlockDelay)
 	case "stop":
 		err = stop(*dir)
 	case "status":
@@ -232,7 +239,7 @@ func chainRPC(n *Node, chain string) string {
 // start
 // ---------------------------------------------------------------------------
 
-func start(ctx context.Context, dir, luxd, plugin, chainGenesisPath string, nodes, basePort int) error {
+func start(ctx context.Context, dir, luxd, plugin, chainGenesisPath string, nodes, basePort int, minBlockDelay time.Duration) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -248,6 +255,9 @@ func start(ctx context.Context, dir, luxd, plugin, chainGenesisPath string, node
 	}
 	if luxd != "" {
 		st.Luxd = luxd
+	}
+	if minBlockDelay >= 0 {
+		st.ProposerMinBlockDelay = &minBlockDelay
 	}
 	if plugin != "" {
 		if err := installPlugin(st, plugin); err != nil {
@@ -536,6 +546,9 @@ func nodeArgs(st *State, n *Node) []string {
 	args = append(args, "--bootstrap-ips="+strings.Join(bIPs, ","), "--bootstrap-ids="+strings.Join(bIDs, ","))
 	if st.SubnetID != "" {
 		args = append(args, "--track-subnets="+st.SubnetID)
+		if st.ProposerMinBlockDelay != nil {
+			args = append(args, "--subnet-config-dir="+filepath.Join(n.Dir, "configs", "subnets"))
+		}
 	}
 	return args
 }
@@ -549,6 +562,9 @@ func startNodes(ctx context.Context, st *State) error {
 	for _, n := range st.Nodes {
 		if running(n) {
 			continue
+		}
+		if err := writeSubnetConfig(st, n); err != nil {
+			return err
 		}
 		out, err := os.OpenFile(filepath.Join(n.Dir, "luxd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
@@ -572,6 +588,25 @@ func startNodes(ctx context.Context, st *State) error {
 		logf("node %d (%s) started: pid %d, http %d, staking %d", n.Index, n.NodeID, n.PID, n.HTTPPort, n.StakingPort)
 	}
 	return st.save()
+}
+
+// writeSubnetConfig writes the node's config of the transfervm subnet
+// (<node>/configs/subnets/<subnetID>.json, read through --subnet-config-dir)
+// when the network sets one. luxd merges it over its defaults.
+func writeSubnetConfig(st *State, n *Node) error {
+	if st.SubnetID == "" || st.ProposerMinBlockDelay == nil {
+		return nil
+	}
+	dir := filepath.Join(n.Dir, "configs", "subnets")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	// time.Duration marshals as integer nanoseconds, which is what luxd reads.
+	body, err := json.Marshal(map[string]time.Duration{"proposerMinBlockDelay": *st.ProposerMinBlockDelay})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, st.SubnetID+".json"), body, 0o644)
 }
 
 // stopNodes ends every running node: SIGTERM, then SIGKILL after 30 s.

@@ -223,7 +223,12 @@ luxd_network_stop() {
     rm -rf "$localnet_dir"
     localnet_dir=""
 }
+# The subnet's proposerMinBlockDelay: luxd's default (1s) lets the proposervm build two blocks a
+# second, which caps one validator near 15k transfers/s (7 500 per block) with a core idle; 100ms
+# was the best of 0s/50ms/100ms/200ms/1s on one validator (BENCHMARKS.md). An operator's setting.
+export LOCALNET_PROPOSER_MIN_BLOCK_DELAY="${LOCALNET_PROPOSER_MIN_BLOCK_DELAY:-100ms}"
 if wanted luxd1 || wanted luxd3; then
+    record luxd_proposer_min_block_delay "$LOCALNET_PROPOSER_MIN_BLOCK_DELAY"
     "$bin" genesis --accounts 400 --network-id 31337 --out "$out/genesis-400.json" >/dev/null
 fi
 if wanted luxd1; then
@@ -261,8 +266,13 @@ def f(x, unit=""):
     return "-" if x is None else (f"{x/1000:.1f}k{unit}" if x >= 1000 else f"{x:.0f}{unit}")
 def cpu(prefix):
     c, s = num(prefix + "_clientCpuSeconds"), num(prefix + "_chainCpuSeconds")
+    nodes = num(prefix + "_nodes_cpu_seconds")
+    if c is not None and s is None and nodes is not None:
+        return f"client {c:.1f} s / nodes (luxd + plugin) {nodes:.1f} s"
     return "-" if c is None else f"client {c:.1f} s / chain {'-' if s is None else f'{s:.1f}'} s"
 print(f"run of {r.get('date','?')} at {r.get('commit','?')}, load average at start {r.get('load_average_at_start','?')}")
+if r.get("luxd_proposer_min_block_delay"):
+    print(f"luxd networks: the transfervm subnet's proposerMinBlockDelay {r['luxd_proposer_min_block_delay']}")
 print()
 print(f"baseline: raw batch verify, all cores, blocks of 10 000: {f(raw, ' sig/s')}")
 print()

@@ -80,19 +80,8 @@ impl RpcClient {
             .await
             .map_err(|e| RpcError::Transport(format!("cannot reach {}: {e}", self.url)))?;
         let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| RpcError::Transport(e.to_string()))?
-            .to_bytes();
-        serde_json::from_slice(&bytes).map_err(|_| {
-            RpcError::Transport(format!(
-                "HTTP {status} from {}: {}",
-                self.url,
-                String::from_utf8_lossy(&bytes)
-            ))
-        })
+        let bytes = body_bytes(response).await?;
+        json_answer(&self.url, status, &bytes)
     }
 
     /// Calls one method with named params.
@@ -167,12 +156,7 @@ impl RpcConnection {
                 .await
                 .map_err(|e| RpcError::Transport(format!("{}: {e}", self.url)))?;
             let status = response.status();
-            let bytes = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| RpcError::Transport(e.to_string()))?
-                .to_bytes();
+            let bytes = body_bytes(response).await?;
             Ok::<_, RpcError>((status, bytes))
         };
         let outcome = tokio::select! {
@@ -196,14 +180,33 @@ impl RpcConnection {
                 )))
             }
         };
-        serde_json::from_slice(&bytes).map_err(|_| {
-            RpcError::Transport(format!(
-                "HTTP {status} from {}: {}",
-                self.url,
-                String::from_utf8_lossy(&bytes)
-            ))
-        })
+        json_answer(&self.url, status, &bytes)
     }
+}
+
+/// The whole body of an answer.
+async fn body_bytes(response: hyper::Response<hyper::body::Incoming>) -> Result<Bytes, RpcError> {
+    Ok(response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| RpcError::Transport(e.to_string()))?
+        .to_bytes())
+}
+
+/// Parses an answer's body as JSON; one that is not JSON (a proxy's error page, an empty 204)
+/// is reported with its status and body, which is what the user needs to see.
+fn json_answer(
+    url: &hyper::Uri,
+    status: hyper::StatusCode,
+    bytes: &[u8],
+) -> Result<Value, RpcError> {
+    serde_json::from_slice(bytes).map_err(|_| {
+        RpcError::Transport(format!(
+            "HTTP {status} from {url}: {}",
+            String::from_utf8_lossy(bytes)
+        ))
+    })
 }
 
 /// Splits a JSON-RPC response object into its result or error.

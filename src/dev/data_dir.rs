@@ -8,8 +8,8 @@
 
 use crate::storage::fjall_store::FjallStore;
 use crate::storage::redb_store::RedbStore;
-use crate::storage::{KvStore, StoreError, WriteBatch};
-use std::path::{Path, PathBuf};
+use crate::storage::{build_then_rename, KvStore, StoreError, WriteBatch};
+use std::path::Path;
 
 /// The store's directory inside the data directory.
 const STORE: &str = "chain.fjall";
@@ -33,27 +33,14 @@ pub(crate) fn open_store(data_dir: &Path) -> Result<FjallStore, StoreError> {
 /// is built under a temporary name and renamed into place when complete, so a start killed
 /// half-way copies again from the start; the redb file is left as it was.
 fn migrate_redb(legacy: &Path, path: &Path) -> Result<(), StoreError> {
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".migrating");
-    let partial = PathBuf::from(partial);
-    match std::fs::remove_dir_all(&partial) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(StoreError::with_source(
-                format!("removing {}", partial.display()),
-                e,
-            ))
-        }
-    }
     tracing::info!(
         from = %legacy.display(),
         to = %path.display(),
         "copying the dev chain's redb store into its new store (once)"
     );
-    {
+    build_then_rename(path, ".migrating", |partial| {
         let from = RedbStore::open(legacy)?;
-        let to = FjallStore::open(&partial)?;
+        let to = FjallStore::open(partial)?;
         let mut batch = WriteBatch::default();
         from.scan_prefix(b"", &mut |key, value| {
             batch.put(key, value);
@@ -62,11 +49,8 @@ fn migrate_redb(legacy: &Path, path: &Path) -> Result<(), StoreError> {
             }
             Ok(())
         })?;
-        to.write(batch)?;
-    }
-    std::fs::rename(&partial, path)
-        .map_err(|e| StoreError::with_source(format!("renaming into {}", path.display()), e))?;
-    Ok(())
+        to.write(batch)
+    })
 }
 
 #[cfg(test)]

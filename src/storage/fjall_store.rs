@@ -7,7 +7,7 @@
 use super::{scan_start, KvStore, PageVisitor, StoreError, WriteBatch};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 use std::ops::Bound;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// fjall's block cache. The chain serves state from its own memory and reads the store only at
 /// start-up and for account-history pages, so a small cache costs nothing.
@@ -51,36 +51,15 @@ impl FjallStore {
     }
 }
 
-/// Creates an empty database beside `path` and renames it into place. fjall writes a new
-/// database's files one by one and its version marker last; a process killed in between leaves
-/// a directory fjall can neither recover nor create again. Created this way, `path` is either
-/// absent or a complete database, and a leftover partial directory is simply created anew.
+/// Creates an empty database under a temporary name and renames it into place
+/// ([`super::fresh`]: fjall writes a new database's files one by one and its version marker
+/// last, and cannot reopen or recreate a directory killed in between).
 fn create_fresh(path: &Path) -> Result<(), StoreError> {
-    let io = |what: &str, p: &Path, e: std::io::Error| {
-        StoreError::with_source(format!("{what} {}", p.display()), e)
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| io("creating", dir, e))?;
-    }
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".creating");
-    let partial = PathBuf::from(partial);
-    match std::fs::remove_dir_all(&partial) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io("removing", &partial, e)),
-    }
-    // Opened and closed: the keyspace is created, and dropping the database waits for its
-    // workers, so nothing writes in the directory once it is renamed.
-    drop(FjallStore::open_existing(&partial)?);
-    std::fs::rename(&partial, path).map_err(|e| io("renaming into", path, e))?;
-    // Make the rename itself durable.
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io("syncing", dir, e))?;
-    }
-    Ok(())
+    super::fresh::build_then_rename(path, ".creating", |partial| {
+        // Opened and closed: the keyspace is created, and dropping the database waits for its
+        // workers, so nothing writes in the directory once it is renamed.
+        FjallStore::open_existing(partial).map(drop)
+    })
 }
 
 impl KvStore for FjallStore {

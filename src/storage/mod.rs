@@ -8,11 +8,14 @@
 //! (tests), and the host's database over rpcdb (in the plugin layer).
 
 pub mod fjall_store;
+mod fresh;
 pub mod memory;
 pub mod redb_store;
 
 use std::ops::{Bound, ControlFlow};
 use std::sync::Arc;
+
+pub(crate) use fresh::build_then_rename;
 
 /// A failed storage operation; the operation changed nothing. It says what was being done and
 /// keeps the backend's own error as its source, so a log shows both and code can downcast.

@@ -27,10 +27,6 @@ fn err<E: std::error::Error + Send + Sync + 'static>(e: E) -> StoreError {
 impl RedbStore {
     /// Opens (or creates) the store at `path`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::with_source(format!("creating {}", dir.display()), e))?;
-        }
         if !path.exists() {
             create_fresh(path)?;
         }
@@ -45,40 +41,16 @@ impl RedbStore {
     }
 }
 
-/// Creates an empty database beside `path` and renames it into place. A process killed while
-/// redb creates a file leaves a partial file that redb refuses to open ("not a redb database")
-/// — the node would then never start again; created this way, `path` is either absent or a
-/// complete database, and a leftover partial file is simply created anew.
+/// Creates an empty database under a temporary name and renames it into place
+/// ([`super::fresh`]: a partial file redb refuses to open never sits at `path`).
 fn create_fresh(path: &Path) -> Result<(), StoreError> {
-    let io = |what: &str, p: &Path, e: std::io::Error| {
-        StoreError::with_source(format!("{what} {}", p.display()), e)
-    };
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".creating");
-    let partial = std::path::PathBuf::from(partial);
-    match std::fs::remove_file(&partial) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io("removing", &partial, e)),
-    }
-    {
-        let db = Database::create(&partial)
+    super::fresh::build_then_rename(path, ".creating", |partial| {
+        let db = Database::create(partial)
             .map_err(|e| StoreError::with_source(format!("creating {}", partial.display()), e))?;
         let txn = db.begin_write().map_err(err)?;
         txn.open_table(TABLE).map_err(err)?;
-        txn.commit().map_err(err)?;
-    }
-    std::fs::File::open(&partial)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| io("syncing", &partial, e))?;
-    std::fs::rename(&partial, path).map_err(|e| io("renaming into", path, e))?;
-    // Make the rename itself durable.
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io("syncing", dir, e))?;
-    }
-    Ok(())
+        txn.commit().map_err(err)
+    })
 }
 
 impl KvStore for RedbStore {

@@ -1,5 +1,6 @@
 //! Every input bound at its edge: the largest allowed input is served, one more is refused with
-//! a clear error, and the node keeps serving. Bounds with their own tests elsewhere (mempool
+//! a clear error and changes nothing (a valid transfer inside the refused call is never
+//! admitted), and the node keeps serving. Bounds with their own tests elsewhere (mempool
 //! caps, block caps, GetAncestors, body size over HTTP) are listed in RELIABILITY.md; this file
 //! covers the edges they leave: exact body and batch limits, the response cap, `submitTxs` size,
 //! hex length, JSON nesting depth and the gossip message cap.
@@ -9,6 +10,7 @@ use serde_json::{json, Value};
 use transfervm::api::{Api, ApiLimits, ChainInfo};
 use transfervm::chain::gossip::{decode_gossip, encode_gossip, GOSSIP_VERSION, MAX_GOSSIP_TXS};
 use transfervm::chain::tx::SIGNED_TX_LEN;
+use transfervm::chain::SignedTx;
 use transfervm::test_utils::{open_node, tx_hex, Transfer};
 
 fn api() -> Api {
@@ -38,6 +40,33 @@ fn request(method: &str, params: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": format!("transfervm.{method}"), "params": params})
 }
 
+/// A valid transfer no call has sent yet (dev key 1; each test has its own node).
+fn fresh_transfer() -> SignedTx {
+    Transfer::from_dev(1).sign()
+}
+
+/// The status the node reports for `tx`.
+async fn status_of(api: &Api, tx: &SignedTx) -> Value {
+    let (_, answer) = post(
+        api,
+        request("txStatus", json!({"txId": tx.id()}))
+            .to_string()
+            .into(),
+    )
+    .await;
+    answer["result"]["status"].clone()
+}
+
+/// A refused call changed nothing: the valid transfer it carried is unknown to the node.
+async fn never_admitted(api: &Api, tx: &SignedTx) {
+    assert_eq!(
+        status_of(api, tx).await,
+        "unknown",
+        "{} was admitted",
+        tx.id()
+    );
+}
+
 /// The node still answers an ordinary call.
 async fn still_serving(api: &Api) {
     let (status, answer) = post(api, request("lastAccepted", json!({})).to_string().into()).await;
@@ -61,6 +90,20 @@ async fn body_size_limit_is_exact() {
     let (status, answer) = post(&api, body).await;
     assert_eq!(status, 413);
     assert_eq!(answer["error"]["code"], -32600);
+    // A valid transfer one byte over the limit is not admitted.
+    let tx = fresh_transfer();
+    let mut body = request("submitTx", json!({ "tx": tx_hex(&tx) }))
+        .to_string()
+        .into_bytes();
+    body.resize(limit + 1, b' ');
+    let (status, _) = post(&api, body.clone()).await;
+    assert_eq!(status, 413);
+    never_admitted(&api, &tx).await;
+    // The same at the limit is (so the check above can see an admission).
+    body.pop();
+    let (status, answer) = post(&api, body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(status_of(&api, &tx).await, "pending");
     still_serving(&api).await;
 }
 
@@ -79,6 +122,13 @@ async fn batch_limit_is_exact() {
     assert_eq!(answer.as_array().map(Vec::len), Some(limit));
     let (_, answer) = post(&api, batch(limit + 1)).await;
     assert_eq!(answer["error"]["code"], -32010, "{answer}");
+    // A valid transfer inside a batch one call too long is not admitted.
+    let tx = fresh_transfer();
+    let mut calls: Vec<Value> = serde_json::from_slice(&batch(limit)).unwrap();
+    calls.push(request("submitTx", json!({ "tx": tx_hex(&tx) })));
+    let (_, answer) = post(&api, serde_json::to_vec(&calls).unwrap()).await;
+    assert_eq!(answer["error"]["code"], -32010, "{answer}");
+    never_admitted(&api, &tx).await;
     still_serving(&api).await;
 }
 
@@ -102,7 +152,9 @@ async fn submit_txs_and_hex_length_limits() {
     assert_eq!(results.len(), limit);
     assert_eq!(results[0]["error"]["code"], 1001);
     assert_eq!(results[limit - 1]["txId"], first_transfer.id().to_string());
-    txs.push("0x00".into());
+    // One entry too many, the extra one a valid transfer: refused whole, nothing admitted.
+    let tx = fresh_transfer();
+    txs.push(tx_hex(&tx));
     let (_, answer) = post(
         &api,
         request("submitTxs", json!({ "txs": txs }))
@@ -111,6 +163,7 @@ async fn submit_txs_and_hex_length_limits() {
     )
     .await;
     assert_eq!(answer["error"]["code"], -32602, "{answer}");
+    never_admitted(&api, &tx).await;
     // Hex far longer than a transaction is refused before decoding it.
     let long = format!("0x{}", "00".repeat(2 * SIGNED_TX_LEN + 1));
     let (_, answer) = post(
@@ -228,6 +281,15 @@ async fn response_size_limit_holds() {
     let (_, answer) = post(&api, batch(20)).await;
     assert_eq!(answer["error"]["code"], -32011, "{answer}");
     still_serving(&api).await;
+    // A valid transfer in a batch whose answers pass the cap: the calls ran before their answers'
+    // size was known, so the transfer was admitted although the caller sees only the error
+    // (README, "Error codes": -32011 says so; a resend answers ALREADY_KNOWN).
+    let tx = fresh_transfer();
+    let mut calls: Vec<Value> = serde_json::from_slice(&batch(20)).unwrap();
+    calls.insert(0, request("submitTx", json!({ "tx": tx_hex(&tx) })));
+    let (_, answer) = post(&api, serde_json::to_vec(&calls).unwrap()).await;
+    assert_eq!(answer["error"]["code"], -32011, "{answer}");
+    assert_eq!(status_of(&api, &tx).await, "pending");
     // One answer over the cap on its own.
     let tight = api_with(ApiLimits {
         max_response_bytes: (one / 2) as u32,

@@ -4,7 +4,9 @@
 //! |---|---|---|
 //! | -32700 | parse error | the body is not JSON (jsonrpsee) |
 //! | -32600 | invalid request | JSON that is not a JSON-RPC 2.0 request (`envelope` says which); body over the size limit (HTTP 413) |
-//! | -32010 | batch too large | a batch over the batch limit (jsonrpsee) |
+//! | -32010 | batch too large | a batch over the batch limit, refused before any call runs (jsonrpsee) |
+//! | -32008 | response too large | one call's answer over the response cap (jsonrpsee) |
+//! | -32011 | batch response too large | a batch's answers over the response cap; its calls ran (jsonrpsee) |
 //! | -32601 | method not found | (jsonrpsee) |
 //! | -32602 | invalid params | missing/unknown fields, bad address, bad ID, bad amount |
 //! | 1001 | MALFORMED_TX | tx bytes are not a transaction (bad hex, length, version) |

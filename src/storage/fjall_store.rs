@@ -105,7 +105,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_creation_killed_half_way_does_not_block_the_next_start() {
+    fn meets_the_store_contract_after_a_killed_creation_and_survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("chain.fjall");
         // What a kill during creation leaves: a partial directory, never at the real path.
@@ -113,14 +113,7 @@ mod tests {
         std::fs::create_dir_all(&partial).unwrap();
         std::fs::write(partial.join("lock"), b"").unwrap();
         std::fs::write(partial.join("0.jnl"), b"partial").unwrap();
-        let store = FjallStore::open(&path).unwrap();
-        let mut batch = WriteBatch::default();
-        batch.put(b"k".to_vec(), b"v".to_vec());
-        store.write(batch).unwrap();
-        drop(store);
-        assert!(!partial.exists());
-        let store = FjallStore::open(&path).unwrap();
-        assert_eq!(store.get(b"k").unwrap(), Some(b"v".to_vec()));
+        super::super::contract_tests::check_durable(&path, &partial, FjallStore::open);
     }
 
     #[test]
@@ -153,20 +146,5 @@ mod tests {
             ]
         );
         assert_eq!(store.get(b"h/2").unwrap(), Some(b"two".to_vec()));
-    }
-
-    #[test]
-    fn meets_the_store_contract_and_survives_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("chain.fjall");
-        {
-            let store = FjallStore::open(&path).unwrap();
-            super::super::contract_tests::check(&store);
-        }
-        let reopened = FjallStore::open(&path).unwrap();
-        assert_eq!(
-            reopened.get(b"a/3").unwrap().as_deref(),
-            Some(&b"three"[..])
-        );
     }
 }

@@ -141,6 +141,28 @@ pub trait KvStore: Send + Sync {
 pub(crate) mod contract_tests {
     //! The behaviour every backend must show, run against each one.
     use super::*;
+    use std::path::Path;
+
+    /// What a durable backend must show beyond [`check`]: opened at `path` where a killed first
+    /// start left `leftover` (a partial database, which the caller has written), it opens, the
+    /// leftover is gone, and the contract's writes survive a reopen.
+    pub fn check_durable<S: KvStore>(
+        path: &Path,
+        leftover: &Path,
+        open: impl Fn(&Path) -> Result<S, StoreError>,
+    ) {
+        assert!(leftover.exists(), "the caller leaves a partial database");
+        {
+            let store = open(path).unwrap();
+            assert!(!leftover.exists());
+            check(&store);
+        }
+        let reopened = open(path).unwrap();
+        assert_eq!(
+            reopened.get(b"a/3").unwrap().as_deref(),
+            Some(&b"three"[..])
+        );
+    }
 
     pub fn check(store: &dyn KvStore) {
         assert_eq!(store.get(b"a/1").unwrap(), None);

@@ -105,37 +105,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_creation_killed_half_way_does_not_block_the_next_start() {
+    fn meets_the_store_contract_after_a_killed_creation_and_survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("chain.redb");
         // What a kill during creation leaves: a partial file, never at the real path.
-        std::fs::write(dir.path().join("chain.redb.creating"), b"partial").unwrap();
-        let store = RedbStore::open(&path).unwrap();
-        let mut batch = WriteBatch::default();
-        batch.put(b"k".to_vec(), b"v".to_vec());
-        store.write(batch).unwrap();
-        drop(store);
-        assert!(!dir.path().join("chain.redb.creating").exists());
-        let store = RedbStore::open(&path).unwrap();
-        assert_eq!(store.get(b"k").unwrap(), Some(b"v".to_vec()));
+        let partial = dir.path().join("chain.redb.creating");
+        std::fs::write(&partial, b"partial").unwrap();
+        super::super::contract_tests::check_durable(&path, &partial, RedbStore::open);
         // A damaged database at the real path is refused, never silently recreated.
-        drop(store);
         std::fs::write(&path, b"not a database").unwrap();
         assert!(RedbStore::open(&path).is_err());
-    }
-
-    #[test]
-    fn meets_the_store_contract_and_survives_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("chain.redb");
-        {
-            let store = RedbStore::open(&path).unwrap();
-            super::super::contract_tests::check(&store);
-        }
-        let reopened = RedbStore::open(&path).unwrap();
-        assert_eq!(
-            reopened.get(b"a/3").unwrap().as_deref(),
-            Some(&b"three"[..])
-        );
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! The store is a fjall database (`chain.fjall`): an accept writes tens of thousands of random
 //! keys, which an LSM appends to its journal where redb (`chain.redb`, the former store) copied
-//! a page per key (BENCHMARKS.md, "The dev chain's store"). A directory holding only the redb file
+//! a page per key (BENCHMARKS.md, issue #11, "What changed for it"). A directory holding only the redb file
 //! is copied into a new fjall store once, on the first start after the upgrade.
 
 use crate::storage::fjall_store::FjallStore;

@@ -21,6 +21,7 @@
 //! | 1010 | ALREADY_KNOWN | this exact transaction was already submitted |
 //! | 1011 | AMOUNT_OVERFLOW | amount + fee does not fit in 64 bits |
 //! | 1012 | HISTORY_DISABLED | `accountTransfers` on a node that does not keep account history |
+//! | 1013 | STORE_UNAVAILABLE | the node cannot write its store (a full disk): nothing is admitted until it can; retry later |
 //!
 //! Every application error carries `data.reason`, a short machine-readable label.
 
@@ -54,6 +55,8 @@ pub const ALREADY_KNOWN: i32 = 1010;
 pub const AMOUNT_OVERFLOW: i32 = 1011;
 /// This node keeps no account history.
 pub const HISTORY_DISABLED: i32 = 1012;
+/// The node cannot write its store: retry later (another node, or once its operator freed space).
+pub const STORE_UNAVAILABLE: i32 = 1013;
 
 /// Every code this API sends itself (jsonrpsee sends the protocol ones): `rpc.discover`'s
 /// document must describe each, and a test holds it to that.
@@ -71,6 +74,7 @@ pub const APPLICATION_CODES: &[i32] = &[
     ALREADY_KNOWN,
     AMOUNT_OVERFLOW,
     HISTORY_DISABLED,
+    STORE_UNAVAILABLE,
 ];
 
 /// The code for a transaction error.
@@ -88,6 +92,7 @@ pub fn tx_error_code(error: &TxError) -> i32 {
         TxError::Expired { .. } | TxError::ExpiryTooFar { .. } => EXPIRED,
         TxError::MempoolFull(_) => MEMPOOL_FULL,
         TxError::AlreadyKnown(_) => ALREADY_KNOWN,
+        TxError::StoreUnavailable(_) => STORE_UNAVAILABLE,
     }
 }
 

@@ -166,6 +166,7 @@ fn info(ctx: &ApiContext, _: AnyParams) -> RpcResult<Value> {
             "timestamp": last.timestamp_ms,
         },
         "mempoolSize": summary.mempool_txs,
+        "storeError": node.store_fault().map(|e| e.to_string()),
     }))
 }
 

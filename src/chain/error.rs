@@ -97,6 +97,11 @@ pub enum TxError {
     /// This exact transaction is already pending, processing or accepted.
     #[error("already known: transaction {0} was already submitted")]
     AlreadyKnown(Id),
+    /// The node's last accept could not be written to its store (a full disk, a failing
+    /// database): nothing is admitted until an accept is written again, since an admitted
+    /// transfer could not become final meanwhile. Retrying later may succeed.
+    #[error("store unavailable: the node cannot write its store ({0}); nothing is admitted until it can, retry later")]
+    StoreUnavailable(String),
 }
 
 impl TxError {
@@ -116,6 +121,7 @@ impl TxError {
             TxError::ExpiryTooFar { .. } => "expiry_too_far",
             TxError::MempoolFull(_) => "mempool_full",
             TxError::AlreadyKnown(_) => "already_known",
+            TxError::StoreUnavailable(_) => "store_unavailable",
         }
     }
 }

@@ -90,6 +90,11 @@ pub struct Node {
     /// Blocks `ParseBlock` decoded that `BlockVerify` has not taken yet (its own small lock,
     /// never held with the chain's).
     parsed: Mutex<ParsedBlocks>,
+    /// Why the last accept could not be written to the store (a full disk, a failing
+    /// database), until an accept is written again. While it is set nothing is admitted: an
+    /// admitted transfer could not become final, and a wallet should hear so at once rather
+    /// than wait on a transfer stuck in a block that cannot be stored.
+    store_fault: Mutex<Option<StoreError>>,
 }
 
 impl Node {
@@ -111,7 +116,21 @@ impl Node {
             signatures,
             accepting: Mutex::new(()),
             parsed: Mutex::new(ParsedBlocks::default()),
+            store_fault: Mutex::new(None),
         }
+    }
+
+    /// Why the node cannot write its store, if its last accept failed to: health reports show
+    /// it, and submissions are refused with it until an accept is written again.
+    pub fn store_fault(&self) -> Option<StoreError> {
+        self.store_fault
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn set_store_fault(&self, fault: Option<StoreError>) {
+        *self.store_fault.lock().unwrap_or_else(|e| e.into_inner()) = fault;
     }
 
     /// Connects the node to its environment.
@@ -196,9 +215,13 @@ impl Node {
         let mut verdicts: Vec<Result<Id, TxError>> = Vec::with_capacity(txs.len());
         let mut positions = Vec::with_capacity(txs.len());
         let mut fresh = Vec::with_capacity(txs.len());
+        let fault = self.store_fault();
         let chain = self.chain();
         for (index, tx) in txs.into_iter().enumerate() {
             let candidate = tx.and_then(|tx| {
+                if let Some(fault) = &fault {
+                    return Err(TxError::StoreUnavailable(fault.to_string()));
+                }
                 let id = tx.id();
                 match chain.knows_tx(&id) {
                     true => Err(TxError::AlreadyKnown(id)),
@@ -495,9 +518,18 @@ impl Node {
         let (result, pending) = {
             let mut chain = self.chain();
             let r = match written {
-                Ok(written) => chain.finish_accept(written),
+                Ok(written) => {
+                    self.set_store_fault(None);
+                    chain.finish_accept(written)
+                }
                 Err(e) => {
                     chain.abort_accept(id);
+                    tracing::error!(
+                        block = %id,
+                        "the accepted block could not be written to the store, so the node \
+                         admits nothing until a write succeeds: {e}"
+                    );
+                    self.set_store_fault(Some(e.clone()));
                     Err(e.into())
                 }
             };

@@ -210,3 +210,42 @@ fn one_bad_signature_among_many_refuses_the_block_and_records_nothing() {
     // The honest block still verifies: nothing of the bad one was kept.
     node.verify_block(&good.bytes).unwrap();
 }
+
+#[test]
+fn a_failed_accept_write_refuses_submissions_until_a_write_succeeds() {
+    use crate::test_utils::{chain_config, open_chain_on, WatchedStore};
+    let store = Arc::new(WatchedStore::default());
+    let node = node_on(open_chain_on(store.clone(), chain_config()));
+    let first = node.submit(vec![Ok(Transfer::from_dev(0).sign())], Source::Api);
+    let first = first[0].clone().expect("admitted");
+    let block = node.build_block().unwrap();
+    store.fail_writes_after(0);
+    assert!(matches!(
+        node.accept_block(block.id),
+        Err(BlockError::Storage(_))
+    ));
+    assert!(node.store_fault().is_some(), "the fault is reported");
+    assert_eq!(node.last_accepted().height, 0, "nothing accepted");
+    assert!(
+        matches!(node.tx_status(&first), TxStatus::Processing { .. }),
+        "the transfer waits in its block"
+    );
+    let refused = node.submit(vec![Ok(Transfer::from_dev(1).sign())], Source::Api);
+    assert!(
+        matches!(&refused[0], Err(TxError::StoreUnavailable(_))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        node.metrics()
+            .txs_rejected
+            .with_label_values(&["store_unavailable"])
+            .get(),
+        1
+    );
+    // The store takes writes again: the same block is accepted, and submissions are admitted.
+    store.fail_writes_after(usize::MAX);
+    node.accept_block(block.id).expect("accepted on retry");
+    assert!(node.store_fault().is_none(), "the fault is cleared");
+    let admitted = node.submit(vec![Ok(Transfer::from_dev(1).sign())], Source::Api);
+    assert!(admitted[0].is_ok(), "{admitted:?}");
+}

@@ -20,6 +20,11 @@ pub(crate) fn report(ready: &Ready) -> Result<Vec<u8>, Status> {
             "unhealthy: the chain database does not answer: {e}"
         ))
     })?;
+    if let Some(fault) = ready.node.store_fault() {
+        return Err(Status::unavailable(format!(
+            "unhealthy: the last accepted block could not be written to the chain database: {fault}"
+        )));
+    }
     let summary = ready.node.summary();
     let last = &summary.last_accepted;
     Ok(json!({

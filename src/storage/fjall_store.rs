@@ -7,7 +7,9 @@
 use super::{scan_start, KvStore, PageVisitor, StoreError, WriteBatch};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 use std::ops::Bound;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::RwLock;
 
 /// fjall's block cache. The chain serves state from its own memory and reads the store only at
 /// start-up and for account-history pages, so a small cache costs nothing.
@@ -17,7 +19,24 @@ const CACHE_BYTES: u64 = 32 << 20;
 const KEYSPACE: &str = "transfervm";
 
 /// A fjall database directory holding the chain.
+///
+/// A failed write (a full disk) poisons a fjall database for good: it refuses every later write,
+/// and its journal may end in a torn batch. So after a failed write the next write first closes
+/// the database and opens it again, which replays the journal up to its last whole batch: once
+/// the operator frees space the chain goes on without a restart.
 pub struct FjallStore {
+    /// The directory, to open the database again after a failed write.
+    path: PathBuf,
+    /// The open database. Readers hold the read lock for one get or scan; only a reopen takes
+    /// the write lock, so no snapshot of the old database outlives it. `None` only when a
+    /// reopen failed (the disk still full), until one succeeds.
+    open: RwLock<Option<Opened>>,
+    /// Set by a failed write: the next write reopens the database first.
+    reopen_before_write: AtomicBool,
+}
+
+/// An open database and the keyspace the chain lives in.
+struct Opened {
     /// The database: owns the journal, the background flush and compaction workers.
     db: Database,
     /// The one keyspace every key lives in (the chain's keys carry their own prefixes).
@@ -36,10 +55,43 @@ impl FjallStore {
         if !path.exists() {
             create_fresh(path)?;
         }
-        Self::open_existing(path)
+        Ok(FjallStore {
+            path: path.to_path_buf(),
+            open: RwLock::new(Some(Opened::at(path)?)),
+            reopen_before_write: AtomicBool::new(false),
+        })
     }
 
-    fn open_existing(path: &Path) -> Result<Self, StoreError> {
+    /// Runs `op` on the open database, read-locked for that one operation.
+    fn with_open<R>(
+        &self,
+        op: impl FnOnce(&Opened) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let guard = self.open.read().unwrap_or_else(|e| e.into_inner());
+        match guard.as_ref() {
+            Some(open) => op(open),
+            None => Err(StoreError::new(format!(
+                "the database at {} is closed after a failed write and could not be opened \
+                 again yet (it is tried at the next write)",
+                self.path.display()
+            ))),
+        }
+    }
+
+    /// Closes the database a failed write poisoned and opens it again.
+    fn reopen(&self) -> Result<(), StoreError> {
+        let mut open = self.open.write().unwrap_or_else(|e| e.into_inner());
+        // Dropped first: the old database's workers stop and release its files.
+        drop(open.take());
+        *open = Some(Opened::at(&self.path)?);
+        self.reopen_before_write.store(false, Ordering::Release);
+        tracing::info!(path = %self.path.display(), "store opened again after a failed write");
+        Ok(())
+    }
+}
+
+impl Opened {
+    fn at(path: &Path) -> Result<Self, StoreError> {
         let db = Database::builder(path)
             .cache_size(CACHE_BYTES)
             .open()
@@ -47,7 +99,7 @@ impl FjallStore {
         let keyspace = db
             .keyspace(KEYSPACE, KeyspaceCreateOptions::default)
             .map_err(err)?;
-        Ok(FjallStore { db, keyspace })
+        Ok(Opened { db, keyspace })
     }
 }
 
@@ -58,27 +110,35 @@ fn create_fresh(path: &Path) -> Result<(), StoreError> {
     super::fresh::build_then_rename(path, ".creating", |partial| {
         // Opened and closed: the keyspace is created, and dropping the database waits for its
         // workers, so nothing writes in the directory once it is renamed.
-        FjallStore::open_existing(partial).map(drop)
+        Opened::at(partial).map(drop)
     })
 }
 
 impl KvStore for FjallStore {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.keyspace.get(key).map_err(err)?.map(|v| v.to_vec()))
+        self.with_open(|open| Ok(open.keyspace.get(key).map_err(err)?.map(|v| v.to_vec())))
     }
 
     fn write(&self, mut batch: WriteBatch) -> Result<(), StoreError> {
+        if self.reopen_before_write.load(Ordering::Acquire) {
+            self.reopen()?;
+        }
         // In key order, each insert into the memtable (a skiplist) descends along the path the
         // previous one left in cache (most of a commit's time is those inserts).
         batch.sort_puts();
-        let mut commit = self.db.batch().durability(Some(PersistMode::SyncAll));
-        for key in batch.deletes {
-            commit.remove(&self.keyspace, key);
-        }
-        for (key, value) in batch.puts {
-            commit.insert(&self.keyspace, key, value);
-        }
-        commit.commit().map_err(err)
+        self.with_open(|open| {
+            let mut commit = open.db.batch().durability(Some(PersistMode::SyncAll));
+            for key in batch.deletes {
+                commit.remove(&open.keyspace, key);
+            }
+            for (key, value) in batch.puts {
+                commit.insert(&open.keyspace, key, value);
+            }
+            commit.commit().map_err(|e| {
+                self.reopen_before_write.store(true, Ordering::Release);
+                err(e)
+            })
+        })
     }
 
     fn scan_prefix_from(
@@ -88,15 +148,19 @@ impl KvStore for FjallStore {
         visit: &mut PageVisitor<'_>,
     ) -> Result<(), StoreError> {
         let from = scan_start(prefix, start_after);
-        // One snapshot: the scan sees one committed state however long it runs.
-        let snapshot = self.db.snapshot();
-        for guard in snapshot.range::<&[u8], _>(&self.keyspace, (from, Bound::Unbounded)) {
-            let (key, value) = guard.into_inner().map_err(err)?;
-            if !key.starts_with(prefix) || visit(&key, &value)?.is_break() {
-                break;
+        // The read lock is held through the scan, so a reopen waits for it: a visitor must not
+        // write to this store after a failed write (the reopen would wait on its own scan).
+        self.with_open(|open| {
+            // One snapshot: the scan sees one committed state however long it runs.
+            let snapshot = open.db.snapshot();
+            for guard in snapshot.range::<&[u8], _>(&open.keyspace, (from, Bound::Unbounded)) {
+                let (key, value) = guard.into_inner().map_err(err)?;
+                if !key.starts_with(prefix) || visit(&key, &value)?.is_break() {
+                    break;
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }
 

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Mutation testing of the chain core and the node (RELIABILITY.md "Mutation testing"):
+# cargo-mutants changes src/chain/** and src/node/** one mutant at a time (a function body
+# replaced by a default value, an operator swapped, a condition negated) and runs the library's
+# unit tests against each; a mutant the tests still pass is a behaviour no test pins.
+#
+# Too slow for the test command (~780 mutants, ~10 s each on 2 idle cores), so it runs here:
+#   scripts/mutants.sh              # everything, one shard
+#   scripts/mutants.sh 1/2          # half of the mutants (run 2/2 elsewhere, same commit)
+# Environment: MUTANTS_OUT (results, default target/mutants-out[-shard]),
+#   CARGO_TARGET_DIR (default target/mutants-target), TRANSFERVM_PROPERTY_CASES (default 32:
+#   the property test's random workloads, fewer than the test command's 256 to keep each
+#   mutant's run short; its invariants still see hundreds of blocks).
+# It mutates a scratch git worktree of HEAD (cargo-mutants --in-place), never this checkout;
+# commit first. Results: $MUTANTS_OUT/mutants.out/{caught,missed,timeout,unviable}.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$(pwd)"
+
+shard="${1:-}"
+version="27.1.0"
+if ! cargo mutants --version 2>/dev/null | grep -q "$version"; then
+  echo "== installing cargo-mutants $version"
+  cargo install cargo-mutants --locked --version "$version"
+fi
+
+suffix=""
+[ -n "$shard" ] && suffix="-${shard/\//of}"
+out="${MUTANTS_OUT:-$root/target/mutants-out$suffix}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/mutants-target}"
+export TRANSFERVM_PROPERTY_CASES="${TRANSFERVM_PROPERTY_CASES:-32}"
+mkdir -p "$out"
+
+scratch="$(mktemp -d "${TMPDIR:-/tmp}/transfervm-mutants-XXXXXX")"
+cleanup() {
+  git -C "$root" worktree remove --force "$scratch/tree" >/dev/null 2>&1 || true
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+git -C "$root" worktree add --detach -q "$scratch/tree" HEAD
+echo "== mutating a worktree of $(git -C "$root" rev-parse --short HEAD) at $scratch/tree"
+
+shard_args=()
+[ -n "$shard" ] && shard_args=(--shard "$shard" --sharding round-robin)
+started=$(date +%s)
+status=0
+(cd "$scratch/tree" && cargo mutants --in-place --no-shuffle \
+  --file 'src/chain/**' --file 'src/node/**' \
+  --profile mutants --cargo-test-arg=--lib \
+  --minimum-test-timeout 60 \
+  "${shard_args[@]}" --output "$out") || status=$?
+# cargo-mutants exits 2 when some mutants were missed, 3 on timeouts: the figures below say
+# which; anything else is a failure of the run itself.
+for kind in caught missed timeout unviable; do
+  printf '%-9s %s\n' "$kind" "$(wc -l <"$out/mutants.out/$kind.txt" 2>/dev/null || echo 0)"
+done
+echo "== $(( $(date +%s) - started )) s; missed mutants: $out/mutants.out/missed.txt"
+case "$status" in 0 | 2 | 3) exit 0 ;; *) exit "$status" ;; esac

@@ -12,6 +12,8 @@
 
 #[path = "common/dev_process.rs"]
 mod dev_process;
+#[path = "common/http_client.rs"]
+mod http_client;
 
 use dev_process::{balances, hex_of, start, supply_and_burned, DevProcess};
 use serde_json::{json, Value};
@@ -178,6 +180,16 @@ async fn wait_all_accepted(node: &DevProcess, sent: &Sent, what: &str) -> BTreeM
     }
 }
 
+/// The dev chain's `/ext/health`: its HTTP status and its store check.
+async fn health(node: &DevProcess) -> (u16, Value) {
+    let base = node.url.split("/ext/").next().expect("a URL with /ext/");
+    let answer = http_client::Client::new()
+        .send("GET", &format!("{base}/ext/health"), None, Vec::new())
+        .await;
+    let body: Value = serde_json::from_str(&answer.body).expect("health is JSON");
+    (answer.status, body["checks"]["store"].clone())
+}
+
 /// Balances, burned fees and nonces are exactly what the accepted transfers make them.
 async fn check_exact(node: &DevProcess, sent: &Sent, genesis: &BTreeMap<Address, u64>) {
     let mut expected = genesis.clone();
@@ -290,6 +302,12 @@ async fn a_full_disk_refuses_clearly_loses_nothing_and_resumes_once_freed() {
         "info reports the store error: {}",
         info["storeError"]
     );
+    let (status, store) = health(&node).await;
+    assert_eq!(status, 503, "unhealthy while its store takes no writes");
+    assert!(
+        store.as_str().is_some_and(|e| e.contains("No space left")),
+        "{store}"
+    );
     // What the node reported accepted stays accepted; the rest is processing, none refused.
     let full = statuses(&node, &sent).await;
     let accepted_while_full: Vec<Id> = full
@@ -322,6 +340,7 @@ async fn a_full_disk_refuses_clearly_loses_nothing_and_resumes_once_freed() {
         .await
         .expect("info");
     assert!(info["storeError"].is_null(), "{}", info["storeError"]);
+    assert_eq!(health(&node).await, (200, json!("ok")), "healthy again");
     let round = sign_round(&facts, &sent, 3);
     assert!(submit_round(&node, &mut sent, &round).await.is_empty());
     let seen = wait_all_accepted(&node, &sent, "new transfers after the space was freed").await;

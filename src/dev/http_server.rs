@@ -231,12 +231,13 @@ async fn route(server: &DevHttp, req: Request<Incoming>) -> Response<Full<Bytes>
     }
     match path {
         "/ext/health" | "/health" => {
-            let store_ok = server.node.store_health().is_ok();
+            let store = server.node.store_health();
+            let store_ok = store.is_ok();
             let summary = server.node.summary();
             let body = serde_json::json!({
                 "healthy": store_ok,
                 "checks": {
-                    "store": if store_ok { "ok" } else { "unreachable" },
+                    "store": store.err().map_or_else(|| "ok".to_string(), |e| e.to_string()),
                     "lastAcceptedHeight": summary.last_accepted.height,
                     "mempoolSize": summary.mempool_txs,
                 }

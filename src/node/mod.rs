@@ -393,8 +393,11 @@ impl Node {
         self.chain().block_id_at_height(height)
     }
 
-    /// Whether the store answers.
+    /// Whether the store answers and took the last accept's write.
     pub fn store_health(&self) -> Result<(), StoreError> {
+        if let Some(fault) = self.store_fault() {
+            return Err(fault);
+        }
         self.chain().store_health()
     }
 

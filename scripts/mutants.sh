@@ -6,7 +6,7 @@
 #
 # Too slow for the test command (~780 mutants, ~10 s each on 2 idle cores), so it runs here:
 #   scripts/mutants.sh              # everything, one shard
-#   scripts/mutants.sh 1/2          # half of the mutants (run 2/2 elsewhere, same commit)
+#   scripts/mutants.sh 0/2          # half of the mutants (shards count from 0: run 1/2 too)
 # Environment: MUTANTS_OUT (results, default target/mutants-out[-shard]),
 #   CARGO_TARGET_DIR (default target/mutants-target), TRANSFERVM_PROPERTY_CASES (default 32:
 #   the property test's random workloads, fewer than the test command's 256 to keep each
@@ -52,7 +52,9 @@ status=0
 # cargo-mutants exits 2 when some mutants were missed, 3 on timeouts: the figures below say
 # which; anything else is a failure of the run itself.
 for kind in caught missed timeout unviable; do
-  printf '%-9s %s\n' "$kind" "$(wc -l <"$out/mutants.out/$kind.txt" 2>/dev/null || echo 0)"
+  count=0
+  [ -f "$out/mutants.out/$kind.txt" ] && count="$(wc -l <"$out/mutants.out/$kind.txt")"
+  printf '%-9s %s\n' "$kind" "$count"
 done
 echo "== $(( $(date +%s) - started )) s; missed mutants: $out/mutants.out/missed.txt"
 case "$status" in 0 | 2 | 3) exit 0 ;; *) exit "$status" ;; esac

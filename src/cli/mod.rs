@@ -377,7 +377,15 @@ async fn transfer(args: TransferArgs) -> Result<(), CliError> {
     println!("{status}");
     match status.get("status").and_then(Value::as_str) {
         Some("accepted") => Ok(()),
-        Some(other) => Err(format!("transaction {tx_id} ended {other}").into()),
+        Some(final_status @ ("rejected" | "dropped")) => {
+            Err(format!("transaction {tx_id} ended {final_status}").into())
+        }
+        Some(other) => Err(format!(
+            "transaction {tx_id} is still {other} after {}s (--timeout); ask again with \
+             `transfervm status {tx_id}`",
+            args.timeout
+        )
+        .into()),
         None => Err(format!("transaction {tx_id}: unexpected status {status}").into()),
     }
 }

@@ -58,6 +58,7 @@ fn build_and_accept(node: &Node) -> Result<bool, BlockError> {
         Err(e) => return Err(e),
     };
     node.set_preference(block.id)?;
+    tracing::debug!(target: super::PHASE_LOG_TARGET, height = block.block.height, "committing block");
     node.accept_block(block.id)?;
     tracing::info!(height = block.block.height, txs = block.block.txs.len(), id = %block.id, "accepted block");
     Ok(true)

@@ -438,16 +438,30 @@ fn log_since(log: &Path, offset: u64) -> String {
 }
 
 /// Waits (polling the file closely, on a blocking thread) until the log holds, after
-/// `offset`, a line with `marker`, then waits `delay` more; the time the marker was seen.
-/// Panics after 30 s: the process would have failed.
-async fn after_marker(log: &Path, offset: u64, marker: &'static str, delay: Duration) -> Instant {
+/// `offset`, a line with `marker`, then waits `delay` more, or less if the log shows
+/// `until` first (the next phase's marker: a kill aimed at a phase lands in it, or at the
+/// latest as the next one begins, however the phase's length differs from the probe's); the
+/// time the marker was seen. Panics after 30 s: the process would have failed.
+async fn after_marker(
+    log: &Path,
+    offset: u64,
+    marker: &'static str,
+    delay: Duration,
+    until: Option<&'static str>,
+) -> Instant {
     let log = log.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if log_since(&log, offset).contains(marker) {
                 let seen = Instant::now();
-                std::thread::sleep(delay);
+                while seen.elapsed() < delay {
+                    if until.is_some_and(|next| log_since(&log, offset).contains(next)) {
+                        break;
+                    }
+                    let left = delay.saturating_sub(seen.elapsed());
+                    std::thread::sleep(Duration::from_micros(100).min(left));
+                }
                 return seen;
             }
             assert!(
@@ -467,21 +481,33 @@ async fn kill9(child: &mut Child) {
     child.wait().await.expect("wait");
 }
 
-/// How long each start-up phase takes, measured once on a probe run in its own directory, so
-/// the aimed kills land at random points inside them.
+/// How long each start-up phase takes, measured on probe runs in their own directories (the
+/// shorter of two: the first start of a freshly built binary is slower), so the aimed kills
+/// land at random points inside them.
 struct Durations {
     store_creation: Duration,
     genesis_write: Duration,
 }
 
 async fn probe(dir: &Path) -> Durations {
-    let data = dir.join("probe-data");
-    let log = dir.join("probe.log");
+    let (a, b) = (
+        probe_once(&dir.join("probe-1")).await,
+        probe_once(&dir.join("probe-2")).await,
+    );
+    Durations {
+        store_creation: a.store_creation.min(b.store_creation),
+        genesis_write: a.genesis_write.min(b.genesis_write),
+    }
+}
+
+async fn probe_once(dir: &Path) -> Durations {
+    let data = dir.join("data");
+    let log = dir.join("dev.log");
     std::fs::create_dir_all(&data).unwrap();
     let mut child = dev_process::spawn(&data, &log);
-    let created = after_marker(&log, 0, "creating the store", Duration::ZERO).await;
-    let opening = after_marker(&log, 0, "opening the chain", Duration::ZERO).await;
-    let opened = after_marker(&log, 0, "chain opened", Duration::ZERO).await;
+    let created = after_marker(&log, 0, "creating the store", Duration::ZERO, None).await;
+    let opening = after_marker(&log, 0, "opening the chain", Duration::ZERO, None).await;
+    let opened = after_marker(&log, 0, "chain opened", Duration::ZERO, None).await;
     kill9(&mut child).await;
     Durations {
         store_creation: opening - created,
@@ -542,21 +568,27 @@ async fn kill_9_under_load_loses_nothing() {
             Some((
                 "creating the store",
                 up_to(&mut rng, durations.store_creation),
+                "opening the chain",
             ))
         } else if !genesis_written && genesis_tries < 3 {
             genesis_tries += 1;
             Some((
                 "opening the chain",
                 up_to(&mut rng, durations.genesis_write),
+                "chain opened",
             ))
         } else if rng.below(5) == 0 {
-            Some(("opening the store", up_to(&mut rng, last_startup)))
+            Some((
+                "opening the store",
+                up_to(&mut rng, last_startup),
+                "serving",
+            ))
         } else {
             None
         };
-        if let Some((marker, delay)) = startup_kill {
+        if let Some((marker, delay, next)) = startup_kill {
             let mut child = dev_process::spawn(&data, &log);
-            after_marker(&log, offset, marker, delay).await;
+            after_marker(&log, offset, marker, delay, Some(next)).await;
             kill9(&mut child).await;
         } else {
             let spawned = Instant::now();
@@ -605,6 +637,7 @@ async fn kill_9_under_load_loses_nothing() {
                     log_len(&log).max(served_from),
                     "committing block",
                     delay,
+                    Some("accepted block"),
                 )
                 .await;
             } else {

@@ -111,6 +111,7 @@ fn build_and_accept(node: &Node, unwritten: Option<Id>) -> Result<Round, BlockEr
         },
     };
     node.set_preference(id)?;
+    tracing::debug!(target: super::PHASE_LOG_TARGET, block = %id, "committing block");
     match node.accept_block(id) {
         Ok(block) => {
             tracing::info!(height = block.height, txs = block.txs, id = %id, "accepted block");

@@ -23,8 +23,13 @@ const COPY_BATCH: usize = 50_000;
 pub(crate) fn open_store(data_dir: &Path) -> Result<FjallStore, StoreError> {
     let path = data_dir.join(STORE);
     let legacy = data_dir.join(LEGACY_REDB);
-    if !path.exists() && legacy.exists() {
+    let exists = path.exists();
+    tracing::debug!(target: super::PHASE_LOG_TARGET, exists, "opening the store");
+    if !exists && legacy.exists() {
         migrate_redb(&legacy, &path)?;
+    }
+    if !path.exists() {
+        tracing::debug!(target: super::PHASE_LOG_TARGET, "creating the store");
     }
     FjallStore::open(&path)
 }

@@ -117,6 +117,13 @@ pub enum DevError {
     Task(#[from] tokio::task::JoinError),
 }
 
+/// The target of the dev chain's phase markers: debug events at the start of each phase of
+/// start-up (opening or creating the store, opening the chain, serving) and around each block
+/// commit. They cost an atomic load when off; `TRANSFERVM_LOG=transfervm::dev=debug` turns
+/// them on, and the crash test (`tests/crash_recovery.rs`) reads them in the killed process's
+/// log to tell which phase each kill hit, and to kill as a phase begins.
+pub const PHASE_LOG_TARGET: &str = "transfervm::dev::phase";
+
 /// Opens the chain and starts serving.
 pub async fn start(options: DevOptions) -> Result<DevChain, DevError> {
     let custom_genesis = options.genesis.is_some();
@@ -125,6 +132,7 @@ pub async fn start(options: DevOptions) -> Result<DevChain, DevError> {
     let account_history = options.account_history;
     let chain = tokio::task::spawn_blocking(move || -> Result<Chain, DevError> {
         let store = Arc::new(data_dir::open_store(&data_dir)?);
+        tracing::debug!(target: PHASE_LOG_TARGET, "opening the chain");
         let config_for = |facts: &GenesisFacts| ChainConfig {
             account_history,
             ..ChainConfig::new(facts.network_id, dev_chain_id(&facts.genesis_id))
@@ -139,6 +147,11 @@ pub async fn start(options: DevOptions) -> Result<DevChain, DevError> {
         }
     })
     .await??;
+    tracing::debug!(
+        target: PHASE_LOG_TARGET,
+        height = chain.last_accepted().block.height,
+        "chain opened"
+    );
     let chain_id = chain.config().chain_id;
     let node = Arc::new(Node::new(
         chain,
@@ -179,6 +192,7 @@ pub async fn start(options: DevOptions) -> Result<DevChain, DevError> {
     if options.banner {
         print_banner(&dev, &options, custom_genesis);
     }
+    tracing::debug!(target: PHASE_LOG_TARGET, "serving");
     Ok(dev)
 }
 

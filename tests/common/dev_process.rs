@@ -30,6 +30,11 @@ pub fn spawn(data_dir: &Path, log: &Path) -> Child {
     spawn_with(data_dir, log, &[])
 }
 
+/// The log filter every spawned dev chain runs with: the default (info) plus the dev chain's
+/// phase markers (`transfervm::dev::PHASE_LOG_TARGET`), so a test that kills the process can
+/// read from its log which phase the kill hit.
+pub const LOG_FILTER: &str = "info,transfervm::dev::phase=debug";
+
 /// [`spawn`], with more `dev` flags (such as `--no-account-history`).
 pub fn spawn_with(data_dir: &Path, log: &Path, flags: &[&str]) -> Child {
     let stderr = std::fs::OpenOptions::new()
@@ -44,6 +49,7 @@ pub fn spawn_with(data_dir: &Path, log: &Path, flags: &[&str]) -> Child {
         .arg("--data-dir")
         .arg(data_dir)
         .args(flags)
+        .env("TRANSFERVM_LOG", LOG_FILTER)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::from(stderr))

@@ -12,6 +12,7 @@
 //! | `expiry.rs` | expired transfers at build and at reject |
 //! | `determinism.rs` | the same bytes give the same state; the same pool the same block |
 //! | `properties.rs` | random workloads with random forks against a model |
+//! | `pool_model.rs` | the property test's model of where each held transfer may go, and why |
 //! | `history.rs` | the account-history index: entries, order, pages, backfill |
 //!
 //! Chains, transfers and the clock come from [`crate::test_utils`]; this file holds only what
@@ -26,6 +27,7 @@ mod determinism;
 mod expiry;
 mod history;
 mod mempool_full;
+mod pool_model;
 mod properties;
 mod restart;
 mod validity;

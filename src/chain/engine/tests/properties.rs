@@ -1,6 +1,7 @@
 //! Property tests: random transfer workloads over random forks on two builders and a
 //! follower, checked at every accepted height against an independent model.
 
+use super::pool_model::{self, PoolModel, PoolSnapshot, Step};
 use super::{accepted_at, deliver};
 use crate::chain::mempool::MempoolLimits;
 use crate::chain::tx::{address_of, SIGNED_TX_LEN};
@@ -141,8 +142,19 @@ fn small_blocks(config: ChainConfig) -> Chain {
     open_chain_with_genesis(&local_genesis_with_caps(6, 1_500_000), config)
 }
 
+/// The mempool caps of every node: small, so caps and nonce gaps are reached.
+fn pool_limits() -> MempoolLimits {
+    MempoolLimits {
+        max_txs: 48,
+        max_bytes: 48 * SIGNED_TX_LEN,
+        max_per_sender: 6,
+        max_nonce_gap: 5,
+    }
+}
+
 /// Two builders (X, Y) and a follower (Z) that only ever sees blocks, plus an independent
-/// model of the accepted state replayed from the accepted blocks.
+/// model of the accepted state replayed from the accepted blocks, and one of the pools
+/// ([`PoolModel`]) that judges every status change of every transfer a node holds.
 struct Net {
     keys: Vec<SigningKey>,
     recipients: Vec<Address>,
@@ -157,24 +169,25 @@ struct Net {
     refused: usize,
     /// Competing blocks verified everywhere and then rejected.
     rejected_blocks: usize,
+    /// Every block built, by ID (for the model's state of a branch).
+    blocks: BTreeMap<Id, SealedBlock>,
+    /// The model's accepted state after each accepted block (and genesis), by block ID.
+    states: BTreeMap<Id, BTreeMap<Address, Account>>,
+    /// Where each transfer each node held went, and why.
+    pools: PoolModel,
 }
 
 impl Net {
     fn new() -> Self {
         let mut config = chain_config();
-        config.mempool = MempoolLimits {
-            max_txs: 48,
-            max_bytes: 48 * SIGNED_TX_LEN,
-            max_per_sender: 6,
-            max_nonce_gap: 5,
-        };
+        config.mempool = pool_limits();
         let keys: Vec<SigningKey> = (0..5)
             .map(dev_key)
             .chain((0..(KEYS - 5) as u8).map(unfunded_key))
             .collect();
         let mut recipients: Vec<Address> = keys.iter().map(address_of).collect();
         recipients.push(Address([0xee; 32]));
-        let model = (0..5)
+        let model: BTreeMap<Address, Account> = (0..5)
             .map(|i| {
                 (
                     address_of(&dev_key(i)),
@@ -185,19 +198,112 @@ impl Net {
                 )
             })
             .collect();
+        let nodes: Vec<Chain> = (0..3).map(|_| small_blocks(config.clone())).collect();
+        let genesis = nodes[0].last_accepted().id;
         Net {
             keys,
             recipients,
-            nodes: (0..3).map(|_| small_blocks(config.clone())).collect(),
+            nodes,
             now: NOW_MS,
             accepted: Vec::new(),
             accepted_txs: HashSet::new(),
             submitted: Vec::new(),
-            model,
+            model: model.clone(),
             model_burned: 0,
             refused: 0,
             rejected_blocks: 0,
+            blocks: BTreeMap::new(),
+            states: BTreeMap::from([(genesis, model)]),
+            pools: PoolModel::new(3, pool_limits()),
         }
+    }
+
+    /// The model's state at the tip `tip` of a branch node `n` holds: its accepted state plus
+    /// the processing blocks from there to the tip.
+    fn branch_state(&self, n: usize, tip: Id) -> BTreeMap<Address, Account> {
+        let accepted = self.nodes[n].last_accepted().id;
+        let mut path = Vec::new();
+        let mut cursor = tip;
+        while cursor != accepted {
+            let block = &self.blocks[&cursor];
+            path.push(block);
+            cursor = block.block.parent_id;
+        }
+        let mut state = self.states[&accepted].clone();
+        for block in path.iter().rev() {
+            for tx in &block.block.txs {
+                pool_model::apply(&mut state, tx);
+            }
+        }
+        state
+    }
+
+    /// Node `n` builds on its preference, as the model watches.
+    fn build_at(&mut self, n: usize) -> Result<SealedBlock, BlockError> {
+        let parent = self.nodes[n].preferred();
+        let base = self.branch_state(n, parent);
+        let parent_ms = match self.blocks.get(&parent) {
+            Some(block) if parent != self.nodes[n].last_accepted().id => block.block.timestamp_ms,
+            _ => self.nodes[n].last_accepted().block.timestamp_ms,
+        };
+        let built = self.nodes[n].build_block(self.now);
+        if let Ok(block) = &built {
+            self.blocks.insert(block.id, block.clone());
+        }
+        self.pools.observe(
+            n,
+            &self.nodes[n],
+            Step::Build {
+                base,
+                timestamp_ms: self.now.max(parent_ms),
+                built: built.as_ref().ok(),
+            },
+        );
+        built
+    }
+
+    /// Node `n` verifies `block` as a peer's block arrives, as the model watches.
+    fn deliver_at(&mut self, n: usize, block: &SealedBlock) {
+        let fresh = self.nodes[n].processing_summary(&block.id).is_none();
+        deliver(&mut self.nodes[n], block, self.now).expect("a built block verifies everywhere");
+        self.pools
+            .observe(n, &self.nodes[n], Step::Verify { block, fresh });
+    }
+
+    /// Node `n` accepts `block`, whose model state [`Net::apply_to_model`] has recorded.
+    fn accept_at(&mut self, n: usize, block: &SealedBlock) {
+        assert_eq!(&self.nodes[n].accept_block(block.id).unwrap(), block);
+        let after = &self.states[&block.id];
+        self.pools
+            .observe(n, &self.nodes[n], Step::Accept { block, after });
+    }
+
+    /// Node `n` rejects `block`, as the model watches.
+    fn reject_at(&mut self, n: usize, block: &SealedBlock) {
+        let pool = PoolSnapshot::of(&self.nodes[n]);
+        self.nodes[n].reject_block(block.id, self.now).unwrap();
+        let chain = &self.nodes[n];
+        let preferred = self.branch_state(n, chain.preferred());
+        let mut elsewhere: BTreeMap<Id, Id> = BTreeMap::new();
+        for (id, other) in &self.blocks {
+            if chain.processing_summary(id).is_some() {
+                for tx_id in &other.tx_ids {
+                    // Ascending block IDs: the first is the lowest, as the chain picks.
+                    elsewhere.entry(*tx_id).or_insert(*id);
+                }
+            }
+        }
+        self.pools.observe(
+            n,
+            &self.nodes[n],
+            Step::Reject {
+                block,
+                preferred,
+                pool,
+                elsewhere,
+                now_ms: self.now,
+            },
+        );
     }
 
     fn submit(&mut self, op: &Op) {
@@ -246,6 +352,8 @@ impl Net {
                 assert_eq!(chain.tx_status(&tx.id()), TxStatus::Pending);
                 assert!(chain.pending_nonce(&from) >= next);
                 self.submitted.push(tx.id());
+                self.pools
+                    .observe(*node, &self.nodes[*node], Step::Admit(tx));
             }
             Err(_) => {
                 assert_eq!(chain.mempool().len(), len);
@@ -257,7 +365,7 @@ impl Net {
     }
 
     fn build(&mut self, node: usize) -> Option<SealedBlock> {
-        match self.nodes[node].build_block(self.now) {
+        match self.build_at(node) {
             Ok(block) => {
                 let parent = self.nodes[node].last_accepted().id;
                 assert_eq!(block.block.parent_id, parent);
@@ -279,41 +387,38 @@ impl Net {
             (Some(a), Some(b)) => (b, Some(a)),
         };
         // Every node verifies every block (its own builds are already verified).
-        let now = self.now;
-        for chain in &mut self.nodes {
+        for n in 0..self.nodes.len() {
             for block in std::iter::once(&winner).chain(&loser) {
-                deliver(chain, block, now).expect("a built block verifies everywhere");
+                self.deliver_at(n, block);
             }
         }
-        for chain in &mut self.nodes {
+        self.apply_to_model(&winner);
+        for n in 0..self.nodes.len() {
             if let (true, Some(loser)) = (reject_first, &loser) {
-                chain.reject_block(loser.id, now).unwrap();
+                self.reject_at(n, loser);
             }
-            assert_eq!(chain.accept_block(winner.id).unwrap(), winner);
+            self.accept_at(n, &winner);
             if let (false, Some(loser)) = (reject_first, &loser) {
-                chain.reject_block(loser.id, now).unwrap();
+                self.reject_at(n, loser);
             }
-            assert_eq!(chain.processing_count(), 0);
+            assert_eq!(self.nodes[n].processing_count(), 0);
         }
         self.rejected_blocks += usize::from(loser.is_some());
-        self.apply_to_model(&winner);
         self.accepted.push(winner);
         self.check();
     }
 
     /// See [`Op::Branches`]. Every node verifies every block of both branches.
     fn branches(&mut self, depths: [usize; 2], first_wins: bool, reject_at_once: bool) {
-        let now = self.now;
         let mut built: [Vec<SealedBlock>; 2] = [Vec::new(), Vec::new()];
         for (builder, branch) in built.iter_mut().enumerate() {
-            let chain = &mut self.nodes[builder];
-            let mut parent = chain.last_accepted().id;
+            let mut parent = self.nodes[builder].last_accepted().id;
             for _ in 0..depths[builder] {
-                match chain.build_block(now) {
+                match self.build_at(builder) {
                     Ok(block) => {
                         assert_eq!(block.block.parent_id, parent, "built on the preference");
                         parent = block.id;
-                        chain.set_preference(block.id).unwrap();
+                        self.nodes[builder].set_preference(block.id).unwrap();
                         branch.push(block);
                     }
                     Err(BlockError::NothingToBuild) => break,
@@ -335,9 +440,9 @@ impl Net {
             }
         }
         all.sort_by_key(|b| b.block.height);
-        for chain in &mut self.nodes {
+        for n in 0..self.nodes.len() {
             for block in &all {
-                deliver(chain, block, now).expect("a built block verifies everywhere");
+                self.deliver_at(n, block);
             }
         }
         let winners = built[winner].clone();
@@ -359,18 +464,18 @@ impl Net {
             cursor.1 == accepted.block.height && cursor.0 != accepted.id
         };
         for block in &winners {
-            for chain in &mut self.nodes {
-                assert_eq!(&chain.accept_block(block.id).unwrap(), block);
-                assert_accepted_invariants(chain);
-            }
             self.apply_to_model(block);
+            for n in 0..self.nodes.len() {
+                self.accept_at(n, block);
+                assert_accepted_invariants(&self.nodes[n]);
+            }
             self.accepted.push(block.clone());
             if reject_at_once {
                 let (dead, alive): (Vec<_>, Vec<_>) =
                     losers.into_iter().partition(|l| conflicts(l, block));
                 for loser in &dead {
-                    for chain in &mut self.nodes {
-                        chain.reject_block(loser.id, now).unwrap();
+                    for n in 0..self.nodes.len() {
+                        self.reject_at(n, loser);
                     }
                 }
                 self.rejected_blocks += dead.len();
@@ -378,8 +483,8 @@ impl Net {
             }
         }
         for loser in &losers {
-            for chain in &mut self.nodes {
-                chain.reject_block(loser.id, now).unwrap();
+            for n in 0..self.nodes.len() {
+                self.reject_at(n, loser);
             }
         }
         self.rejected_blocks += losers.len();
@@ -414,6 +519,7 @@ impl Net {
             self.model.insert(b.to, recipient);
             self.model_burned += b.fee;
         }
+        self.states.insert(block.id, self.model.clone());
     }
 
     fn check(&self) {
@@ -456,13 +562,26 @@ impl Net {
     }
 }
 
+/// The fewest property cases a run may ask for: enough that forks, rejections and every kind
+/// of drop occur (the test asserts they do), so it cannot pass by running (almost) nothing.
+const MIN_PROPERTY_CASES: u32 = 32;
+
 /// Property cases run by [`random_workloads_with_forks_keep_every_invariant`]; set
-/// `TRANSFERVM_PROPERTY_CASES` to run more (or fewer).
+/// `TRANSFERVM_PROPERTY_CASES` to run more (or fewer, down to [`MIN_PROPERTY_CASES`]; a value
+/// that is not a number, or below the minimum, is refused rather than silently changed).
 fn property_cases() -> u32 {
-    std::env::var("TRANSFERVM_PROPERTY_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(256)
+    let Ok(text) = std::env::var("TRANSFERVM_PROPERTY_CASES") else {
+        return 256;
+    };
+    let cases: u32 = text
+        .parse()
+        .unwrap_or_else(|_| panic!("TRANSFERVM_PROPERTY_CASES={text:?} is not a case count"));
+    assert!(
+        cases >= MIN_PROPERTY_CASES,
+        "TRANSFERVM_PROPERTY_CASES={cases}: at least {MIN_PROPERTY_CASES} cases, or the test \
+         proves nothing"
+    );
+    cases
 }
 
 /// Runs one random workload (see [`op_strategy`]) and checks every invariant; returns the net
@@ -498,14 +617,17 @@ fn run_workload(ops: &[Op]) -> Result<Net, TestCaseError> {
         net.now += 1_000;
     }
     // Whatever is left waits for a missing nonce: neither builder can make a block of it.
-    let now = net.now;
-    for chain in &mut net.nodes[..2] {
-        prop_assert!(chain.mempool().len() <= 48);
-        prop_assert_eq!(chain.build_block(now), Err(BlockError::NothingToBuild));
+    for n in 0..2 {
+        prop_assert!(net.nodes[n].mempool().len() <= 48);
+        prop_assert_eq!(net.build_at(n), Err(BlockError::NothingToBuild));
     }
     if !net.accepted.is_empty() {
         net.check();
     }
+    // Every transfer any node held ends accepted, pending, or dropped/rejected for a reason
+    // the model confirmed when it happened; every admitted one was held by its node.
+    let outcomes = net.pools.final_outcomes(&net.model);
+    prop_assert!(outcomes.values().sum::<usize>() >= net.submitted.len());
     // A fresh follower fed only the accepted blocks reaches the same state.
     let mut late = small_blocks(chain_config());
     for block in &net.accepted {
@@ -517,17 +639,30 @@ fn run_workload(ops: &[Op]) -> Result<Net, TestCaseError> {
     Ok(net)
 }
 
+/// Adds `more` to the counts in `into`.
+fn add_counts(
+    into: &std::cell::RefCell<BTreeMap<&'static str, usize>>,
+    more: &BTreeMap<&'static str, usize>,
+) {
+    let mut into = into.borrow_mut();
+    for (kind, n) in more {
+        *into.entry(kind).or_default() += n;
+    }
+}
+
 /// Random transfer workloads over random forks (competing blocks and multi-block branches,
 /// accepted and rejected in random orders) on two builders and a follower: the supply
 /// invariant and the digest cross-check hold at every accepted height, all nodes and a late
-/// follower reach identical digests, and no accepted transfer is lost or applied twice.
-/// Prints what the cases did (the figures in RELIABILITY.md).
+/// follower reach identical digests, and no accepted transfer is lost or applied twice; every
+/// transfer a node held went only where the pool model ([`PoolModel`]) allowed, for the reason
+/// it confirmed. Prints what the cases did (the figures in RELIABILITY.md).
 #[test]
 fn random_workloads_with_forks_keep_every_invariant() {
     use proptest::test_runner::TestRunner;
-    use std::cell::Cell;
+    use std::cell::{Cell, RefCell};
+    let wanted = property_cases();
     let mut runner = TestRunner::new(ProptestConfig {
-        cases: property_cases(),
+        cases: wanted,
         failure_persistence: None,
         ..ProptestConfig::default()
     });
@@ -535,8 +670,12 @@ fn random_workloads_with_forks_keep_every_invariant() {
     let cases = Cell::new(0usize);
     let (admitted, refused) = (Cell::new(0usize), Cell::new(0usize));
     let (blocks, txs, rejected) = (Cell::new(0usize), Cell::new(0usize), Cell::new(0usize));
+    let transitions = RefCell::new(BTreeMap::new());
+    let outcomes = RefCell::new(BTreeMap::new());
     let result = runner.run(&prop::collection::vec(op_strategy(), 10..50), |ops| {
         let net = run_workload(&ops)?;
+        add_counts(&transitions, &net.pools.transitions);
+        add_counts(&outcomes, &net.pools.final_outcomes(&net.model));
         cases.set(cases.get() + 1);
         ops_run.set(ops_run.get() + ops.len());
         admitted.set(admitted.get() + net.submitted.len());
@@ -549,10 +688,12 @@ fn random_workloads_with_forks_keep_every_invariant() {
     if let Err(e) = result {
         panic!("{e}");
     }
+    let (transitions, outcomes) = (transitions.into_inner(), outcomes.into_inner());
     eprintln!(
         "property cases: {} run ({} random ops): {} submissions admitted, {} refused; {} blocks \
          accepted holding {} transfers, {} competing blocks rejected; every invariant held at \
-         every accepted height on 3 nodes and a late follower",
+         every accepted height on 3 nodes and a late follower; status changes the pool model \
+         confirmed: {transitions:?}; where each (node, transfer) ended: {outcomes:?}",
         cases.get(),
         ops_run.get(),
         admitted.get(),
@@ -561,4 +702,27 @@ fn random_workloads_with_forks_keep_every_invariant() {
         txs.get(),
         rejected.get()
     );
+    assert_eq!(cases.get(), wanted as usize, "every case ran");
+    // The paths the model judges were all taken, so its checks were exercised (a transfer held
+    // by two competing blocks is rarer: about one case in ten).
+    let mut kinds = vec![
+        "built into a block",
+        "accepted",
+        "returned to the pool",
+        "rejected",
+        "dropped: expired",
+        "dropped: nonce used by an accepted transfer",
+    ];
+    if cases.get() >= 256 {
+        kinds.push("still processing in a competing block");
+    }
+    for kind in kinds {
+        assert!(
+            transitions
+                .iter()
+                .any(|(k, n)| k.starts_with(kind) && *n > 0),
+            "no status change of kind {kind:?} in {} cases",
+            cases.get()
+        );
+    }
 }

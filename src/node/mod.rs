@@ -15,6 +15,7 @@ pub use environment::{Clock, NoEvents, NodeEvents, Source, SystemClock};
 
 use crate::chain::engine::{AcceptedBlock, BlockSummary};
 use crate::chain::genesis::ChainParams;
+use crate::chain::gossip::{decode_gossip, GossipError};
 use crate::chain::mempool::MempoolLimits;
 use crate::chain::{
     Account, AccountHistory, Address, BlockError, BlockStatus, Chain, CheckedTx, HistoryError,
@@ -57,6 +58,16 @@ pub struct ChainSummary {
     pub mempool_bytes: usize,
     /// Verified blocks consensus has not decided.
     pub processing_blocks: usize,
+}
+
+/// What one gossip message brought: how many transfers it carried and how many were admitted
+/// (the others are counted in `txs_rejected` by reason).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GossipReceipt {
+    /// Transfers in the message.
+    pub carried: usize,
+    /// Transfers admitted to the mempool.
+    pub admitted: usize,
 }
 
 /// A submit between its steps: a verdict slot per input (refusals already in) and the input
@@ -262,7 +273,7 @@ impl Node {
             for e in verdicts.iter().filter_map(|v| v.as_ref().err()) {
                 self.metrics
                     .txs_rejected
-                    .with_label_values(&[e.reason()])
+                    .with_label_values(&[source.label(), e.reason()])
                     .inc();
             }
         }
@@ -276,6 +287,31 @@ impl Node {
             }
         }
         verdicts
+    }
+
+    /// Takes one `AppGossip` message from a peer: decodes it (bounded, all or nothing) and
+    /// submits its transfers as [`submit`](Self::submit) does. A message refused whole is
+    /// counted in `gossip_refused` by reason; its transfers' refusals in `txs_rejected`. Blocks
+    /// the calling thread while signatures are checked.
+    pub fn receive_gossip(&self, bytes: &[u8]) -> Result<GossipReceipt, GossipError> {
+        let txs = decode_gossip(bytes).inspect_err(|e| {
+            self.metrics
+                .gossip_refused
+                .with_label_values(&[e.reason()])
+                .inc();
+        })?;
+        let carried = txs.len();
+        if carried == 0 {
+            return Ok(GossipReceipt {
+                carried,
+                admitted: 0,
+            });
+        }
+        let verdicts = self.submit(txs.into_iter().map(Ok).collect(), Source::Gossip);
+        Ok(GossipReceipt {
+            carried,
+            admitted: verdicts.iter().filter(|v| v.is_ok()).count(),
+        })
     }
 
     /// Checks a transaction without admitting it: rules and signature without the lock, state
@@ -401,8 +437,14 @@ impl Node {
     /// Decodes block bytes (without the lock) and reports the block's status (a short lock):
     /// what `ParseBlock` answers. A block still to be verified is kept, decoded, for the
     /// `BlockVerify` that follows, which then only hashes the bytes to find it.
+    /// Refusals are counted in `blocks_unparsable` by reason.
     pub fn parse_block(&self, bytes: &[u8]) -> Result<(BlockSummary, BlockStatus), BlockError> {
-        let sealed = self.rules.decode_block(bytes)?;
+        let sealed = self.rules.decode_block(bytes).inspect_err(|e| {
+            self.metrics
+                .blocks_unparsable
+                .with_label_values(&[e.reason()])
+                .inc();
+        })?;
         let summary = BlockSummary::from(&sealed);
         let (status, undecided) = {
             let chain = self.chain();
@@ -419,19 +461,27 @@ impl Node {
 
     /// Verifies a block given as bytes, as `BlockVerify` does: a block this node built or
     /// verified before is found by its hash and not decoded again; one `ParseBlock` decoded
-    /// is taken from the parse cache; any other is decoded here (without the lock).
+    /// is taken from the parse cache; any other is decoded here (without the lock). Refusals,
+    /// the decoder's included, are counted in `blocks_invalid` by reason.
     pub fn verify_block(&self, bytes: &[u8]) -> Result<BlockSummary, BlockError> {
         let id = Id::hash_of(bytes);
         if let Some(summary) = self.chain().processing_summary(&id) {
             return Ok(summary);
         }
-        let sealed = match self.parsed().take(&id) {
-            Some(sealed) => sealed,
-            None => self.rules.decode_block(bytes)?,
-        };
-        let summary = BlockSummary::from(&sealed);
-        self.verify_sealed(sealed)?;
-        Ok(summary)
+        let taken = self.parsed().take(&id);
+        let verified = taken
+            .map_or_else(|| self.rules.decode_block(bytes), Ok)
+            .and_then(|sealed| {
+                let summary = BlockSummary::from(&sealed);
+                self.verify_sealed(sealed).map(|()| summary)
+            });
+        if let Err(e) = &verified {
+            self.metrics
+                .blocks_invalid
+                .with_label_values(&[e.reason()])
+                .inc();
+        }
+        verified
     }
 
     fn parsed(&self) -> MutexGuard<'_, ParsedBlocks> {
@@ -468,14 +518,11 @@ impl Node {
             self.note_mempool(&chain);
             verified
         });
-        match &result {
-            Ok(()) => {
-                self.metrics.blocks_verified.inc();
-                self.metrics
-                    .verify_seconds
-                    .observe(started.elapsed().as_secs_f64());
-            }
-            Err(_) => self.metrics.blocks_invalid.inc(),
+        if result.is_ok() {
+            self.metrics.blocks_verified.inc();
+            self.metrics
+                .verify_seconds
+                .observe(started.elapsed().as_secs_f64());
         }
         result
     }

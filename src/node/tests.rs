@@ -210,3 +210,120 @@ fn one_bad_signature_among_many_refuses_the_block_and_records_nothing() {
     // The honest block still verifies: nothing of the bad one was kept.
     node.verify_block(&good.bytes).unwrap();
 }
+
+/// The value of one series of a labelled counter.
+fn count(vec: &prometheus::IntCounterVec, labels: &[&str]) -> u64 {
+    vec.with_label_values(labels).get()
+}
+
+#[test]
+fn gossip_refusals_and_forged_transfers_are_counted_by_reason() {
+    use crate::chain::gossip::{encode_gossip, GOSSIP_VERSION, MAX_GOSSIP_BYTES};
+    let node = open_node();
+    let metrics = node.metrics().clone();
+    let refused = |reason| count(&metrics.gossip_refused, &[reason]);
+
+    assert!(node.receive_gossip(&[]).is_err());
+    assert!(node.receive_gossip(&[GOSSIP_VERSION, 0xff]).is_err());
+    assert_eq!(refused("malformed"), 2);
+    assert!(node.receive_gossip(&[GOSSIP_VERSION + 1, 0]).is_err());
+    assert_eq!(refused("unsupported_version"), 1);
+    assert!(node.receive_gossip(&vec![0; MAX_GOSSIP_BYTES + 1]).is_err());
+    assert_eq!(refused("over_cap"), 1);
+    let mut bad_tx = encode_gossip(&[Transfer::from_dev(1).sign()]);
+    bad_tx[2] ^= 0xff; // the transfer's version byte
+    assert!(node.receive_gossip(&bad_tx).is_err());
+    assert_eq!(refused("malformed_tx"), 1);
+    assert_eq!(node.inspect(|chain| chain.mempool().len()), 0);
+
+    // Two forgeries beside one honest transfer: the honest one gets in.
+    let honest = Transfer::from_dev(1).nonce(0).sign();
+    let mut forged = [
+        Transfer::from_dev(2).nonce(0).sign(),
+        Transfer::from_dev(1).nonce(1).sign(),
+    ];
+    for tx in &mut forged {
+        tx.signature[7] ^= 1;
+    }
+    let message = encode_gossip(&[forged[0], honest, forged[1]]);
+    let receipt = node.receive_gossip(&message).unwrap();
+    assert_eq!(
+        receipt,
+        GossipReceipt {
+            carried: 3,
+            admitted: 1
+        }
+    );
+    assert_eq!(count(&metrics.txs_admitted, &["gossip"]), 1);
+    assert_eq!(
+        count(&metrics.txs_rejected, &["gossip", "bad_signature"]),
+        2
+    );
+    // The same message again: forgeries are checked (and refused) again, the honest one is
+    // known; nothing is counted as coming from the API.
+    node.receive_gossip(&message).unwrap();
+    assert_eq!(
+        count(&metrics.txs_rejected, &["gossip", "bad_signature"]),
+        4
+    );
+    assert_eq!(
+        count(&metrics.txs_rejected, &["gossip", "already_known"]),
+        1
+    );
+    assert_eq!(count(&metrics.txs_rejected, &["api", "bad_signature"]), 0);
+    assert_eq!(node.inspect(|chain| chain.mempool().len()), 1);
+    // An empty batch is no refusal.
+    assert_eq!(
+        node.receive_gossip(&encode_gossip(&[])).unwrap(),
+        GossipReceipt {
+            carried: 0,
+            admitted: 0
+        }
+    );
+    assert_eq!(refused("malformed"), 2);
+}
+
+#[test]
+fn block_refusals_are_counted_by_reason_at_parse_and_at_verify() {
+    let node = open_node();
+    let metrics = node.metrics().clone();
+    let good = peer_block(0);
+    let variant = |change: &dyn Fn(&mut Block)| {
+        let mut block = good.block.clone();
+        change(&mut block);
+        block.seal()
+    };
+    let cases: Vec<(&str, SealedBlock)> = vec![
+        ("unknown_parent", variant(&|b| b.parent_id = Id([9; 32]))),
+        ("wrong_height", variant(&|b| b.height = 2)),
+        // Far beyond the allowed clock skew.
+        (
+            "bad_timestamp",
+            variant(&|b| b.timestamp_ms = NOW_MS + 3_600_000),
+        ),
+        ("digest_mismatch", variant(&|b| b.state_digest.0[0] ^= 1)),
+        ("bad_signature", variant(&|b| b.txs[0].signature[3] ^= 1)),
+        // 7501 transfers fit the byte cap but not the count cap of the local genesis.
+        ("too_large", variant(&|b| b.txs = vec![b.txs[0]; 7501])),
+    ];
+    for (reason, block) in &cases {
+        // Each parses (its bytes are well-formed) and fails at verify, for its own reason.
+        node.parse_block(&block.bytes).unwrap();
+        let e = node.verify_block(&block.bytes).unwrap_err();
+        assert_eq!(e.reason(), *reason, "{e}");
+        assert_eq!(count(&metrics.blocks_invalid, &[reason]), 1, "{reason}");
+    }
+    // A block never parsed fails at verify too, counted once.
+    assert!(node.verify_block(b"garbage").is_err());
+    assert_eq!(count(&metrics.blocks_invalid, &["malformed"]), 1);
+    assert_eq!(node.inspect(|chain| chain.processing_count()), 0);
+
+    assert!(node.parse_block(b"garbage").is_err());
+    let over = vec![0; node.rules().params.max_block_bytes as usize + 1];
+    assert!(node.parse_block(&over).is_err());
+    assert_eq!(count(&metrics.blocks_unparsable, &["malformed"]), 1);
+    assert_eq!(count(&metrics.blocks_unparsable, &["too_large"]), 1);
+    // The honest block still verifies, and nothing counted it.
+    node.verify_block(&good.bytes).unwrap();
+    assert_eq!(metrics.blocks_verified.get(), 1);
+}

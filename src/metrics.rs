@@ -35,6 +35,9 @@ pub struct Metrics {
     /// `invalid_tx`, `digest_mismatch`, `burned_overflow`, `signature_check_stopped`,
     /// `storage`).
     pub blocks_invalid: IntCounterVec,
+    /// Accepts whose store write failed: the block stays processing and `VM.Health` reports
+    /// the node unhealthy until an accept succeeds.
+    pub accept_failures: IntCounter,
     /// Blocks accepted.
     pub blocks_accepted: IntCounter,
     /// Blocks rejected.
@@ -118,6 +121,10 @@ impl Metrics {
                 "blocks_invalid",
                 "Blocks that failed verification, by reason",
                 &["reason"],
+            ),
+            accept_failures: counter(
+                "accept_failures",
+                "Accepts whose store write failed (the block stays processing)",
             ),
             blocks_accepted: counter("blocks_accepted", "Blocks accepted"),
             blocks_rejected: counter("blocks_rejected", "Blocks rejected"),

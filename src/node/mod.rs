@@ -101,6 +101,9 @@ pub struct Node {
     /// Blocks `ParseBlock` decoded that `BlockVerify` has not taken yet (its own small lock,
     /// never held with the chain's).
     parsed: Mutex<ParsedBlocks>,
+    /// Why the last accept failed to write, until an accept succeeds: health reports it, since
+    /// a store that answers its health check may still refuse writes (a full disk).
+    accept_failure: Mutex<Option<String>>,
 }
 
 impl Node {
@@ -122,6 +125,7 @@ impl Node {
             signatures,
             accepting: Mutex::new(()),
             parsed: Mutex::new(ParsedBlocks::default()),
+            accept_failure: Mutex::new(None),
         }
     }
 
@@ -553,6 +557,7 @@ impl Node {
             }
             (r, self.note_mempool(&chain))
         };
+        self.note_accept(&result);
         if let Ok(block) = &result {
             self.metrics.blocks_accepted.inc();
             self.metrics.txs_accepted.inc_by(block.txs as u64);
@@ -565,6 +570,33 @@ impl Node {
             }
         }
         result
+    }
+
+    /// Remembers a failed store write of an accept (and counts it), or forgets the last one
+    /// once an accept has gone through.
+    fn note_accept(&self, result: &Result<AcceptedBlock, BlockError>) {
+        let mut failure = self
+            .accept_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match result {
+            Ok(_) => *failure = None,
+            Err(e @ BlockError::Storage(_)) => {
+                self.metrics.accept_failures.inc();
+                *failure = Some(e.to_string());
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Why the last accept could not be written, if no accept has succeeded since: the node
+    /// cannot move its chain forward, whatever a store health check says (a full disk answers
+    /// reads and health checks but refuses writes).
+    pub fn accept_failure(&self) -> Option<String> {
+        self.accept_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Rejects a block, returning its still-valid transactions to the mempool.

@@ -327,3 +327,34 @@ fn block_refusals_are_counted_by_reason_at_parse_and_at_verify() {
     node.verify_block(&good.bytes).unwrap();
     assert_eq!(metrics.blocks_verified.get(), 1);
 }
+
+#[test]
+fn a_failed_accept_write_is_remembered_until_an_accept_succeeds() {
+    use crate::test_utils::{open_chain_on, WatchedStore};
+    let store = Arc::new(WatchedStore::default());
+    let chain = open_chain_on(store.clone(), crate::test_utils::chain_config());
+    let node = node_on(chain);
+    let block = peer_block(0);
+    node.verify_block(&block.bytes).unwrap();
+    assert_eq!(node.accept_failure(), None);
+
+    store.fail_writes_after(0);
+    let e = node.accept_block(block.id).unwrap_err();
+    assert!(matches!(e, BlockError::Storage(_)), "{e}");
+    let failure = node.accept_failure().expect("remembered");
+    assert!(failure.contains("injected write failure"), "{failure}");
+    assert_eq!(node.metrics().accept_failures.get(), 1);
+    // Nothing half-done: the block is still the processing one, the tip unchanged.
+    assert_eq!(node.last_accepted().height, 0);
+    assert_eq!(
+        node.block_with_status(&block.id).unwrap().unwrap().1,
+        BlockStatus::Processing
+    );
+    // An unrelated refusal does not clear it; a successful accept does.
+    assert!(node.accept_block(Id([9; 32])).is_err());
+    assert!(node.accept_failure().is_some());
+    store.fail_writes_after(usize::MAX);
+    node.accept_block(block.id).unwrap();
+    assert_eq!(node.accept_failure(), None);
+    assert_eq!(node.last_accepted().height, 1);
+}

@@ -1,7 +1,9 @@
 //! `VM.Health`: real checks, reported as the JSON the host forwards to its health API.
 //!
 //! The store check is a live round trip to the host database; if it fails the call fails, so
-//! the host marks the chain unhealthy. Everything else is read from memory.
+//! the host marks the chain unhealthy. So does an accept whose write failed, until an accept
+//! succeeds: a database that answers health checks may still refuse writes. Everything else is
+//! read from memory.
 
 use super::initialize::Ready;
 use crate::storage::KvStore;
@@ -20,6 +22,12 @@ pub(crate) fn report(ready: &Ready) -> Result<Vec<u8>, Status> {
             "unhealthy: the chain database does not answer: {e}"
         ))
     })?;
+    if let Some(failure) = ready.node.accept_failure() {
+        return Err(Status::unavailable(format!(
+            "unhealthy: the last accepted block could not be written to the chain database \
+             ({failure}); the chain cannot move forward until an accept succeeds"
+        )));
+    }
     let summary = ready.node.summary();
     let last = &summary.last_accepted;
     Ok(json!({

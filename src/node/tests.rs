@@ -358,3 +358,36 @@ fn a_failed_accept_write_is_remembered_until_an_accept_succeeds() {
     assert_eq!(node.accept_failure(), None);
     assert_eq!(node.last_accepted().height, 1);
 }
+
+#[test]
+fn a_misplaced_or_oversized_block_is_refused_before_its_signatures_are_checked() {
+    let node = open_node();
+    let good = large_peer_block(300);
+    let forged = |change: &dyn Fn(&mut Block)| {
+        let mut block = good.block.clone();
+        for tx in &mut block.txs {
+            tx.signature[5] ^= 1;
+        }
+        change(&mut block);
+        block.seal()
+    };
+    // Every signature is bad, so a signature check would report bad_signature first.
+    let misplaced = forged(&|b| b.parent_id = Id([9; 32]));
+    let oversized = forged(&|b| b.txs = vec![b.txs[0]; 7501]);
+    assert!(matches!(
+        node.verify_block(&misplaced.bytes),
+        Err(BlockError::UnknownParent(_))
+    ));
+    assert!(matches!(
+        node.verify_block(&oversized.bytes),
+        Err(BlockError::TooLarge(_))
+    ));
+    // Well placed, the same forgeries are refused for their signatures.
+    assert!(matches!(
+        node.verify_block(&forged(&|_| {}).bytes),
+        Err(BlockError::InvalidTx {
+            error: TxError::BadSignature,
+            ..
+        })
+    ));
+}

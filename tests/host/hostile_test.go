@@ -24,13 +24,15 @@ import (
 // three times the work (seen with ten extra signature checks per forgery: 0.62
 // ms) fails it, as would one that decoded a message twice per transfer or kept
 // what it refused.
-// Memory: nothing refused is kept, so the resident set may grow only by what the
-// honest transfers and the few ~1.5 MB hostile blocks in flight need (19 MiB
-// measured, mostly buffers the allocator keeps after the largest blocks), by a
-// constant whatever the load's length: a plugin that kept what it refuses grows
-// with the load and fails the bound in the long run (TRANSFERVM_HOSTILE_SECONDS).
-// Sooner than that, the last two of six rounds of hostile blocks must not grow it
-// by more than 4 MiB (a round holds ~14 MB of block bytes).
+// Memory: nothing refused is kept, so the resident set may grow by a constant
+// whatever the load's length, not with it. Over the gossip load it grew by 8, 17
+// and 8 MiB in runs of 3, 30 and 60 s (2500 forgeries/s in the long ones): the
+// bound is 32 MiB, which the 150 000 forgeries of a 60 s run, kept, would pass.
+// Hostile blocks of 1.5 MB leave buffers in each allocator arena that decoded
+// one, so the resident set climbs for the first rounds and then stays (44, 44,
+// 47, 47, 47, 47 MiB): the last two of six rounds must not grow it by more than
+// 4 MiB (a round holds ~14 MB of block bytes), and the peak must stay within
+// 96 MiB of the start (25 to 40 MiB measured).
 //
 // A hostile block costs its decoding (~20 ms for 1.5 MB in this debug build,
 // well under 1 ms for a small one) and a few lookups for its place and size,
@@ -40,8 +42,8 @@ import (
 const (
 	maxCPUPerForgedTx     = 500 * time.Microsecond
 	maxCPUPerHostileBlock = 25 * time.Millisecond
-	maxRSSGrowthMiB       = 32
-	maxPeakGrowthMiB      = 64
+	maxGossipRSSGrowthMiB = 32
+	maxPeakGrowthMiB      = 96
 	// maxSteadyGrowthMiB bounds what the last two rounds of hostile blocks add.
 	maxSteadyGrowthMiB = 4
 	// blockRounds is how many rounds of hostile blocks are sent.
@@ -457,8 +459,8 @@ func TestHostilePeers(t *testing.T) {
 	if perBlock := (afterBlocks.cpu - afterGossip.cpu) / time.Duration(hostileBlockCount); perBlock > maxCPUPerHostileBlock {
 		t.Errorf("the plugin spent %v of CPU per hostile block, bound %v", perBlock, maxCPUPerHostileBlock)
 	}
-	if grew := int64(afterBlocks.rssKiB) - int64(before.rssKiB); grew > maxRSSGrowthMiB<<10 {
-		t.Errorf("the plugin's RSS grew by %d MiB under the hostile load, bound %d MiB", grew>>10, maxRSSGrowthMiB)
+	if grew := int64(afterGossip.rssKiB) - int64(before.rssKiB); grew > maxGossipRSSGrowthMiB<<10 {
+		t.Errorf("the plugin's RSS grew by %d MiB under the hostile gossip, bound %d MiB", grew>>10, maxGossipRSSGrowthMiB)
 	}
 	settled, last := afterRound[blockRounds-3], afterRound[blockRounds-1]
 	if grew := int64(last.rssKiB) - int64(settled.rssKiB); grew > maxSteadyGrowthMiB<<10 {

@@ -1,5 +1,8 @@
 //! The VM's Prometheus metrics: what an operator watches, returned to Luxd by `VM.Gather` and
 //! printed by the dev chain. Names are unprefixed: the host adds the chain's own prefix.
+//!
+//! Every label takes its values from a closed set named in the metric's doc comment (a word per
+//! error case, never text from the input), so a hostile peer cannot grow the number of series.
 
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
@@ -8,16 +11,33 @@ pub struct Metrics {
     registry: Registry,
     /// Transactions admitted to the mempool, by source (api, gossip).
     pub txs_admitted: IntCounterVec,
-    /// Transactions refused, by reason (see `TxError::reason`).
+    /// Transactions refused, by `source` (`api`, `gossip`) and `reason` (`TxError::reason`:
+    /// `malformed`, `wrong_chain`, `bad_signature`, `fee_too_low`, `amount_overflow`,
+    /// `insufficient_funds`, `nonce_too_low`, `nonce_gap`, `nonce_taken`, `expired`,
+    /// `expiry_too_far`, `mempool_full`, `already_known`): a peer flooding forged transfers
+    /// shows as `{source="gossip", reason="bad_signature"}`.
     pub txs_rejected: IntCounterVec,
+    /// `AppGossip` messages refused whole, before any transfer in them is looked at, by
+    /// `reason` (`GossipError::reason`: `over_cap`, `unsupported_version`, `malformed`,
+    /// `malformed_tx`).
+    pub gossip_refused: IntCounterVec,
     /// Transactions waiting in the mempool.
     pub mempool_size: IntGauge,
     /// Blocks built by this node.
     pub blocks_built: IntCounter,
     /// Blocks verified (built elsewhere).
     pub blocks_verified: IntCounter,
-    /// Blocks that failed verification.
-    pub blocks_invalid: IntCounter,
+    /// Block bytes `ParseBlock` refused, by `reason` (`BlockError::reason`; at parse only
+    /// `too_large` and `malformed` occur).
+    pub blocks_unparsable: IntCounterVec,
+    /// Blocks that failed `BlockVerify`, by `reason` (`BlockError::reason`: `malformed`,
+    /// `too_large`, `unknown_parent`, `wrong_height`, `bad_timestamp`, `bad_signature`,
+    /// `invalid_tx`, `digest_mismatch`, `burned_overflow`, `signature_check_stopped`,
+    /// `storage`).
+    pub blocks_invalid: IntCounterVec,
+    /// Accepts whose store write failed: the block stays processing and `VM.Health` reports
+    /// the node unhealthy until an accept succeeds.
+    pub accept_failures: IntCounter,
     /// Blocks accepted.
     pub blocks_accepted: IntCounter,
     /// Blocks rejected.
@@ -45,8 +65,8 @@ impl Metrics {
                 .expect("unique metric");
             c
         };
-        let counter_vec = |name: &str, help: &str, label: &str| {
-            let c = IntCounterVec::new(Opts::new(name, help), &[label]).expect("valid metric");
+        let counter_vec = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
             registry
                 .register(Box::new(c.clone()))
                 .expect("unique metric");
@@ -74,16 +94,38 @@ impl Metrics {
             txs_admitted: counter_vec(
                 "txs_admitted",
                 "Transactions admitted to the mempool, by source",
-                "source",
+                &["source"],
             ),
-            txs_rejected: counter_vec("txs_rejected", "Transactions refused, by reason", "reason"),
+            txs_rejected: counter_vec(
+                "txs_rejected",
+                "Transactions refused, by source and reason",
+                &["source", "reason"],
+            ),
+            gossip_refused: counter_vec(
+                "gossip_refused",
+                "AppGossip messages refused whole, by reason",
+                &["reason"],
+            ),
             mempool_size: gauge("mempool_size", "Transactions waiting in the mempool"),
             blocks_built: counter("blocks_built", "Blocks built by this node"),
             blocks_verified: counter(
                 "blocks_verified",
                 "Blocks built elsewhere and verified here",
             ),
-            blocks_invalid: counter("blocks_invalid", "Blocks that failed verification"),
+            blocks_unparsable: counter_vec(
+                "blocks_unparsable",
+                "Block bytes ParseBlock refused, by reason",
+                &["reason"],
+            ),
+            blocks_invalid: counter_vec(
+                "blocks_invalid",
+                "Blocks that failed verification, by reason",
+                &["reason"],
+            ),
+            accept_failures: counter(
+                "accept_failures",
+                "Accepts whose store write failed (the block stays processing)",
+            ),
             blocks_accepted: counter("blocks_accepted", "Blocks accepted"),
             blocks_rejected: counter("blocks_rejected", "Blocks rejected"),
             accepted_height: gauge("accepted_height", "Height of the last accepted block"),

@@ -415,8 +415,8 @@ async fn a_restart_resumes_from_the_database() {
 }
 
 /// A host database that stops answering: Health fails (the host marks the chain unhealthy),
-/// Accept fails with the storage error and changes nothing, and once the database answers
-/// again the same Accept goes through.
+/// Accept fails with the storage error and changes nothing, Health keeps failing after the
+/// database answers again until an accept has gone through, and the same Accept goes through.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_database_is_reported_and_survived() {
     let chain_id = id_from_label("plugin failing database");
@@ -453,8 +453,16 @@ async fn a_failing_database_is_reported_and_survived() {
     assert_eq!(node.rpc.latest_block().await["height"], 0);
 
     node.host.db.set_failing(false);
-    node.plugin.vm.health(()).await.expect("healthy again");
+    // The database answers again, but the chain is stuck until an accept goes through.
+    let e = node.plugin.vm.health(()).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Unavailable);
+    assert!(
+        e.message().contains("could not be written"),
+        "{}",
+        e.message()
+    );
     node.accept(&block.id).await;
+    node.plugin.vm.health(()).await.expect("healthy again");
     assert_eq!(node.rpc.balance(&recipient).await, 5);
     node.plugin.assert_no_panic();
 }

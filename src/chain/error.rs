@@ -253,3 +253,33 @@ pub enum BlockError {
     #[error("no pending transactions to build a block from")]
     NothingToBuild,
 }
+
+impl BlockError {
+    /// A short stable label for the `blocks_unparsable{reason}` and `blocks_invalid{reason}`
+    /// metrics: one word per case, so the set of label values is closed. A transfer inside a
+    /// block that fails its signature check is `bad_signature` (what a forger's block fails
+    /// on, worth telling apart); any other invalid transfer is `invalid_tx`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            BlockError::Malformed(_) => "malformed",
+            BlockError::UnknownParent(_) => "unknown_parent",
+            BlockError::WrongHeight { .. } => "wrong_height",
+            BlockError::BadTimestamp { .. } => "bad_timestamp",
+            BlockError::TooLarge(_) => "too_large",
+            BlockError::InvalidTx {
+                error: TxError::BadSignature,
+                ..
+            } => "bad_signature",
+            BlockError::InvalidTx { .. } => "invalid_tx",
+            BlockError::DigestMismatch { .. } => "digest_mismatch",
+            BlockError::SignatureCheckStopped => "signature_check_stopped",
+            BlockError::NotFound(_) => "not_found",
+            BlockError::NotNextToAccept(_) => "not_next_to_accept",
+            BlockError::BurnedOverflow => "burned_overflow",
+            BlockError::AlreadyAccepted(_) => "already_accepted",
+            BlockError::AcceptInProgress(_) => "accept_in_progress",
+            BlockError::Storage(_) => "storage",
+            BlockError::NothingToBuild => "nothing_to_build",
+        }
+    }
+}

@@ -12,10 +12,74 @@ pub const GOSSIP_VERSION: u8 = 1;
 /// Most transactions one gossip message may carry (keeps it well under the network's 2 MiB).
 pub const MAX_GOSSIP_TXS: usize = 4_096;
 
-/// Why a gossip message was refused.
+/// Largest gossip message a decoder looks at: the version byte, the longest compact count
+/// prefix and [`MAX_GOSSIP_TXS`] transactions. Anything longer is refused on its length alone,
+/// before a byte of it is read, so a peer cannot make a node parse past the cap (the network's
+/// own limit is 2 MiB; this is well under it).
+pub const MAX_GOSSIP_BYTES: usize = 1 + 5 + MAX_GOSSIP_TXS * SIGNED_TX_LEN;
+
+/// Why a gossip message was refused whole. Each case maps to one label of the
+/// `gossip_refused{reason}` metric ([`GossipError::reason`]), so an operator can tell a peer
+/// running another version from one sending garbage or flooding past the caps.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("malformed gossip message: {0}")]
-pub struct GossipError(pub String);
+pub enum GossipError {
+    /// Longer than [`MAX_GOSSIP_BYTES`].
+    #[error("malformed gossip message: {bytes} bytes, limit {MAX_GOSSIP_BYTES}")]
+    TooLarge {
+        /// The message's length.
+        bytes: usize,
+    },
+    /// A count prefix above [`MAX_GOSSIP_TXS`].
+    #[error("malformed gossip message: {count} transactions, limit {MAX_GOSSIP_TXS}")]
+    TooManyTxs {
+        /// The count the message claims.
+        count: usize,
+    },
+    /// No bytes at all.
+    #[error("malformed gossip message: empty")]
+    Empty,
+    /// A version this release does not speak.
+    #[error("malformed gossip message: unsupported version {0}")]
+    UnsupportedVersion(u8),
+    /// The transaction count prefix does not decode.
+    #[error("malformed gossip message: bad transaction count")]
+    BadCount,
+    /// The bytes after the count are not exactly `count` transactions.
+    #[error("malformed gossip message: {count} transactions need {expected} bytes, found {found}")]
+    LengthMismatch {
+        /// The count the message claims.
+        count: usize,
+        /// Bytes those transactions take.
+        expected: usize,
+        /// Bytes present.
+        found: usize,
+    },
+    /// A transaction's bytes are not canonical.
+    #[error("malformed gossip message: transaction {index}: {why}")]
+    MalformedTx {
+        /// Its position in the message.
+        index: usize,
+        /// Why it does not decode.
+        why: String,
+    },
+}
+
+impl GossipError {
+    /// The metric label of this refusal, one of a closed set: `over_cap` (over
+    /// [`MAX_GOSSIP_BYTES`] or [`MAX_GOSSIP_TXS`]), `unsupported_version`, `malformed` (empty,
+    /// bad count, length not matching the count) and `malformed_tx` (a transaction inside
+    /// does not decode).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            GossipError::TooLarge { .. } | GossipError::TooManyTxs { .. } => "over_cap",
+            GossipError::UnsupportedVersion(_) => "unsupported_version",
+            GossipError::Empty | GossipError::BadCount | GossipError::LengthMismatch { .. } => {
+                "malformed"
+            }
+            GossipError::MalformedTx { .. } => "malformed_tx",
+        }
+    }
+}
 
 /// Encodes a batch of transactions for `SendAppGossip`.
 pub fn encode_gossip(txs: &[SignedTx]) -> Vec<u8> {
@@ -27,29 +91,36 @@ pub fn encode_gossip(txs: &[SignedTx]) -> Vec<u8> {
 
 /// Decodes untrusted gossip bytes. Every transaction must be well-formed, or none is taken.
 pub fn decode_gossip(bytes: &[u8]) -> Result<Vec<SignedTx>, GossipError> {
+    if bytes.len() > MAX_GOSSIP_BYTES {
+        return Err(GossipError::TooLarge { bytes: bytes.len() });
+    }
     let input = &mut &bytes[..];
-    let version = u8::decode(input).map_err(|_| GossipError("empty".into()))?;
+    let version = u8::decode(input).map_err(|_| GossipError::Empty)?;
     if version != GOSSIP_VERSION {
-        return Err(GossipError(format!("unsupported version {version}")));
+        return Err(GossipError::UnsupportedVersion(version));
     }
     let count = <Compact<u32>>::decode(input)
-        .map_err(|_| GossipError("bad transaction count".into()))?
+        .map_err(|_| GossipError::BadCount)?
         .0 as usize;
     if count > MAX_GOSSIP_TXS {
-        return Err(GossipError(format!(
-            "{count} transactions, limit {MAX_GOSSIP_TXS}"
-        )));
+        return Err(GossipError::TooManyTxs { count });
     }
     if input.len() != count * SIGNED_TX_LEN {
-        return Err(GossipError(format!(
-            "{count} transactions need {} bytes, found {}",
-            count * SIGNED_TX_LEN,
-            input.len()
-        )));
+        return Err(GossipError::LengthMismatch {
+            count,
+            expected: count * SIGNED_TX_LEN,
+            found: input.len(),
+        });
     }
     input
         .chunks_exact(SIGNED_TX_LEN)
-        .map(|chunk| SignedTx::decode_canonical(chunk).map_err(|e| GossipError(e.to_string())))
+        .enumerate()
+        .map(|(index, chunk)| {
+            SignedTx::decode_canonical(chunk).map_err(|e| GossipError::MalformedTx {
+                index,
+                why: e.to_string(),
+            })
+        })
         .collect()
 }
 
@@ -77,5 +148,26 @@ mod tests {
         let mut bad_version = bytes.clone();
         bad_version[2] = 9;
         assert!(decode_gossip(&bad_version).is_err());
+    }
+
+    #[test]
+    fn each_refusal_has_its_reason() {
+        let bytes = encode_gossip(&[tx(0), tx(1)]);
+        let reason = |b: &[u8]| decode_gossip(b).unwrap_err().reason();
+        assert_eq!(reason(&[]), "malformed");
+        assert_eq!(reason(&[GOSSIP_VERSION]), "malformed");
+        assert_eq!(reason(&bytes[..bytes.len() - 1]), "malformed");
+        assert_eq!(reason(&[GOSSIP_VERSION + 1, 0]), "unsupported_version");
+        let mut many = vec![GOSSIP_VERSION];
+        Compact(MAX_GOSSIP_TXS as u32 + 1).encode_to(&mut many);
+        assert_eq!(reason(&many), "over_cap");
+        // Over the byte cap: refused on its length, whatever it holds.
+        assert_eq!(reason(&vec![0; MAX_GOSSIP_BYTES + 1]), "over_cap");
+        // The largest message the cap allows is not refused for its length.
+        let full: Vec<_> = (0..MAX_GOSSIP_TXS as u64).map(tx).collect();
+        assert!(encode_gossip(&full).len() <= MAX_GOSSIP_BYTES);
+        let mut bad_tx = bytes.clone();
+        bad_tx[2] = 9; // the first transaction's version byte
+        assert_eq!(reason(&bad_tx), "malformed_tx");
     }
 }

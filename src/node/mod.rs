@@ -15,6 +15,7 @@ pub use environment::{Clock, NoEvents, NodeEvents, Source, SystemClock};
 
 use crate::chain::engine::{AcceptedBlock, BlockSummary};
 use crate::chain::genesis::ChainParams;
+use crate::chain::gossip::{decode_gossip, GossipError};
 use crate::chain::mempool::MempoolLimits;
 use crate::chain::{
     Account, AccountHistory, Address, BlockError, BlockStatus, Chain, CheckedTx, HistoryError,
@@ -59,6 +60,16 @@ pub struct ChainSummary {
     pub processing_blocks: usize,
 }
 
+/// What one gossip message brought: how many transfers it carried and how many were admitted
+/// (the others are counted in `txs_rejected` by reason).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GossipReceipt {
+    /// Transfers in the message.
+    pub carried: usize,
+    /// Transfers admitted to the mempool.
+    pub admitted: usize,
+}
+
 /// A submit between its steps: a verdict slot per input (refusals already in) and the input
 /// positions of the fresh transfers whose signatures are being checked.
 struct PendingSubmit {
@@ -91,7 +102,8 @@ pub struct Node {
     /// never held with the chain's).
     parsed: Mutex<ParsedBlocks>,
     /// Why the last accept could not be written to the store (a full disk, a failing
-    /// database), until an accept is written again. While it is set nothing is admitted: an
+    /// database), until an accept is written again. Health reports it (a store that answers
+    /// its health check may still refuse writes), and while it is set nothing is admitted: an
     /// admitted transfer could not become final, and a wallet should hear so at once rather
     /// than wait on a transfer stuck in a block that cannot be stored.
     store_fault: Mutex<Option<StoreError>>,
@@ -285,7 +297,7 @@ impl Node {
             for e in verdicts.iter().filter_map(|v| v.as_ref().err()) {
                 self.metrics
                     .txs_rejected
-                    .with_label_values(&[e.reason()])
+                    .with_label_values(&[source.label(), e.reason()])
                     .inc();
             }
         }
@@ -299,6 +311,31 @@ impl Node {
             }
         }
         verdicts
+    }
+
+    /// Takes one `AppGossip` message from a peer: decodes it (bounded, all or nothing) and
+    /// submits its transfers as [`submit`](Self::submit) does. A message refused whole is
+    /// counted in `gossip_refused` by reason; its transfers' refusals in `txs_rejected`. Blocks
+    /// the calling thread while signatures are checked.
+    pub fn receive_gossip(&self, bytes: &[u8]) -> Result<GossipReceipt, GossipError> {
+        let txs = decode_gossip(bytes).inspect_err(|e| {
+            self.metrics
+                .gossip_refused
+                .with_label_values(&[e.reason()])
+                .inc();
+        })?;
+        let carried = txs.len();
+        if carried == 0 {
+            return Ok(GossipReceipt {
+                carried,
+                admitted: 0,
+            });
+        }
+        let verdicts = self.submit(txs.into_iter().map(Ok).collect(), Source::Gossip);
+        Ok(GossipReceipt {
+            carried,
+            admitted: verdicts.iter().filter(|v| v.is_ok()).count(),
+        })
     }
 
     /// Checks a transaction without admitting it: rules and signature without the lock, state
@@ -427,8 +464,14 @@ impl Node {
     /// Decodes block bytes (without the lock) and reports the block's status (a short lock):
     /// what `ParseBlock` answers. A block still to be verified is kept, decoded, for the
     /// `BlockVerify` that follows, which then only hashes the bytes to find it.
+    /// Refusals are counted in `blocks_unparsable` by reason.
     pub fn parse_block(&self, bytes: &[u8]) -> Result<(BlockSummary, BlockStatus), BlockError> {
-        let sealed = self.rules.decode_block(bytes)?;
+        let sealed = self.rules.decode_block(bytes).inspect_err(|e| {
+            self.metrics
+                .blocks_unparsable
+                .with_label_values(&[e.reason()])
+                .inc();
+        })?;
         let summary = BlockSummary::from(&sealed);
         let (status, undecided) = {
             let chain = self.chain();
@@ -445,33 +488,48 @@ impl Node {
 
     /// Verifies a block given as bytes, as `BlockVerify` does: a block this node built or
     /// verified before is found by its hash and not decoded again; one `ParseBlock` decoded
-    /// is taken from the parse cache; any other is decoded here (without the lock).
+    /// is taken from the parse cache; any other is decoded here (without the lock). Refusals,
+    /// the decoder's included, are counted in `blocks_invalid` by reason.
     pub fn verify_block(&self, bytes: &[u8]) -> Result<BlockSummary, BlockError> {
         let id = Id::hash_of(bytes);
         if let Some(summary) = self.chain().processing_summary(&id) {
             return Ok(summary);
         }
-        let sealed = match self.parsed().take(&id) {
-            Some(sealed) => sealed,
-            None => self.rules.decode_block(bytes)?,
-        };
-        let summary = BlockSummary::from(&sealed);
-        self.verify_sealed(sealed)?;
-        Ok(summary)
+        let taken = self.parsed().take(&id);
+        let verified = taken
+            .map_or_else(|| self.rules.decode_block(bytes), Ok)
+            .and_then(|sealed| {
+                let summary = BlockSummary::from(&sealed);
+                self.verify_sealed(sealed).map(|()| summary)
+            });
+        if let Err(e) = &verified {
+            self.metrics
+                .blocks_invalid
+                .with_label_values(&[e.reason()])
+                .inc();
+        }
+        verified
     }
 
     fn parsed(&self) -> MutexGuard<'_, ParsedBlocks> {
         self.parsed.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Verifies a decoded block. The signatures this node has not checked are named under a
-    /// short lock and checked without it, on every core; meanwhile this thread checks the
-    /// block's state under the lock (the two are independent), so a block costs the longer of
-    /// the two rather than their sum. The block is recorded once both passed.
+    /// Verifies a decoded block. Its place and size are checked first, under a short lock that
+    /// also names the signatures this node has not checked; those are checked without the
+    /// lock, on every core, while this thread checks the block's state under it (the two are
+    /// independent), so a block costs the longer of the two rather than their sum. The block is recorded once both passed.
     fn verify_sealed(&self, sealed: SealedBlock) -> Result<(), BlockError> {
         let started = Instant::now();
-        let work = self.chain().signatures_to_check(&sealed);
         let now_ms = self.now_ms();
+        // A misplaced or oversized block is refused before a signature of it is checked: a
+        // peer's block of thousands of unknown transfers with a wrong parent would otherwise
+        // cost thousands of signature checks, where its place costs a few lookups.
+        let work = {
+            let chain = self.chain();
+            chain.check_place(&sealed, now_ms)?;
+            chain.signatures_to_check(&sealed)
+        };
         let check_state = || self.chain().check_block(&sealed, now_ms);
         let (signatures, state) = if work.is_empty() {
             (work.run(), check_state())
@@ -494,14 +552,11 @@ impl Node {
             self.note_mempool(&chain);
             verified
         });
-        match &result {
-            Ok(()) => {
-                self.metrics.blocks_verified.inc();
-                self.metrics
-                    .verify_seconds
-                    .observe(started.elapsed().as_secs_f64());
-            }
-            Err(_) => self.metrics.blocks_invalid.inc(),
+        if result.is_ok() {
+            self.metrics.blocks_verified.inc();
+            self.metrics
+                .verify_seconds
+                .observe(started.elapsed().as_secs_f64());
         }
         result
     }
@@ -532,6 +587,7 @@ impl Node {
                         "the accepted block could not be written to the store, so the node \
                          admits nothing until a write succeeds: {e}"
                     );
+                    self.metrics.accept_failures.inc();
                     self.set_store_fault(Some(e.clone()));
                     Err(e.into())
                 }

@@ -238,7 +238,7 @@ fn a_failed_accept_write_refuses_submissions_until_a_write_succeeds() {
     assert_eq!(
         node.metrics()
             .txs_rejected
-            .with_label_values(&["store_unavailable"])
+            .with_label_values(&["api", "store_unavailable"])
             .get(),
         1
     );
@@ -248,4 +248,188 @@ fn a_failed_accept_write_refuses_submissions_until_a_write_succeeds() {
     assert!(node.store_fault().is_none(), "the fault is cleared");
     let admitted = node.submit(vec![Ok(Transfer::from_dev(1).sign())], Source::Api);
     assert!(admitted[0].is_ok(), "{admitted:?}");
+}
+
+/// The value of one series of a labelled counter.
+fn count(vec: &prometheus::IntCounterVec, labels: &[&str]) -> u64 {
+    vec.with_label_values(labels).get()
+}
+
+#[test]
+fn gossip_refusals_and_forged_transfers_are_counted_by_reason() {
+    use crate::chain::gossip::{encode_gossip, GOSSIP_VERSION, MAX_GOSSIP_BYTES};
+    let node = open_node();
+    let metrics = node.metrics().clone();
+    let refused = |reason| count(&metrics.gossip_refused, &[reason]);
+
+    assert!(node.receive_gossip(&[]).is_err());
+    assert!(node.receive_gossip(&[GOSSIP_VERSION, 0xff]).is_err());
+    assert_eq!(refused("malformed"), 2);
+    assert!(node.receive_gossip(&[GOSSIP_VERSION + 1, 0]).is_err());
+    assert_eq!(refused("unsupported_version"), 1);
+    assert!(node.receive_gossip(&vec![0; MAX_GOSSIP_BYTES + 1]).is_err());
+    assert_eq!(refused("over_cap"), 1);
+    let mut bad_tx = encode_gossip(&[Transfer::from_dev(1).sign()]);
+    bad_tx[2] ^= 0xff; // the transfer's version byte
+    assert!(node.receive_gossip(&bad_tx).is_err());
+    assert_eq!(refused("malformed_tx"), 1);
+    assert_eq!(node.inspect(|chain| chain.mempool().len()), 0);
+
+    // Two forgeries beside one honest transfer: the honest one gets in.
+    let honest = Transfer::from_dev(1).nonce(0).sign();
+    let mut forged = [
+        Transfer::from_dev(2).nonce(0).sign(),
+        Transfer::from_dev(1).nonce(1).sign(),
+    ];
+    for tx in &mut forged {
+        tx.signature[7] ^= 1;
+    }
+    let message = encode_gossip(&[forged[0], honest, forged[1]]);
+    let receipt = node.receive_gossip(&message).unwrap();
+    assert_eq!(
+        receipt,
+        GossipReceipt {
+            carried: 3,
+            admitted: 1
+        }
+    );
+    assert_eq!(count(&metrics.txs_admitted, &["gossip"]), 1);
+    assert_eq!(
+        count(&metrics.txs_rejected, &["gossip", "bad_signature"]),
+        2
+    );
+    // The same message again: forgeries are checked (and refused) again, the honest one is
+    // known; nothing is counted as coming from the API.
+    node.receive_gossip(&message).unwrap();
+    assert_eq!(
+        count(&metrics.txs_rejected, &["gossip", "bad_signature"]),
+        4
+    );
+    assert_eq!(
+        count(&metrics.txs_rejected, &["gossip", "already_known"]),
+        1
+    );
+    assert_eq!(count(&metrics.txs_rejected, &["api", "bad_signature"]), 0);
+    assert_eq!(node.inspect(|chain| chain.mempool().len()), 1);
+    // An empty batch is no refusal.
+    assert_eq!(
+        node.receive_gossip(&encode_gossip(&[])).unwrap(),
+        GossipReceipt {
+            carried: 0,
+            admitted: 0
+        }
+    );
+    assert_eq!(refused("malformed"), 2);
+}
+
+#[test]
+fn block_refusals_are_counted_by_reason_at_parse_and_at_verify() {
+    let node = open_node();
+    let metrics = node.metrics().clone();
+    let good = peer_block(0);
+    let variant = |change: &dyn Fn(&mut Block)| {
+        let mut block = good.block.clone();
+        change(&mut block);
+        block.seal()
+    };
+    let cases: Vec<(&str, SealedBlock)> = vec![
+        ("unknown_parent", variant(&|b| b.parent_id = Id([9; 32]))),
+        ("wrong_height", variant(&|b| b.height = 2)),
+        // Far beyond the allowed clock skew.
+        (
+            "bad_timestamp",
+            variant(&|b| b.timestamp_ms = NOW_MS + 3_600_000),
+        ),
+        ("digest_mismatch", variant(&|b| b.state_digest.0[0] ^= 1)),
+        ("bad_signature", variant(&|b| b.txs[0].signature[3] ^= 1)),
+        // 7501 transfers fit the byte cap but not the count cap of the local genesis.
+        ("too_large", variant(&|b| b.txs = vec![b.txs[0]; 7501])),
+    ];
+    for (reason, block) in &cases {
+        // Each parses (its bytes are well-formed) and fails at verify, for its own reason.
+        node.parse_block(&block.bytes).unwrap();
+        let e = node.verify_block(&block.bytes).unwrap_err();
+        assert_eq!(e.reason(), *reason, "{e}");
+        assert_eq!(count(&metrics.blocks_invalid, &[reason]), 1, "{reason}");
+    }
+    // A block never parsed fails at verify too, counted once.
+    assert!(node.verify_block(b"garbage").is_err());
+    assert_eq!(count(&metrics.blocks_invalid, &["malformed"]), 1);
+    assert_eq!(node.inspect(|chain| chain.processing_count()), 0);
+
+    assert!(node.parse_block(b"garbage").is_err());
+    let over = vec![0; node.rules().params.max_block_bytes as usize + 1];
+    assert!(node.parse_block(&over).is_err());
+    assert_eq!(count(&metrics.blocks_unparsable, &["malformed"]), 1);
+    assert_eq!(count(&metrics.blocks_unparsable, &["too_large"]), 1);
+    // The honest block still verifies, and nothing counted it.
+    node.verify_block(&good.bytes).unwrap();
+    assert_eq!(metrics.blocks_verified.get(), 1);
+}
+
+#[test]
+fn a_failed_accept_write_is_remembered_until_an_accept_succeeds() {
+    use crate::test_utils::{open_chain_on, WatchedStore};
+    let store = Arc::new(WatchedStore::default());
+    let chain = open_chain_on(store.clone(), crate::test_utils::chain_config());
+    let node = node_on(chain);
+    let block = peer_block(0);
+    node.verify_block(&block.bytes).unwrap();
+    assert_eq!(node.store_fault().map(|e| e.to_string()), None);
+
+    store.fail_writes_after(0);
+    let e = node.accept_block(block.id).unwrap_err();
+    assert!(matches!(e, BlockError::Storage(_)), "{e}");
+    let failure = node
+        .store_fault()
+        .map(|e| e.to_string())
+        .expect("remembered");
+    assert!(failure.contains("injected write failure"), "{failure}");
+    assert_eq!(node.metrics().accept_failures.get(), 1);
+    // Nothing half-done: the block is still the processing one, the tip unchanged.
+    assert_eq!(node.last_accepted().height, 0);
+    assert_eq!(
+        node.block_with_status(&block.id).unwrap().unwrap().1,
+        BlockStatus::Processing
+    );
+    // An unrelated refusal does not clear it; a successful accept does.
+    assert!(node.accept_block(Id([9; 32])).is_err());
+    assert!(node.store_fault().map(|e| e.to_string()).is_some());
+    store.fail_writes_after(usize::MAX);
+    node.accept_block(block.id).unwrap();
+    assert_eq!(node.store_fault().map(|e| e.to_string()), None);
+    assert_eq!(node.last_accepted().height, 1);
+}
+
+#[test]
+fn a_misplaced_or_oversized_block_is_refused_before_its_signatures_are_checked() {
+    let node = open_node();
+    let good = large_peer_block(300);
+    let forged = |change: &dyn Fn(&mut Block)| {
+        let mut block = good.block.clone();
+        for tx in &mut block.txs {
+            tx.signature[5] ^= 1;
+        }
+        change(&mut block);
+        block.seal()
+    };
+    // Every signature is bad, so a signature check would report bad_signature first.
+    let misplaced = forged(&|b| b.parent_id = Id([9; 32]));
+    let oversized = forged(&|b| b.txs = vec![b.txs[0]; 7501]);
+    assert!(matches!(
+        node.verify_block(&misplaced.bytes),
+        Err(BlockError::UnknownParent(_))
+    ));
+    assert!(matches!(
+        node.verify_block(&oversized.bytes),
+        Err(BlockError::TooLarge(_))
+    ));
+    // Well placed, the same forgeries are refused for their signatures.
+    assert!(matches!(
+        node.verify_block(&forged(&|_| {}).bytes),
+        Err(BlockError::InvalidTx {
+            error: TxError::BadSignature,
+            ..
+        })
+    ));
 }

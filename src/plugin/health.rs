@@ -1,7 +1,9 @@
 //! `VM.Health`: real checks, reported as the JSON the host forwards to its health API.
 //!
 //! The store check is a live round trip to the host database; if it fails the call fails, so
-//! the host marks the chain unhealthy. Everything else is read from memory.
+//! the host marks the chain unhealthy. So does an accept whose write failed, until an accept
+//! succeeds: a database that answers health checks may still refuse writes. Everything else is
+//! read from memory.
 
 use super::initialize::Ready;
 use crate::storage::KvStore;
@@ -22,7 +24,8 @@ pub(crate) fn report(ready: &Ready) -> Result<Vec<u8>, Status> {
     })?;
     if let Some(fault) = ready.node.store_fault() {
         return Err(Status::unavailable(format!(
-            "unhealthy: the last accepted block could not be written to the chain database: {fault}"
+            "unhealthy: the last accepted block could not be written to the chain database \
+             ({fault}); the chain cannot move forward until an accept succeeds"
         )));
     }
     let summary = ready.node.summary();

@@ -14,9 +14,7 @@ use super::convert::{block_error, parse_id, store_error, task_error, timestamp};
 use super::initialize::{self, Ready};
 use super::shutdown::StopSignal;
 use super::{gather, health, http_service};
-use crate::chain::gossip::decode_gossip;
 use crate::metrics::Metrics;
-use crate::node::Source;
 use crate::pb::vm::state_summary_accept_response::Mode;
 use crate::pb::vm::vm_server::Vm;
 use crate::pb::vm::*;
@@ -245,27 +243,18 @@ impl Vm for VmService {
 
     async fn app_gossip(&self, request: Request<AppGossipMsg>) -> Reply<()> {
         self.ready()?;
-        let message = request.into_inner();
-        let txs = match decode_gossip(&message.msg) {
-            Ok(txs) => txs,
-            Err(e) => {
-                debug!(peer = %hex::encode(&message.node_id), "dropped gossip: {e}");
-                return Ok(Response::new(()));
-            }
-        };
-        if txs.is_empty() {
-            return Ok(Response::new(()));
-        }
-        let count = txs.len();
-        let admitted = self
-            .blocking(move |ready| {
-                let verdicts = ready
-                    .node
-                    .submit(txs.into_iter().map(Ok).collect(), Source::Gossip);
-                Ok(verdicts.iter().filter(|v| v.is_ok()).count())
-            })
+        let AppGossipMsg { node_id, msg } = request.into_inner();
+        // A peer's bad message is the peer's problem, not the host's: answered OK either way.
+        let received = self
+            .blocking(move |ready| Ok(ready.node.receive_gossip(&msg)))
             .await?;
-        debug!(peer = %hex::encode(&message.node_id), "gossip: admitted {admitted} of {count} transactions");
+        match received {
+            Ok(receipt) => debug!(
+                peer = %hex::encode(&node_id),
+                "gossip: admitted {} of {} transactions", receipt.admitted, receipt.carried
+            ),
+            Err(e) => debug!(peer = %hex::encode(&node_id), "dropped gossip: {e}"),
+        }
         Ok(Response::new(()))
     }
 

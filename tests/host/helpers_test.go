@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -21,12 +22,22 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/luxdefi/node/database"
 	"github.com/luxdefi/node/ids"
+	"github.com/luxdefi/node/snow"
+	"github.com/luxdefi/node/snow/consensus/snowman"
+	"github.com/luxdefi/node/snow/engine/common"
+	"github.com/luxdefi/node/snow/engine/snowman/block"
+	"github.com/luxdefi/node/snow/validators"
+	"github.com/luxdefi/node/utils/crypto/bls"
 	"github.com/luxdefi/node/utils/set"
+	"github.com/luxdefi/node/vms/platformvm/warp"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // hostModule is the Go module whose rpcchainvm client code drives the plugin.
@@ -756,4 +767,384 @@ func checkExplorer(t *testing.T, handler http.Handler, path string) {
 		t.Errorf("POST %s through the host: HTTP %d, want 405", path, post.StatusCode)
 	}
 	t.Logf("explorer page through the host: %d bytes, CSP %s", len(body), csp)
+}
+
+// ---------------------------------------------------------------------------
+// A chain started through the host's client, for tests that drive it for a while
+// ---------------------------------------------------------------------------
+
+// newSnowContext is the snow.Context the node hands a chain's VM at
+// Initialize: the test network, a fresh node ID and BLS key, and l's logger.
+func newSnowContext(t *testing.T, l *launched, chainID ids.ID) *snow.Context {
+	t.Helper()
+	sk, err := bls.NewSecretKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snowCtx := snow.DefaultContextTest()
+	snowCtx.NetworkID = networkID
+	snowCtx.SubnetID = idFromLabel("transfervm host test subnet")
+	snowCtx.ChainID = chainID
+	snowCtx.NodeID = ids.GenerateTestNodeID()
+	snowCtx.PublicKey = bls.PublicFromSecretKey(sk)
+	snowCtx.XChainID = idFromLabel("X")
+	snowCtx.CChainID = idFromLabel("C")
+	snowCtx.LUXAssetID = idFromLabel("LUX")
+	snowCtx.Log = l.log
+	snowCtx.ChainDataDir = t.TempDir()
+	snowCtx.ValidatorState = &validators.TestState{}
+	snowCtx.WarpSigner = warp.NewSigner(sk, networkID, chainID)
+	return snowCtx
+}
+
+// hostedChain is a plugin process initialized on db and brought to normal
+// operation the way the node does it, with its JSON-RPC handler.
+type hostedChain struct {
+	*launched
+	chainID   ids.ID
+	genesisID ids.ID
+	toEngine  chan common.Message
+	sender    *appSender
+	rpc       *rpcClient
+	fee       uint64
+}
+
+// startChain launches the plugin, initializes chainID on db (which may hold the
+// chain already: a restart), and sets it to normal operation.
+func startChain(t *testing.T, db database.Database, chainID ids.ID) *hostedChain {
+	t.Helper()
+	genesis, _ := genesisBytes(t)
+	l := launch(t, pluginPath(t))
+	c := &hostedChain{
+		launched: l,
+		chainID:  chainID,
+		toEngine: make(chan common.Message, chanSize),
+		sender:   newAppSender(),
+	}
+	if err := l.vm.Initialize(callCtx(t), newSnowContext(t, l, chainID), db, genesis, nil, nil, c.toEngine, nil, c.sender); err != nil {
+		t.Fatalf("Initialize: %v\nplugin output:\n%s", err, l.output.String())
+	}
+	handlers, err := l.vm.CreateHandlers(callCtx(t))
+	if err != nil {
+		t.Fatalf("CreateHandlers: %v", err)
+	}
+	c.rpc = &rpcClient{handler: handlers["/rpc"], path: "/ext/bc/" + chainID.String() + "/rpc"}
+	for _, state := range []snow.State{snow.Bootstrapping, snow.NormalOp} {
+		if err := l.vm.SetState(callCtx(t), state); err != nil {
+			t.Fatalf("SetState(%s): %v", state, err)
+		}
+	}
+	last, err := l.vm.LastAccepted(callCtx(t))
+	if err != nil {
+		t.Fatalf("LastAccepted: %v", err)
+	}
+	if err := l.vm.SetPreference(callCtx(t), last); err != nil {
+		t.Fatalf("SetPreference: %v", err)
+	}
+	if c.genesisID, err = l.vm.GetBlockIDAtHeight(callCtx(t), 0); err != nil {
+		t.Fatalf("GetBlockIDAtHeight(0): %v", err)
+	}
+	c.fee = discoverFee(t, c.rpc.mustCall(t, "transfervm.info", nil), genesis)
+	return c
+}
+
+// transfer is a transfer on c's chain, signed by key, expiring in ten minutes.
+func (c *hostedChain) transfer(key ed25519.PrivateKey, to [32]byte, amount, nonce uint64) *txBody {
+	return &txBody{
+		Version:   txVersion,
+		NetworkID: networkID,
+		ChainID:   c.chainID,
+		From:      pubKey(key),
+		To:        to,
+		Amount:    amount,
+		Fee:       c.fee,
+		Nonce:     nonce,
+		ExpiresAt: uint64(time.Now().Add(10 * time.Minute).Unix()),
+	}
+}
+
+// submit sends a signed transfer through the host's HTTP path (HandleSimple).
+func (c *hostedChain) submit(t *testing.T, signed []byte) *rpcError {
+	t.Helper()
+	_, rerr := c.rpc.call(t, "transfervm.submitTx", map[string]any{"tx": "0x" + hex.EncodeToString(signed)})
+	return rerr
+}
+
+// buildAndAccept runs one round of the engine: BuildBlock, Verify,
+// SetPreference, Accept. It returns the accepted block, or nil and the error of
+// the step that failed (BuildBlock fails when there is nothing to build).
+func (c *hostedChain) buildAndAccept(ctx context.Context) (snowman.Block, error) {
+	blk, err := c.vm.BuildBlockWithContext(ctx, &block.Context{PChainHeight: 1})
+	if err != nil {
+		return nil, fmt.Errorf("BuildBlock: %w", err)
+	}
+	if err := blk.Verify(ctx); err != nil {
+		return nil, fmt.Errorf("Verify(%s): %w", blk.ID(), err)
+	}
+	if err := c.vm.SetPreference(ctx, blk.ID()); err != nil {
+		return nil, fmt.Errorf("SetPreference(%s): %w", blk.ID(), err)
+	}
+	if err := blk.Accept(ctx); err != nil {
+		return blk, fmt.Errorf("Accept(%s): %w", blk.ID(), err)
+	}
+	return blk, nil
+}
+
+// ---------------------------------------------------------------------------
+// Wire forms a hostile peer forges: gossip messages and blocks
+// ---------------------------------------------------------------------------
+
+// gossipVersion is the first byte of an AppGossip message (chain/gossip.rs).
+const gossipVersion uint8 = 1
+
+// maxGossipTxs is chain/gossip.rs MAX_GOSSIP_TXS.
+const maxGossipTxs = 4096
+
+// scaleCompact is SCALE's compact encoding of n (what prefixes a list).
+func scaleCompact(n uint32) []byte {
+	switch {
+	case n < 1<<6:
+		return []byte{byte(n << 2)}
+	case n < 1<<14:
+		return binary.LittleEndian.AppendUint16(nil, uint16(n<<2|0b01))
+	case n < 1<<30:
+		return binary.LittleEndian.AppendUint32(nil, n<<2|0b10)
+	default:
+		return append([]byte{0b11}, binary.LittleEndian.AppendUint32(nil, n)...)
+	}
+}
+
+// gossipMessage is an AppGossip payload: version, compact count, the signed
+// transfers back to back (count is written as given, so it may lie).
+func gossipMessage(count uint32, txs ...[]byte) []byte {
+	out := append([]byte{gossipVersion}, scaleCompact(count)...)
+	for _, tx := range txs {
+		out = append(out, tx...)
+	}
+	return out
+}
+
+// forged signs b and then changes its amount: a transfer whose every field is
+// well-formed and whose signature is a real signature, of another message, so
+// only the full signature check refuses it (the costliest forgery to refuse).
+func forged(b *txBody, key ed25519.PrivateKey) []byte {
+	signed := b.sign(key)
+	other := *b
+	other.Amount++
+	return append(other.encode(), signed[txBodyLen:]...)
+}
+
+// Block layout (chain/block.rs): version u8, parent [32], height u64 LE,
+// timestamp_ms u64 LE, compact tx count, the transfers, state digest [32].
+const (
+	blockParentAt = 1
+	blockHeightAt = 33
+	blockTxsAt    = 49 // where the compact count starts
+)
+
+// blockWith returns a copy of a block's bytes with change applied to it.
+func blockWith(b []byte, change func([]byte)) []byte {
+	out := append([]byte(nil), b...)
+	change(out)
+	return out
+}
+
+// blockOfTxs is a block with header and digest from b and txs as its
+// transfers (any number, so it can be over the caps).
+func blockOfTxs(b []byte, txs [][]byte) []byte {
+	out := append([]byte(nil), b[:blockTxsAt]...)
+	out = append(out, scaleCompact(uint32(len(txs)))...)
+	for _, tx := range txs {
+		out = append(out, tx...)
+	}
+	return append(out, b[len(b)-32:]...)
+}
+
+// firstTxOf is the first signed transfer of a block of fewer than 64 transfers.
+func firstTxOf(b []byte) []byte {
+	return b[blockTxsAt+1 : blockTxsAt+1+signedTxLen]
+}
+
+// ---------------------------------------------------------------------------
+// The plugin process's resources and metrics
+// ---------------------------------------------------------------------------
+
+// usage is what /proc says a process has used.
+type usage struct {
+	cpu    time.Duration // utime + stime
+	rssKiB uint64        // VmRSS
+	hwmKiB uint64        // VmHWM: the peak resident set
+}
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat (100
+// on every Linux architecture Go supports).
+const clockTicks = 100
+
+// procUsage reads pid's CPU time and memory from /proc.
+func procUsage(t *testing.T, pid int) usage {
+	t.Helper()
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatalf("read /proc/%d/stat: %v", pid, err)
+	}
+	s := string(stat)
+	// Fields after the parenthesised comm: state is field 3, utime 14, stime 15.
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 13 {
+		t.Fatalf("/proc/%d/stat has %d fields after comm", pid, len(fields))
+	}
+	utime, err1 := strconv.ParseUint(fields[11], 10, 64)
+	stime, err2 := strconv.ParseUint(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("/proc/%d/stat utime/stime: %q %q", pid, fields[11], fields[12])
+	}
+	u := usage{cpu: time.Duration(utime+stime) * time.Second / clockTicks}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatalf("read /proc/%d/status: %v", pid, err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		v, err := strconv.ParseUint(f[1], 10, 64)
+		if err != nil {
+			continue
+		}
+		switch f[0] {
+		case "VmRSS:":
+			u.rssKiB = v
+		case "VmHWM:":
+			u.hwmKiB = v
+		}
+	}
+	if u.rssKiB == 0 || u.hwmKiB == 0 {
+		t.Fatalf("/proc/%d/status has no VmRSS/VmHWM", pid)
+	}
+	return u
+}
+
+// metricsOf gathers the plugin's metrics through the host's client (VM.Gather).
+func metricsOf(t *testing.T, l *launched) []*dto.MetricFamily {
+	t.Helper()
+	families, err := l.vm.Gather()
+	if err != nil {
+		t.Fatalf("Gather: %v", err)
+	}
+	return families
+}
+
+// counterOf is the value of the counter name whose labels include all of
+// labels (0 when no such series exists yet).
+func counterOf(families []*dto.MetricFamily, name string, labels map[string]string) float64 {
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range f.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for k, v := range labels {
+				if have[k] != v {
+					continue series
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
+}
+
+// labelValues lists the values label takes in the series of name.
+func labelValues(families []*dto.MetricFamily, name, label string) []string {
+	var out []string
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label {
+					out = append(out, l.GetValue())
+				}
+			}
+		}
+	}
+	return out
+}
+
+// envInt reads a positive integer knob from the environment, or def.
+func envInt(t *testing.T, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
+
+// ---------------------------------------------------------------------------
+// A host database whose writes fail on demand
+// ---------------------------------------------------------------------------
+
+// errInjectedWrite is what faultyDB's batches answer while failing.
+var errInjectedWrite = errors.New("injected write failure")
+
+// faultyDB is the chain's database as the host hands it to Initialize (the
+// host serves it to the plugin over rpcdb), with writes that fail on demand:
+// failWrites makes a batch write fail with nothing written (a full disk);
+// loseAcks writes it and then answers the error (the answer lost after the
+// commit). Reads and health checks keep answering, as they do on a full disk.
+type faultyDB struct {
+	database.Database
+	failWrites atomic.Bool
+	loseAcks   atomic.Bool
+}
+
+func (db *faultyDB) NewBatch() database.Batch {
+	return &faultyBatch{Batch: db.Database.NewBatch(), db: db}
+}
+
+// faultyBatch is a batch of faultyDB.
+type faultyBatch struct {
+	database.Batch
+	db *faultyDB
+}
+
+func (b *faultyBatch) Write() error {
+	if b.db.failWrites.Load() {
+		return errInjectedWrite
+	}
+	if err := b.Batch.Write(); err != nil {
+		return err
+	}
+	if b.db.loseAcks.Load() {
+		return errInjectedWrite
+	}
+	return nil
+}
+
+func (b *faultyBatch) Inner() database.Batch { return b }
+
+// dbKeys is every key of db with its value, to compare its contents.
+func dbKeys(t *testing.T, db database.Database) map[string]string {
+	t.Helper()
+	it := db.NewIterator()
+	defer it.Release()
+	out := map[string]string{}
+	for it.Next() {
+		out[string(it.Key())] = string(it.Value())
+	}
+	if err := it.Error(); err != nil {
+		t.Fatalf("iterate the database: %v", err)
+	}
+	return out
 }

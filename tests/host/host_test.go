@@ -21,11 +21,8 @@ import (
 	"github.com/luxdefi/node/snow/consensus/snowman"
 	"github.com/luxdefi/node/snow/engine/common"
 	"github.com/luxdefi/node/snow/engine/snowman/block"
-	"github.com/luxdefi/node/snow/validators"
-	"github.com/luxdefi/node/utils/crypto/bls"
 	"github.com/luxdefi/node/utils/logging"
 	"github.com/luxdefi/node/version"
-	"github.com/luxdefi/node/vms/platformvm/warp"
 	"github.com/luxdefi/node/vms/rpcchainvm"
 	"github.com/luxdefi/node/vms/rpcchainvm/runtime"
 )
@@ -197,23 +194,7 @@ func TestTransferThroughRealHost(t *testing.T) {
 
 	// ---- Initialize -------------------------------------------------------
 	chainID := idFromLabel("transfervm host test chain")
-	sk, err := bls.NewSecretKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	snowCtx := snow.DefaultContextTest()
-	snowCtx.NetworkID = networkID
-	snowCtx.SubnetID = idFromLabel("transfervm host test subnet")
-	snowCtx.ChainID = chainID
-	snowCtx.NodeID = ids.GenerateTestNodeID()
-	snowCtx.PublicKey = bls.PublicFromSecretKey(sk)
-	snowCtx.XChainID = idFromLabel("X")
-	snowCtx.CChainID = idFromLabel("C")
-	snowCtx.LUXAssetID = idFromLabel("LUX")
-	snowCtx.Log = l.log
-	snowCtx.ChainDataDir = t.TempDir()
-	snowCtx.ValidatorState = &validators.TestState{}
-	snowCtx.WarpSigner = warp.NewSigner(sk, networkID, chainID)
+	snowCtx := newSnowContext(t, l, chainID)
 
 	db := memdb.New()
 	toEngine := make(chan common.Message, chanSize)

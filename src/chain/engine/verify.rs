@@ -12,6 +12,7 @@ use super::super::ids::Id;
 use super::super::signature;
 use super::super::state::{DigestAccumulator, Overlay, Transition};
 use super::super::tx::SignedTx;
+use super::tree::TipState;
 use super::{Chain, ProcessingBlock};
 
 /// How far ahead of local time a block's timestamp may be.
@@ -137,16 +138,19 @@ impl Chain {
         }
     }
 
-    /// Checks everything about a block but the signatures, and changes nothing: its place
-    /// (live parent, height, timestamp), its size, each transfer's rules, and the state its
-    /// transfers reach against the digest it claims. It reads the chain only, so the node runs
-    /// it while the block's signatures are checked on other cores: the two are independent
-    /// until [`record_verified`](Self::record_verified) joins them.
-    pub fn check_block(
-        &self,
-        sealed: &SealedBlock,
-        now_ms: u64,
-    ) -> Result<CheckedBlock, BlockError> {
+    /// Checks what a block claims about its place and size (a live parent, the next height, a
+    /// timestamp in range, the genesis caps) and changes nothing: each is a few lookups, so the
+    /// node runs it before it spends a signature check on any of the block's transfers, and a
+    /// peer's misplaced or oversized block costs no more than its decoding. [`check_block`]
+    /// checks the same again (the chain may have moved in between).
+    ///
+    /// [`check_block`]: Self::check_block
+    pub fn check_place(&self, sealed: &SealedBlock, now_ms: u64) -> Result<(), BlockError> {
+        self.place_of(sealed, now_ms).map(|_| ())
+    }
+
+    /// [`check_place`](Self::check_place), returning the parent's state.
+    fn place_of(&self, sealed: &SealedBlock, now_ms: u64) -> Result<TipState, BlockError> {
         let block = &sealed.block;
         let parent = self
             .tip_state(block.parent_id)
@@ -179,6 +183,21 @@ impl Chain {
                 params.max_block_bytes
             )));
         }
+        Ok(parent)
+    }
+
+    /// Checks everything about a block but the signatures, and changes nothing: its place
+    /// (live parent, height, timestamp), its size, each transfer's rules, and the state its
+    /// transfers reach against the digest it claims. It reads the chain only, so the node runs
+    /// it while the block's signatures are checked on other cores: the two are independent
+    /// until [`record_verified`](Self::record_verified) joins them.
+    pub fn check_block(
+        &self,
+        sealed: &SealedBlock,
+        now_ms: u64,
+    ) -> Result<CheckedBlock, BlockError> {
+        let block = &sealed.block;
+        let parent = self.place_of(sealed, now_ms)?;
         if block.txs.is_empty() {
             return Err(BlockError::Malformed(
                 "a block must hold at least one transaction".into(),

@@ -433,3 +433,101 @@ fn a_misplaced_or_oversized_block_is_refused_before_its_signatures_are_checked()
         })
     ));
 }
+
+/// What the node asked of its environment.
+#[derive(Default)]
+struct RecordedEvents {
+    builds: Mutex<usize>,
+    gossiped: Mutex<Vec<Id>>,
+}
+
+impl NodeEvents for RecordedEvents {
+    fn build_wanted(&self) {
+        *self.builds.lock().unwrap() += 1;
+    }
+    fn gossip(&self, txs: &[SignedTx]) {
+        self.gossiped
+            .lock()
+            .unwrap()
+            .extend(txs.iter().map(SignedTx::id));
+    }
+}
+
+impl RecordedEvents {
+    fn seen(&self) -> (usize, Vec<Id>) {
+        (
+            *self.builds.lock().unwrap(),
+            self.gossiped.lock().unwrap().clone(),
+        )
+    }
+}
+
+#[test]
+fn the_environment_hears_of_builds_once_and_of_api_admissions_only() {
+    use crate::test_utils::{chain_config, local_genesis_with_caps, open_chain_with_genesis};
+    // Blocks of at most two transfers, so a build can leave some behind.
+    let node = node_on(open_chain_with_genesis(
+        &local_genesis_with_caps(2, 1 << 20),
+        chain_config(),
+    ));
+    let events = Arc::new(RecordedEvents::default());
+    node.set_events(events.clone());
+    let ids = |txs: &[SignedTx]| txs.iter().map(SignedTx::id).collect::<Vec<_>>();
+
+    // Admitted from the API into an empty pool: gossiped, and a build is asked for.
+    let first = [Transfer::from_dev(0).nonce(0).sign()];
+    node.submit(first.iter().copied().map(Ok).collect(), Source::Api);
+    assert_eq!(events.seen(), (1, ids(&first)));
+    assert_eq!(node.metrics().mempool_size.get(), 1);
+    // Into a pool that already waits for its build: gossiped, no second request.
+    let second = [Transfer::from_dev(0).nonce(1).sign()];
+    node.submit(second.iter().copied().map(Ok).collect(), Source::Api);
+    assert_eq!(events.seen(), (1, ids(&[first[0], second[0]])));
+    // From gossip: admitted, never gossiped again; refused from the API: not gossiped.
+    let from_peer = Transfer::from_dev(1).nonce(0).sign();
+    node.submit(vec![Ok(from_peer)], Source::Gossip);
+    let mut forged = Transfer::from_dev(2).sign();
+    forged.signature[3] ^= 1;
+    assert!(node.submit(vec![Ok(forged)], Source::Api)[0].is_err());
+    assert_eq!(events.seen(), (1, ids(&[first[0], second[0]])));
+    assert_eq!(node.metrics().mempool_size.get(), 3);
+
+    // A build that leaves one behind asks for the next; the last one does not.
+    let first_block = node.build_block().unwrap();
+    assert_eq!(events.seen().0, 2, "one transfer left: another build");
+    node.set_preference(first_block.id).unwrap();
+    assert_eq!(node.metrics().mempool_size.get(), 1);
+    let block = node.build_block().unwrap();
+    assert_eq!(events.seen().0, 2, "nothing left: no request");
+    assert_eq!(node.metrics().mempool_size.get(), 0);
+    assert_eq!(block.block.txs.len(), 1);
+}
+
+#[test]
+fn simulate_checks_without_admitting_and_heights_map_to_their_blocks() {
+    let node = open_node();
+    let tx = Transfer::from_dev(0).sign();
+    assert_eq!(node.simulate(tx), Ok(tx.id()));
+    let mut forged = tx;
+    forged.signature[0] ^= 1;
+    assert_eq!(node.simulate(forged), Err(TxError::BadSignature));
+    let unfunded = Transfer::from_key(&ed25519_dalek::SigningKey::from_bytes(&[7; 32])).sign();
+    assert!(matches!(
+        node.simulate(unfunded),
+        Err(TxError::InsufficientFunds { .. })
+    ));
+    assert_eq!(
+        node.inspect(|chain| chain.mempool().len()),
+        0,
+        "nothing admitted"
+    );
+
+    let genesis = node.last_accepted();
+    assert_eq!(node.block_id_at_height(0).unwrap(), Some(genesis.id));
+    assert_eq!(node.block_id_at_height(1).unwrap(), None);
+    node.submit(vec![Ok(tx)], Source::Api);
+    let block = node.build_block().unwrap();
+    node.accept_block(block.id).unwrap();
+    assert_eq!(node.block_id_at_height(1).unwrap(), Some(block.id));
+    assert_eq!(node.block_id_at_height(2).unwrap(), None);
+}

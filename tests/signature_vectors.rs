@@ -668,11 +668,7 @@ fn published_vectors_get_the_zip215_verdict() {
     let honest_messages: Vec<SignedMessage<'_>> = honest_txs
         .iter()
         .zip(&honest_payloads)
-        .map(|(tx, payload)| SignedMessage {
-            key: tx.body.from.0,
-            signature: tx.signature,
-            message: payload,
-        })
+        .map(|(tx, payload)| SignedMessage::of_transfer(tx, payload))
         .collect();
     let mut cofactorless_differs = 0;
     for v in taming.iter().chain(&zip215) {

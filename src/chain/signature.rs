@@ -37,6 +37,19 @@ pub struct SignedMessage<'a> {
     pub message: &'a [u8],
 }
 
+impl<'a> SignedMessage<'a> {
+    /// A transfer's signature over its signing payload (`payload`, from
+    /// `tx.body.signing_payload()`, which the caller keeps alive): what every transfer check
+    /// hands to [`verify_messages`].
+    pub fn of_transfer(tx: &SignedTx, payload: &'a [u8]) -> Self {
+        SignedMessage {
+            key: tx.body.from.0,
+            signature: tx.signature,
+            message: payload,
+        }
+    }
+}
+
 /// Checks many signatures, returning one verdict per transaction in order.
 ///
 /// Large sets are split into one batch per core (signature checks are ~90% of a block's
@@ -85,11 +98,7 @@ fn verify_batch(txs: &[SignedTx]) -> Vec<bool> {
     let messages: Vec<SignedMessage<'_>> = txs
         .iter()
         .zip(&payloads)
-        .map(|(tx, payload)| SignedMessage {
-            key: tx.body.from.0,
-            signature: tx.signature,
-            message: payload,
-        })
+        .map(|(tx, payload)| SignedMessage::of_transfer(tx, payload))
         .collect();
     verify_messages(&messages)
 }

@@ -286,24 +286,23 @@ impl Node {
             }
             self.note_mempool(&chain);
         }
-        let rejected = verdicts.len() - admitted_txs.len();
         if !admitted_txs.is_empty() {
             self.metrics
                 .txs_admitted
                 .with_label_values(&[source.label()])
                 .inc_by(admitted_txs.len() as u64);
         }
-        if rejected > 0 {
-            for e in verdicts.iter().filter_map(|v| v.as_ref().err()) {
-                self.metrics
-                    .txs_rejected
-                    .with_label_values(&[source.label(), e.reason()])
-                    .inc();
-            }
+        for e in verdicts.iter().filter_map(|v| v.as_ref().err()) {
+            self.metrics
+                .txs_rejected
+                .with_label_values(&[source.label(), e.reason()])
+                .inc();
         }
-        if (source == Source::Api && !admitted_txs.is_empty()) || wake {
+        let gossip = source == Source::Api && !admitted_txs.is_empty();
+        if gossip || wake {
+            // One read of the events lock for both.
             let events = self.events();
-            if source == Source::Api && !admitted_txs.is_empty() {
+            if gossip {
                 events.gossip(&admitted_txs);
             }
             if wake {

@@ -531,3 +531,36 @@ fn simulate_checks_without_admitting_and_heights_map_to_their_blocks() {
     assert_eq!(node.block_id_at_height(1).unwrap(), Some(block.id));
     assert_eq!(node.block_id_at_height(2).unwrap(), None);
 }
+
+#[test]
+fn accepts_and_rejects_that_leave_transfers_waiting_ask_for_a_build() {
+    let node = open_node();
+    let events = Arc::new(RecordedEvents::default());
+    node.set_events(events.clone());
+    assert!(matches!(
+        node.set_preference(Id([9; 32])),
+        Err(BlockError::NotFound(_))
+    ));
+    node.submit(vec![Ok(Transfer::from_dev(0).sign())], Source::Api);
+    let built = node.build_block().unwrap();
+    assert_eq!(events.seen().0, 1, "the first admission asked");
+    // A transfer arriving while the block is processing: the pool was empty, so it asks too.
+    node.submit(vec![Ok(Transfer::from_dev(1).sign())], Source::Api);
+    assert_eq!(events.seen().0, 2);
+    node.set_preference(built.id).unwrap();
+    node.accept_block(built.id).unwrap();
+    assert_eq!(
+        events.seen().0,
+        3,
+        "accepted with a transfer waiting: build again"
+    );
+    // A block rejected: its transfer goes back to the pool, and a build is asked.
+    let second = node.build_block().unwrap();
+    assert_eq!(events.seen().0, 3, "built with nothing left: no request");
+    node.reject_block(second.id).unwrap();
+    assert_eq!(events.seen().0, 4, "its transfer waits again: build");
+    let again = node.build_block().unwrap();
+    node.set_preference(again.id).unwrap();
+    node.accept_block(again.id).unwrap();
+    assert_eq!(events.seen().0, 4, "nothing left: no request");
+}

@@ -439,6 +439,8 @@ fn a_misplaced_or_oversized_block_is_refused_before_its_signatures_are_checked()
 struct RecordedEvents {
     builds: Mutex<usize>,
     gossiped: Mutex<Vec<Id>>,
+    /// Gossip calls, empty ones included (a host would send an empty message for each).
+    gossip_calls: Mutex<usize>,
 }
 
 impl NodeEvents for RecordedEvents {
@@ -446,6 +448,7 @@ impl NodeEvents for RecordedEvents {
         *self.builds.lock().unwrap() += 1;
     }
     fn gossip(&self, txs: &[SignedTx]) {
+        *self.gossip_calls.lock().unwrap() += 1;
         self.gossiped
             .lock()
             .unwrap()
@@ -490,6 +493,7 @@ fn the_environment_hears_of_builds_once_and_of_api_admissions_only() {
     forged.signature[3] ^= 1;
     assert!(node.submit(vec![Ok(forged)], Source::Api)[0].is_err());
     assert_eq!(events.seen(), (1, ids(&[first[0], second[0]])));
+    assert_eq!(*events.gossip_calls.lock().unwrap(), 2, "no empty gossip");
     assert_eq!(node.metrics().mempool_size.get(), 3);
 
     // A build that leaves one behind asks for the next; the last one does not.

@@ -307,7 +307,7 @@ type faultsRun struct {
 	kinds                                 map[string]int
 	catchUps                              []time.Duration
 	stallLines                            []string
-	pluginLines                           []string
+	plugin                                pluginKillSeen
 }
 
 func (r *faultsRun) rpc(node int) *netRPC {
@@ -586,6 +586,7 @@ func (r *faultsRun) killCycle(cycle int, kind string) {
 	r.load.resume()
 	time.Sleep(time.Duration(1000+r.rng.Intn(2000)) * time.Millisecond)
 	nd := r.n.state.Nodes[victim]
+	luxdAlive := false
 	r.load.setDown(victim, true)
 	switch kind {
 	case "node":
@@ -600,7 +601,7 @@ func (r *faultsRun) killCycle(cycle int, kind string) {
 		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 			t.Fatalf("%s: kill plugin pid %d: %v", what, pid, err)
 		}
-		r.observePluginKill(what, victim, pid, start)
+		luxdAlive = r.observePluginKill(what, victim, pid, start)
 	}
 	r.kinds[kind]++
 	time.Sleep(time.Duration(3000+r.rng.Intn(3000)) * time.Millisecond)
@@ -609,7 +610,7 @@ func (r *faultsRun) killCycle(cycle int, kind string) {
 	// dead: `start` alone would find every node running, so the node is killed
 	// first (SIGTERM would wait in the chain's shutdown; SIGKILL is what the
 	// node kills here show to be safe).
-	if kind == "plugin" {
+	if kind == "plugin" && luxdAlive {
 		if out, err := r.n.run(r.ctx, "kill", strconv.Itoa(victim)); err != nil {
 			t.Fatalf("%s: local-network.sh kill (restarting the node): %v\n%s", what, err, out)
 		}
@@ -632,49 +633,70 @@ func (r *faultsRun) killCycle(cycle int, kind string) {
 		what, up.Round(time.Millisecond), target, catchUp.Round(time.Millisecond), r.checked)
 }
 
-// observePluginKill records and checks what the host (luxd v1.10.21) does when
-// a chain's plugin process dies: luxd keeps running, its health check for the
-// chain fails, and it starts no new plugin for the chain.
-func (r *faultsRun) observePluginKill(what string, node, pid int, start uint64) {
+// pluginKillSeen is what the host did after the plugin-only kills.
+type pluginKillSeen struct {
+	kills, luxdExited, restarted, healthFailing int
+	healthAfter                                 []time.Duration
+	healthNotFailing                            map[string]int // what /ext/health said instead, by kind
+	healthExample                               string
+}
+
+// observePluginKill records what the host (luxd v1.10.21) does when a chain's
+// plugin process dies: whether luxd exits, whether it starts a new plugin,
+// whether /ext/health reports the chain failing (and how soon). It fails the
+// test only if the chain still answers through the node: then the process
+// killed was not the chain's plugin.
+func (r *faultsRun) observePluginKill(what string, node, pid int, start uint64) (luxdAlive bool) {
 	t := r.t
 	nd := r.n.state.Nodes[node]
+	seen := &r.plugin
+	seen.kills++
 	t0 := time.Now()
-	var healthErr string
-	for time.Since(t0) < 30*time.Second {
+	var la lastAcceptedView
+	if err := r.rpc(node).call(r.ctx, "transfervm.lastAccepted", nil, &la); err == nil {
+		t.Fatalf("%s: node %d still answers for the chain after pid %d was killed (%+v): that was not the chain's plugin", what, node, pid, la)
+	}
+	// The health check runs every 2 s (--health-check-frequency); it is
+	// given a few periods beyond the API call's timeout.
+	var instead string
+	for {
 		e, err := r.chainHealthError(node)
 		if err == nil && e != "" {
-			healthErr = e
+			seen.healthFailing++
+			seen.healthAfter = append(seen.healthAfter, time.Since(t0))
+			if seen.healthExample == "" {
+				seen.healthExample = e
+			}
+			break
+		}
+		switch {
+		case err != nil && errors.Is(err, context.DeadlineExceeded) || err != nil && strings.Contains(err.Error(), "Timeout"):
+			instead = "the health API did not answer within 5 s"
+		case err != nil:
+			instead = "the health API failed: " + err.Error()
+		default:
+			instead = "the chain's check still passing"
+		}
+		if time.Since(t0) > 12*time.Second {
+			if seen.healthNotFailing == nil {
+				seen.healthNotFailing = map[string]int{}
+			}
+			seen.healthNotFailing[instead]++
+			t.Logf("%s: 12 s after the kill /ext/health does not report the chain failing: %s", what, instead)
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	if healthErr == "" {
-		t.Fatalf("%s: 30 s after the chain's plugin (pid %d) was killed, node %d's /ext/health does not report the chain failing (is pid %d the chain's plugin?)", what, pid, node, pid)
-	}
-	healthAfter := time.Since(t0)
 	if _, _, ok := statOf(nd.PID); !ok {
-		t.Fatalf("%s: node %d's luxd (pid %d) exited after its plugin was killed", what, node, nd.PID)
+		seen.luxdExited++
+		t.Logf("%s: node %d's luxd (pid %d) exited after its plugin was killed", what, node, nd.PID)
+		return false
 	}
-	newPID, newStart, _ := chainPlugin(nd.PID, nd.Dir)
-	restarted := newStart > start && newPID != pid
-	if restarted {
-		t.Fatalf("%s: the host started a new plugin (pid %d) after the kill: update RELIABILITY.md's account of a plugin kill", what, newPID)
+	if newPID, newStart, _ := chainPlugin(nd.PID, nd.Dir); newStart > start && newPID != pid {
+		seen.restarted++
+		t.Logf("%s: the host started a new plugin (pid %d) after the kill", what, newPID)
 	}
-	// The chain's API through the node no longer answers.
-	var la lastAcceptedView
-	apiErr := r.rpc(node).call(r.ctx, "transfervm.lastAccepted", nil, &la)
-	if apiErr == nil {
-		t.Fatalf("%s: node %d still answers for the chain after its plugin was killed: %+v", what, node, la)
-	}
-	if len(r.pluginLines) == 0 {
-		first := healthErr
-		if len(first) > 160 {
-			first = first[:160] + "…"
-		}
-		r.pluginLines = append(r.pluginLines,
-			fmt.Sprintf("luxd kept running; /ext/health reported the chain failing %s after the kill (%q); the chain's API failed (%v); no new plugin was started",
-				healthAfter.Round(time.Millisecond), first, apiErr))
-	}
+	return true
 }
 
 // stall stops a whole node (luxd and its plugins: SIGSTOP to its process
@@ -895,8 +917,17 @@ func TestLocalNetworkFaults(t *testing.T) {
 	fmt.Printf("faults: lost                 %d\n", r.lost)
 	fmt.Printf("faults: divergent balances   %d\n", r.divergent)
 	fmt.Printf("faults: catch-up after kills %s (from the restart's start until the node reached the others' height)\n", durationStats(r.catchUps))
-	for _, l := range r.pluginLines {
-		fmt.Printf("faults: plugin-only kill     %s\n", l)
+	if p := r.plugin; p.kills > 0 {
+		fmt.Printf("faults: plugin-only kills    %d: luxd exited after %d, started a new plugin after %d; the chain's API stopped answering after all\n", p.kills, p.luxdExited, p.restarted)
+		fmt.Printf("faults: health after them    the chain's check failing on /ext/health within 12 s after %d (%s), not after %d %v\n",
+			p.healthFailing, durationStats(p.healthAfter), p.kills-p.healthFailing, p.healthNotFailing)
+		if p.healthExample != "" {
+			ex := p.healthExample
+			if len(ex) > 200 {
+				ex = ex[:200] + "…"
+			}
+			fmt.Printf("faults: health error         %s\n", ex)
+		}
 	}
 	if len(cfg.stalls) == 0 {
 		fmt.Printf("faults: stalls               none\n")

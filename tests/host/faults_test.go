@@ -617,12 +617,17 @@ func (r *faultsRun) killCycle(cycle int, kind string) {
 	}
 	target := r.maxHeight(others)
 	r0 := time.Now()
-	if out, err := r.n.run(r.ctx, "start"); err != nil {
+	out, err := r.n.run(r.ctx, "start")
+	if err != nil {
 		r.n.logTails()
 		t.Fatalf("%s: local-network.sh start: %v\n%s", what, err, out)
 	}
 	r.n.load()
 	up := time.Since(r0)
+	if up > 45*time.Second {
+		// Slow restarts are kept in the log: which step took the time.
+		t.Logf("%s: the restart took %s:\n%s", what, up.Round(time.Millisecond), out)
+	}
 	catchUp := r.waitHeight(victim, target, r0, what)
 	r.catchUps = append(r.catchUps, catchUp)
 	r.load.setDown(victim, false)
@@ -754,14 +759,25 @@ func (r *faultsRun) stall(kind string, stallFor time.Duration) {
 		t.Fatalf("%s: no transfer was acknowledged during the stall: the clients did not fail over", what)
 	}
 	catchUp := r.waitHeight(victim, h1, c0, what)
+	// How many transfers the others finalized while the node was stopped.
+	finalized := 0
+	for h := h0 + 1; h <= h1; h++ {
+		var b struct {
+			TxCount int `json:"txCount"`
+		}
+		if err := r.rpc(others[0]).call(r.ctx, "transfervm.getBlock", map[string]any{"height": h}, &b); err != nil {
+			t.Fatalf("%s: getBlock %d on node %d: %v", what, h, others[0], err)
+		}
+		finalized += b.TxCount
+	}
 	time.Sleep(2 * time.Second)
 	r.load.pause()
 	r.load.mu.Lock()
 	copy(r.load.prefer, saved)
 	r.load.mu.Unlock()
 	r.verify(what)
-	line := fmt.Sprintf("%s: stopped %s; the others finalized %d blocks meanwhile (height %d -> %d), %d transfers acknowledged during it; caught up %s after SIGCONT; all checks passed",
-		what, stalledFor.Round(time.Millisecond), h1-h0, h0, h1, len(during), catchUp.Round(time.Millisecond))
+	line := fmt.Sprintf("%s: stopped %s; the others finalized %d blocks with %d transfers meanwhile (height %d -> %d), %d transfers acknowledged during it; caught up %s after SIGCONT; all checks passed",
+		what, stalledFor.Round(time.Millisecond), h1-h0, finalized, h0, h1, len(during), catchUp.Round(time.Millisecond))
 	r.stallLines = append(r.stallLines, line)
 	t.Log(line)
 }

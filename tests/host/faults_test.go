@@ -765,8 +765,14 @@ func (r *faultsRun) stall(kind string, stallFor time.Duration) {
 		var b struct {
 			TxCount int `json:"txCount"`
 		}
-		if err := r.rpc(others[0]).call(r.ctx, "transfervm.getBlock", map[string]any{"height": h}, &b); err != nil {
-			t.Fatalf("%s: getBlock %d on node %d: %v", what, h, others[0], err)
+		var err error
+		for _, o := range others { // h1 is the higher of the two
+			if err = r.rpc(o).call(r.ctx, "transfervm.getBlock", map[string]any{"height": h}, &b); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			t.Fatalf("%s: getBlock %d on nodes %v: %v", what, h, others, err)
 		}
 		finalized += b.TxCount
 	}

@@ -15,7 +15,8 @@
 # E2E_TIMEOUT (go test -timeout, default 30m), E2E_FAULT_CYCLES (default 2),
 # E2E_SKIP_FAULTS=1 (only TestLocalNetworkE2E).
 # Measured on 2 busy cores: cold (luxd not yet built) ~5.5 min to build luxd, plus ~2 min
-# to compile the Go test and the network controller, then ~70 s of test; warm ~75 s in all.
+# to compile the Go test and the network controller, then ~70 s of end-to-end test and
+# ~3 min of fault test; warm ~4.3 min in all.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -505,9 +505,13 @@ func startLocalNetwork(ctx context.Context, t *testing.T, dirVar, tmpPrefix stri
 		}
 		sctx, scancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer scancel()
+		s0 := time.Now()
 		out, err := n.run(sctx, "stop")
 		if err != nil {
 			t.Errorf("local-network.sh stop: %v\n%s", err, out)
+		} else if took := time.Since(s0); took > 10*time.Second {
+			// A node slow to stop on SIGTERM costs the test command time: say which.
+			t.Logf("local-network.sh stop took %s:\n%s", took.Round(time.Millisecond), out)
 		}
 		// Nothing of ours may outlive the test: no node, no plugin.
 		left := ourProcesses(dir)

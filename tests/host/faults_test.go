@@ -60,7 +60,10 @@ const (
 	catchUpBound = 4 * time.Minute
 	// lostAfter is how long a transfer a node acknowledged may be unknown to
 	// every node before it counts as dropped with a killed node's memory.
-	lostAfter = 20 * time.Second
+	lostAfter = 10 * time.Second
+	// healthWait bounds the wait for /ext/health to report a dead plugin's
+	// chain failing (the API call before it takes faultRPCTimeout).
+	healthWait = 11 * time.Second
 )
 
 type faultsConfig struct {
@@ -662,7 +665,7 @@ func (r *faultsRun) observePluginKill(what string, node, pid int, start uint64) 
 		t.Fatalf("%s: node %d still answers for the chain after pid %d was killed (%+v): that was not the chain's plugin", what, node, pid, la)
 	}
 	// The health check runs every 2 s (--health-check-frequency); it is
-	// given a few periods beyond the API call's timeout.
+	// given three periods beyond the API call's timeout.
 	var instead string
 	for {
 		e, err := r.chainHealthError(node)
@@ -682,12 +685,12 @@ func (r *faultsRun) observePluginKill(what string, node, pid int, start uint64) 
 		default:
 			instead = "the chain's check still passing"
 		}
-		if time.Since(t0) > 12*time.Second {
+		if time.Since(t0) > healthWait {
 			if seen.healthNotFailing == nil {
 				seen.healthNotFailing = map[string]int{}
 			}
 			seen.healthNotFailing[instead]++
-			t.Logf("%s: 12 s after the kill /ext/health does not report the chain failing: %s", what, instead)
+			t.Logf("%s: %s after the kill /ext/health does not report the chain failing: %s", what, healthWait, instead)
 			break
 		}
 		time.Sleep(250 * time.Millisecond)
@@ -710,6 +713,18 @@ func (r *faultsRun) observePluginKill(what string, node, pid int, start uint64) 
 // every client submits to (they time out and fail over to the others). The
 // others must keep finalizing blocks during the stall, and the stalled node
 // must catch up after SIGCONT.
+//
+// What to expect, with the local network's consensus settings (k=20, quorum
+// 11, betaVirtuous 20; cmd/localnet): a poll whose sample holds fewer than 11
+// draws of the two live nodes (9%) waits out the network timeout on the
+// stopped node, which is still connected, and a block needs 20 successful
+// polls in a row (15% likely), so the others finalize more slowly than with a
+// node killed (its queries fail at once). Measured: a stalled validator that
+// receives no load, 12 blocks in 30 s; the node the clients submit to, 1 block
+// in 30 s and once none in 15 s, although the two others had admitted the
+// transfers the clients sent them instead. The second is not explained yet;
+// the assertion below (at least one block) is the issue's "the others keep
+// finalizing" at its weakest, kept so that a full stop fails.
 func (r *faultsRun) stall(kind string, stallFor time.Duration) {
 	t := r.t
 	nodes := len(r.load.urls)
@@ -941,8 +956,8 @@ func TestLocalNetworkFaults(t *testing.T) {
 	fmt.Printf("faults: catch-up after kills %s (from the restart's start until the node reached the others' height)\n", durationStats(r.catchUps))
 	if p := r.plugin; p.kills > 0 {
 		fmt.Printf("faults: plugin-only kills    %d: luxd exited after %d, started a new plugin after %d; the chain's API stopped answering after all\n", p.kills, p.luxdExited, p.restarted)
-		fmt.Printf("faults: health after them    the chain's check failing on /ext/health within 12 s after %d (%s), not after %d %v\n",
-			p.healthFailing, durationStats(p.healthAfter), p.kills-p.healthFailing, p.healthNotFailing)
+		fmt.Printf("faults: health after them    the chain's check failing on /ext/health within %s after %d (%s), not after %d %v\n",
+			healthWait, p.healthFailing, durationStats(p.healthAfter), p.kills-p.healthFailing, p.healthNotFailing)
 		if p.healthExample != "" {
 			ex := p.healthExample
 			if len(ex) > 200 {

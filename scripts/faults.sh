@@ -15,8 +15,9 @@
 # FAULTS_STALL_SECONDS (30), TRANSFERVM_PLUGIN (skip cargo build), LUXD (skip the node build).
 # Everything runs on 127.0.0.1; every node is stopped at the end, also on failure (the test's
 # cleanup, and this script's trap if go test is killed), and the script then checks that no
-# process of the network is left. Measured on 2 busy cores: ~45 s to start the network, then
-# ~25-35 s per kill cycle and ~45 s per 30-s stall (20 cycles and 2 stalls: ~13-15 min).
+# process of the network is left. Measured on 2 busy cores: ~40 s to start the network, then
+# ~45-70 s per kill cycle (the load is continuous, so each check reads thousands of transfers)
+# and ~1.5 min per 30-s stall: 20 cycles and 2 stalls took 18 and 24 min.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

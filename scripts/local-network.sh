@@ -7,7 +7,9 @@
 #                                         the alias `transfervm`, print each node's JSON-RPC
 #                                         URL; the network keeps running
 #   scripts/local-network.sh status       each node's process, URLs and last accepted height
-#   scripts/local-network.sh stop         stop every node (and so every plugin process)
+#   scripts/local-network.sh stop         stop every process the directory's network started:
+#                                         each luxd it recorded (by pid and start time, so a
+#                                         reused pid is never signalled) and their plugins
 #   scripts/local-network.sh kill N       SIGKILL node N (for failure tests; `start` restarts it)
 #
 # `start` on a directory that already holds a network restarts the nodes that are not
@@ -36,8 +38,9 @@
 # Environment:
 #   LOCALNET_DIR         state directory (default /tmp/transfervm-localnet)
 #   LOCALNET_NODES       number of nodes for a new network (default 3)
-#   LOCALNET_BASE_PORT   node i gets HTTP base+2i and staking base+2i+1 (default 9650;
-#                        0, or a busy range, uses free ports the kernel picks)
+#   LOCALNET_BASE_PORT   node i gets HTTP base+2i and staking base+2i+1 (default 9650); a
+#                        busy port stops a new network's start with one line naming it;
+#                        0 uses free ports the kernel picks
 #   LOCALNET_GENESIS     transfervm genesis (default genesis/local.json); at most ~64 KB, the
 #                        P-chain's limit for the CreateChainTx (`transfervm genesis --accounts 400`
 #                        fits; 1000 accounts do not)

@@ -112,7 +112,9 @@ fi
 # scripts/local-network.sh, all on 127.0.0.1, every node stopped at the end). It builds luxd
 # from the Go module proxy the first time (5-7 min on 2 busy cores, cached under
 # ~/.cache/transfervm/luxd-<version>) and compiles the network controller (~1-2 min the first
-# time); the test itself takes 60-80 s (the whole step ~75 s when luxd is cached).
+# time); the end-to-end test takes 60-80 s and the short fault test (2 kill cycles and a stall,
+# TestLocalNetworkFaults; scripts/faults.sh is the long one) ~3 min: the whole step ~4.5 min when
+# luxd is cached.
 # TRANSFERVM_SKIP_E2E=1 skips this step (TRANSFERVM_SKIP_HOST=1 skips it too).
 if [ -f tests/host/e2e.sh ] && [ "${TRANSFERVM_SKIP_E2E:-0}" != "1" ] && [ "${TRANSFERVM_SKIP_HOST:-0}" != "1" ]; then
   echo "== end-to-end on a local network of real Lux nodes (Go)"

@@ -198,68 +198,7 @@ func TestLocalNetworkE2E(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), e2eDeadline)
 	defer cancel()
 
-	root := repoRoot(t)
-	plugin := pluginPath(t)
-	// e2e.sh chooses the directory (so it can stop the nodes even if this
-	// process is killed); otherwise a fresh temporary one.
-	dir := os.Getenv("TRANSFERVM_E2E_DIR")
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "transfervm-e2e-"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Install a private copy of the plugin: a concurrent cargo build must not
-	// change the binary a restarted node runs.
-	if b, err := os.ReadFile(plugin); err != nil {
-		t.Fatal(err)
-	} else if plugin = filepath.Join(dir, "transfervm-plugin"); os.WriteFile(plugin, b, 0o755) != nil {
-		t.Fatalf("copy the plugin into %s", dir)
-	}
-	env := append(os.Environ(),
-		"LOCALNET_DIR="+dir,
-		"LOCALNET_BASE_PORT=0",
-		"TRANSFERVM_PLUGIN="+plugin,
-		"CI=true",
-	)
-	n := &e2eNet{t: t, script: filepath.Join(root, "scripts", "local-network.sh"), env: env, dir: dir}
-
-	// Always stop every node, even on failure; keep the logs of a failed run.
-	t.Cleanup(func() {
-		if t.Failed() {
-			n.logTails()
-		}
-		sctx, scancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer scancel()
-		out, err := n.run(sctx, "stop")
-		if err != nil {
-			t.Errorf("local-network.sh stop: %v\n%s", err, out)
-		}
-		// Nothing of ours may outlive the test: no node, no plugin.
-		left := ourProcesses(dir)
-		for _, pid := range left {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-		if len(left) > 0 {
-			t.Errorf("processes left running after stop (killed now): %v", left)
-		}
-		if t.Failed() {
-			t.Logf("network state and logs kept in %s", dir)
-		} else {
-			os.RemoveAll(dir)
-		}
-	})
-
-	// ---- Start the network --------------------------------------------------
-	t0 := time.Now()
-	out, err := n.run(ctx, "start")
-	t.Logf("local-network.sh start (%s):\n%s", time.Since(t0).Round(time.Millisecond), out)
-	if err != nil {
-		n.load()
-		t.Fatalf("local-network.sh start failed: %v", err)
-	}
-	n.load()
-	startupTime := time.Since(t0)
+	n, startupTime := startLocalNetwork(ctx, t, "TRANSFERVM_E2E_DIR", "transfervm-e2e-")
 	if len(n.rpcs) < 3 {
 		t.Fatalf("network has %d RPC URLs, want at least 3", len(n.rpcs))
 	}
@@ -439,7 +378,7 @@ func TestLocalNetworkE2E(t *testing.T) {
 
 	// ---- Phase 2: kill the last node, keep sending through the others ------------
 	victim := nodes - 1
-	out, err = n.run(ctx, "kill", strconv.Itoa(victim))
+	out, err := n.run(ctx, "kill", strconv.Itoa(victim))
 	if err != nil {
 		t.Fatalf("local-network.sh kill %d: %v\n%s", victim, out, err)
 	}
@@ -449,7 +388,7 @@ func TestLocalNetworkE2E(t *testing.T) {
 	goneBy := time.Now().Add(20 * time.Second)
 	for {
 		left := 0
-		for _, pid := range ourProcesses(dir) {
+		for _, pid := range ourProcesses(n.dir) {
 			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); strings.Contains(string(b), victimDir+"/") {
 				left++
 			}
@@ -517,6 +456,88 @@ func TestLocalNetworkE2E(t *testing.T) {
 	if accepted != sent {
 		t.Errorf("sent %d transfers, %d accepted", sent, accepted)
 	}
+}
+
+// startLocalNetwork starts a network of real nodes with scripts/local-network.sh
+// in $dirVar (or a new temporary directory) on free ports, with a private copy
+// of the plugin, and registers a cleanup that stops every node and fails the
+// test if any process of the network outlives the stop. It returns the network
+// and the time its start took.
+func startLocalNetwork(ctx context.Context, t *testing.T, dirVar, tmpPrefix string) (*e2eNet, time.Duration) {
+	t.Helper()
+	root := repoRoot(t)
+	plugin := pluginPath(t)
+	// The calling script chooses the directory (so it can stop the nodes even if
+	// this process is killed); otherwise a fresh temporary one.
+	dir := os.Getenv(dirVar)
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", tmpPrefix); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Install a private copy of the plugin: a concurrent cargo build must not
+	// change the binary a restarted node runs.
+	if b, err := os.ReadFile(plugin); err != nil {
+		t.Fatal(err)
+	} else if plugin = filepath.Join(dir, "transfervm-plugin"); os.WriteFile(plugin, b, 0o755) != nil {
+		t.Fatalf("copy the plugin into %s", dir)
+	}
+	env := append(os.Environ(),
+		"LOCALNET_DIR="+dir,
+		"LOCALNET_BASE_PORT=0",
+		"TRANSFERVM_PLUGIN="+plugin,
+		"CI=true",
+	)
+	n := &e2eNet{t: t, script: filepath.Join(root, "scripts", "local-network.sh"), env: env, dir: dir}
+
+	// Always stop every node, even on failure; keep the logs of a failed run.
+	t.Cleanup(func() {
+		if t.Failed() {
+			n.logTails()
+		}
+		// A node stopped with SIGSTOP (the fault test's stalls) would not act on
+		// SIGTERM: continue every node's process group (luxd and its plugins) first.
+		for _, nd := range n.state.Nodes {
+			if nd.PID > 0 {
+				_ = syscall.Kill(-nd.PID, syscall.SIGCONT)
+			}
+		}
+		sctx, scancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer scancel()
+		s0 := time.Now()
+		out, err := n.run(sctx, "stop")
+		if err != nil {
+			t.Errorf("local-network.sh stop: %v\n%s", err, out)
+		} else if took := time.Since(s0); took > 10*time.Second {
+			// A node slow to stop on SIGTERM costs the test command time: say which.
+			t.Logf("local-network.sh stop took %s:\n%s", took.Round(time.Millisecond), out)
+		}
+		// Nothing of ours may outlive the test: no node, no plugin.
+		left := ourProcesses(dir)
+		for _, pid := range left {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		if len(left) > 0 {
+			t.Errorf("processes left running after stop (killed now): %v", left)
+		}
+		if t.Failed() {
+			t.Logf("network state and logs kept in %s", dir)
+		} else {
+			os.RemoveAll(dir)
+		}
+	})
+
+	// ---- Start the network --------------------------------------------------
+	t0 := time.Now()
+	out, err := n.run(ctx, "start")
+	t.Logf("local-network.sh start (%s):\n%s", time.Since(t0).Round(time.Millisecond), out)
+	if err != nil {
+		n.load()
+		t.Fatalf("local-network.sh start failed: %v", err)
+	}
+	n.load()
+	return n, time.Since(t0)
 }
 
 func balanceOf(ctx context.Context, t *testing.T, c *netRPC, addr string) uint64 {

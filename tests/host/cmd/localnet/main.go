@@ -100,8 +100,13 @@ type Node struct {
 	HTTPPort    int    `json:"httpPort"`
 	StakingPort int    `json:"stakingPort"`
 	Dir         string `json:"dir"`
-	PID         int    `json:"pid"`
+	// PID and StartTime name the node's running luxd (see Proc); 0 when stopped.
+	PID       int    `json:"pid"`
+	StartTime uint64 `json:"startTime,omitempty"`
 }
+
+// proc is the node's luxd as recorded.
+func (n *Node) proc() Proc { return Proc{PID: n.PID, StartTime: n.StartTime, Node: n.Index} }
 
 // State is the network description written to <dir>/network.json.
 type State struct {
@@ -123,6 +128,11 @@ type State struct {
 	// least time the node's proposervm leaves between a block and its child,
 	// one second unless configured. Unset keeps luxd's default.
 	ProposerMinBlockDelay *time.Duration `json:"proposerMinBlockDelay,omitempty"`
+	// Procs is every luxd this directory's network started that has not been
+	// seen stopped: stop ends each one still alive (by pid and start time), not
+	// only the one each node now records, so a process a failed or interrupted
+	// start lost track of cannot outlive stop.
+	Procs []Proc `json:"procs,omitempty"`
 }
 
 func main() {
@@ -136,7 +146,7 @@ func main() {
 	plugin := fs.String("plugin", "", "transfervm binary to install as the plugin (start)")
 	chainGenesis := fs.String("chain-genesis", "", "transfervm genesis file (start)")
 	nodes := fs.Int("nodes", 3, "number of nodes (start, new network only)")
-	basePort := fs.Int("base-port", 0, "first port; node i uses base+2i (HTTP) and base+2i+1 (staking); 0 (or a busy range) picks free ports")
+	basePort := fs.Int("base-port", 0, "first port; node i uses base+2i (HTTP) and base+2i+1 (staking), all of which must be free; 0 picks free ports")
 	nodeIdx := fs.Int("node", -1, "node index (kill)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "overall time limit (start)")
 	minBlockDelay := fs.Duration("proposer-min-block-delay", -1, "the transfervm subnet's proposerMinBlockDelay on every node (start; kept for later starts); negative keeps luxd's default (1s)")
@@ -443,7 +453,9 @@ func installPlugin(st *State, plugin string) error {
 }
 
 // choosePorts returns count distinct TCP ports on 127.0.0.1: base, base+1, …
-// when base > 0 (all must be free), else ports the kernel picks.
+// when base > 0, all of which must be free (a busy one is an error naming it:
+// moving silently elsewhere hid a node left running by an earlier start), else
+// ports the kernel picks.
 func choosePorts(count, base int) ([]int, error) {
 	var ports []int
 	var held []net.Listener
@@ -459,11 +471,8 @@ func choosePorts(count, base int) ([]int, error) {
 		}
 		l, err := net.Listen("tcp", addr)
 		if err != nil && base > 0 {
-			logf("port %s is not free (%v): using ports the kernel picks", addr, err)
-			for _, h := range held {
-				h.Close()
-			}
-			return choosePorts(count, 0)
+			return nil, busyPortError(base+i, fmt.Sprintf("node %d's %s port", i/2, []string{"HTTP", "staking"}[i%2]),
+				"set LOCALNET_BASE_PORT to another free range, or to 0 for ports the kernel picks")
 		}
 		if err != nil {
 			return nil, err
@@ -478,20 +487,39 @@ func choosePorts(count, base int) ([]int, error) {
 // Processes
 // ---------------------------------------------------------------------------
 
-// running reports whether n's recorded PID is a live luxd of this network.
+// busyPortError is the one line that says a port is taken, by whom if known,
+// and what to do.
+func busyPortError(port int, what, remedy string) error {
+	by := portHolder(port)
+	if by != "" {
+		by = " by " + by
+	}
+	return fmt.Errorf("port 127.0.0.1:%d (%s) is in use%s: stop what holds it, or %s", port, what, by, remedy)
+}
+
+// portFree reports whether port can be bound on 127.0.0.1 now.
+func portFree(port int) bool {
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+// running reports whether n's recorded luxd is alive (see Proc: by pid and
+// start time, never by the command line, which reads empty just after exec).
 func running(n *Node) bool {
 	if n.PID <= 0 {
 		return false
 	}
-	if err := syscall.Kill(n.PID, 0); err != nil {
-		return false
+	if n.StartTime == 0 {
+		// Recorded by an older controller: its pid, if it is a live luxd of
+		// this node (a non-empty command line naming the node's directory).
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", n.PID))
+		return err == nil && bytes.Contains(cmdline, []byte("--data-dir="+n.Dir))
 	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", n.PID))
-	if err != nil {
-		return false
-	}
-	// Zombies have an empty command line.
-	return bytes.Contains(cmdline, []byte(n.Dir))
+	return alive(n.proc())
 }
 
 // logLevel is the nodes' log level: $LOCALNET_LOG_LEVEL, default info.
@@ -566,25 +594,33 @@ func startNodes(ctx context.Context, st *State) error {
 		if err := writeSubnetConfig(st, n); err != nil {
 			return err
 		}
+		// A busy port would make luxd exit with the reason deep in its log.
+		for _, p := range []struct {
+			port int
+			what string
+		}{{n.HTTPPort, "HTTP"}, {n.StakingPort, "staking"}} {
+			if !portFree(p.port) {
+				return busyPortError(p.port, fmt.Sprintf("node %d's %s port, fixed in %s", n.Index, p.what, filepath.Join(st.Dir, stateFile)),
+					"start this network in a new directory")
+			}
+		}
 		out, err := os.OpenFile(filepath.Join(n.Dir, "luxd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "\n==== localnet: starting node %d at %s ====\n", n.Index, time.Now().UTC().Format(time.RFC3339))
-		cmd := exec.Command(st.Luxd, nodeArgs(st, n)...)
-		cmd.Dir = n.Dir
-		cmd.Stdout = out
-		cmd.Stderr = out
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-		if err := cmd.Start(); err != nil {
-			out.Close()
+		p, err := startProcess(st.Luxd, nodeArgs(st, n), n.Dir, out, n.Index)
+		out.Close()
+		if err != nil {
 			return fmt.Errorf("start node %d: %w", n.Index, err)
 		}
-		out.Close()
-		n.PID = cmd.Process.Pid
-		// Reap it if it exits while this program still runs, so that running()
-		// sees it gone instead of a zombie.
-		go func() { _ = cmd.Wait() }()
+		n.PID, n.StartTime = p.PID, p.StartTime
+		st.Procs = append(st.Procs, p)
+		// Recorded at once: if this start fails later, stop (and the failure
+		// path) must find every process it started.
+		if err := st.save(); err != nil {
+			return err
+		}
 		logf("node %d (%s) started: pid %d, http %d, staking %d", n.Index, n.NodeID, n.PID, n.HTTPPort, n.StakingPort)
 	}
 	return st.save()
@@ -609,31 +645,40 @@ func writeSubnetConfig(st *State, n *Node) error {
 	return os.WriteFile(filepath.Join(dir, st.SubnetID+".json"), body, 0o644)
 }
 
-// stopNodes ends every running node: SIGTERM, then SIGKILL after 30 s.
+// stopNodes ends every process this directory's network started and that
+// still runs: each recorded luxd (the nodes' and every earlier one in
+// st.Procs), their plugin processes, and any plugin process running from this
+// directory whose luxd is gone. SIGTERM, then SIGKILL after stopGrace.
 func stopNodes(st *State) error {
+	mains := append([]Proc(nil), st.Procs...)
 	for _, n := range st.Nodes {
-		if running(n) {
-			_ = syscall.Kill(n.PID, syscall.SIGTERM)
-		}
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for _, n := range st.Nodes {
-		for running(n) && time.Now().Before(deadline) {
-			time.Sleep(200 * time.Millisecond)
-		}
-		if running(n) {
-			logf("node %d did not stop on SIGTERM within 30s: SIGKILL", n.Index)
-			_ = syscall.Kill(n.PID, syscall.SIGKILL)
-			for i := 0; i < 50 && running(n); i++ {
-				time.Sleep(100 * time.Millisecond)
+		if n.PID > 0 && n.StartTime == 0 && running(n) {
+			// Recorded by an older controller, without a start time.
+			if s, err := readProcStat(n.PID); err == nil {
+				n.StartTime = s.StartTime
 			}
 		}
-		if running(n) {
-			return fmt.Errorf("node %d (pid %d) is still running", n.Index, n.PID)
+		if n.PID > 0 && n.StartTime != 0 {
+			mains = append(mains, n.proc())
 		}
-		n.PID = 0
 	}
-	return st.save()
+	err := stopProcs(mains, pluginsOf(st.Dir))
+	for _, n := range st.Nodes {
+		if !running(n) {
+			n.PID, n.StartTime = 0, 0
+		}
+	}
+	var kept []Proc
+	for _, p := range st.Procs {
+		if alive(p) {
+			kept = append(kept, p)
+		}
+	}
+	st.Procs = kept
+	if serr := st.save(); err == nil {
+		err = serr
+	}
+	return err
 }
 
 func stop(dir string) error {
@@ -667,11 +712,11 @@ func killNode(dir string, idx int) error {
 	if err := syscall.Kill(n.PID, syscall.SIGKILL); err != nil {
 		return err
 	}
-	for i := 0; i < 100 && running(n); i++ {
-		time.Sleep(100 * time.Millisecond)
+	if left := waitProcs([]Proc{n.proc()}, 10*time.Second); len(left) > 0 {
+		return fmt.Errorf("node %d (%s) still runs 10 s after SIGKILL", idx, n.proc())
 	}
 	logf("node %d (pid %d) killed with SIGKILL", idx, n.PID)
-	n.PID = 0
+	n.PID, n.StartTime = 0, 0
 	return st.save()
 }
 
@@ -709,7 +754,7 @@ type fatalError struct{ error }
 func checkAlive(st *State) error {
 	for _, n := range st.Nodes {
 		if !running(n) {
-			return fatalError{fmt.Errorf("node %d exited (see %s)", n.Index, filepath.Join(n.Dir, "luxd.log"))}
+			return fatalError{fmt.Errorf("node %d (pid %d) exited, %s (see %s)", n.Index, n.PID, exitStatus(n.PID), filepath.Join(n.Dir, "luxd.log"))}
 		}
 	}
 	return nil

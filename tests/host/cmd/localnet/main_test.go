@@ -1,9 +1,14 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -60,4 +65,205 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// The command name in /proc/<pid>/stat may hold spaces and parentheses; the
+// fields after it are counted from the last ')'.
+func TestParseProcStatCountsFieldsAfterTheCommandName(t *testing.T) {
+	line := "4242 (a) (b c) S 17 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 3 0 987654 1000 200 18446744073709551615\n"
+	s, err := parseProcStat(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.State != 'S' || s.PPID != 17 || s.StartTime != 987654 {
+		t.Fatalf("parsed %+v, want state S, ppid 17, start time 987654", s)
+	}
+	if _, err := parseProcStat("4242 (truncated) S 1 2"); err == nil {
+		t.Fatal("a truncated line parsed")
+	}
+	own, err := readProcStat(os.Getpid())
+	if err != nil || own.StartTime == 0 || own.PPID != os.Getppid() {
+		t.Fatalf("this process's stat: %+v, %v", own, err)
+	}
+}
+
+// sleeper starts `sleep` through startProcess, as startNodes starts luxd, and
+// stops it when the test ends.
+func sleeper(t *testing.T, args ...string) Proc {
+	t.Helper()
+	out, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	if len(args) == 0 {
+		args = []string{"sleep", "60"}
+	}
+	p, err := startProcess(args[0], args[1:], t.TempDir(), out, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(p.PID, syscall.SIGKILL) })
+	return p
+}
+
+// TestMain lets the test binary stand in for a luxd: a large, dynamically
+// linked Go program whose exec takes as long as luxd's to finish.
+func TestMain(m *testing.M) {
+	if os.Getenv("LOCALNET_TEST_STAND_IN") == "1" {
+		time.Sleep(time.Minute)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// Issue #15 item 6: a node checked right after its start was reported
+// "exited" because its command line still read empty (the kernel fills it in
+// after Go's Start has returned), and the failure path then left it running.
+// Whether a node runs must not depend on its command line at all: the
+// stand-in's never names the node's directory, which fails any check by
+// command line (the old one among them) on the first start, and each of 60
+// starts is checked the moment startProcess returns.
+func TestANodeJustStartedCountsAsRunning(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LOCALNET_TEST_STAND_IN", "1")
+	for i := 0; i < 60; i++ {
+		p := sleeper(t, self, "-test.run=^$")
+		n := &Node{Index: 0, Dir: t.TempDir(), PID: p.PID, StartTime: p.StartTime}
+		ok := running(n)
+		_ = syscall.Kill(p.PID, syscall.SIGKILL)
+		if !ok {
+			s, err := readProcStat(p.PID)
+			t.Fatalf("start %d: pid %d reported not running right after its start (stat %+v, %v)", i, p.PID, s, err)
+		}
+	}
+}
+
+// A pid alone may name a later process once pids wrap: a recorded process
+// whose start time differs is not ours, is never reported running, and is
+// never signalled.
+func TestAReusedPIDIsNeitherRunningNorStopped(t *testing.T) {
+	other := sleeper(t)
+	reused := Proc{PID: other.PID, StartTime: other.StartTime + 1, Node: 0}
+	if alive(reused) {
+		t.Fatal("a pid with another start time counts as the recorded process")
+	}
+	dir := t.TempDir()
+	n := &Node{Index: 0, Dir: filepath.Join(dir, "node0"), PID: reused.PID, StartTime: reused.StartTime}
+	if running(n) {
+		t.Fatal("node reported running on a reused pid")
+	}
+	st := &State{Dir: dir, Nodes: []*Node{n}, Procs: []Proc{reused}}
+	if err := stopNodes(st); err != nil {
+		t.Fatal(err)
+	}
+	if !alive(other) {
+		t.Fatal("stop signalled an unrelated process that had the recorded pid")
+	}
+	if n.PID != 0 || len(st.Procs) != 0 {
+		t.Fatalf("stop kept pid %d and %d recorded processes", n.PID, len(st.Procs))
+	}
+}
+
+// stop ends every process the directory's network started: each node's luxd,
+// an earlier one a node no longer records, one that ignores SIGTERM (SIGKILL
+// after the grace period) with its child, and a plugin process left from a
+// dead luxd (any process run from a file under the directory's plugin dirs).
+func TestStopEndsEveryProcessTheNetworkStarted(t *testing.T) {
+	old := stopGrace
+	stopGrace = 2 * time.Second
+	defer func() { stopGrace = old }()
+
+	dir := t.TempDir()
+	pluginDir := filepath.Join(dir, "node1", "plugins")
+	if err := os.MkdirAll(pluginDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sleepBin, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(sleepBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plugin := filepath.Join(pluginDir, "vmid")
+	if err := os.WriteFile(plugin, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	current := sleeper(t)
+	earlier := sleeper(t)
+	stubborn := sleeper(t, "sh", "-c", `trap "" TERM; sleep 60 & wait`)
+	orphan := sleeper(t, plugin, "60")
+	// The stubborn shell's child, found as stop will find it.
+	var child []Proc
+	for i := 0; i < 50 && len(child) == 0; i++ {
+		child = descendants([]Proc{stubborn})
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(child) != 1 {
+		t.Fatalf("descendants of the shell: %v", child)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(child[0].PID, syscall.SIGKILL) })
+
+	n0 := &Node{Index: 0, Dir: filepath.Join(dir, "node0"), PID: current.PID, StartTime: current.StartTime}
+	n1 := &Node{Index: 1, Dir: filepath.Join(dir, "node1")}
+	st := &State{Dir: dir, Nodes: []*Node{n0, n1}, Procs: []Proc{current, earlier, stubborn}}
+	t0 := time.Now()
+	if err := stopNodes(st); err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range map[string]Proc{"node 0's luxd": current, "an earlier luxd": earlier, "a process ignoring SIGTERM": stubborn, "its child": child[0], "an orphaned plugin": orphan} {
+		if alive(p) {
+			t.Errorf("%s (%s) still runs after stop", name, p)
+		}
+	}
+	if n0.PID != 0 || len(st.Procs) != 0 {
+		t.Errorf("after stop node 0 records pid %d and the network %d processes", n0.PID, len(st.Procs))
+	}
+	saved, err := loadState(dir)
+	if err != nil || len(saved.Procs) != 0 || saved.Nodes[0].PID != 0 {
+		t.Errorf("saved state after stop: %+v, %v", saved, err)
+	}
+	t.Logf("stopped in %s", time.Since(t0).Round(time.Millisecond))
+}
+
+// A busy fixed port is an error naming it (it used to move the whole network
+// to other ports silently, hiding the node that held it); port 0 asks for
+// ports the kernel picks and then a busy range does not matter.
+func TestABusyPortIsNamed(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	busy := l.Addr().(*net.TCPAddr).Port
+	_, err = choosePorts(4, busy-2)
+	want := fmt.Sprintf("port 127.0.0.1:%d (node 1's HTTP port) is in use by pid %d", busy, os.Getpid())
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "LOCALNET_BASE_PORT") {
+		t.Fatalf("choosePorts over a busy port: %v; want an error containing %q and the remedy", err, want)
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Fatalf("not one line: %q", err)
+	}
+	ports, err := choosePorts(4, 0)
+	if err != nil || len(ports) != 4 {
+		t.Fatalf("kernel-picked ports: %v, %v", ports, err)
+	}
+
+	// A recorded node whose port is taken is not started at all.
+	dir := t.TempDir()
+	n := &Node{Index: 0, Dir: filepath.Join(dir, "node0"), HTTPPort: ports[0], StakingPort: busy}
+	st := &State{Dir: dir, Luxd: "/bin/true", Nodes: []*Node{n}}
+	err = startNodes(context.Background(), st)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("port 127.0.0.1:%d (node 0's staking port", busy)) {
+		t.Fatalf("startNodes with a busy staking port: %v", err)
+	}
+	if n.PID != 0 || len(st.Procs) != 0 {
+		t.Fatalf("a node was started on a busy port: pid %d", n.PID)
+	}
 }

@@ -1,21 +1,35 @@
 #!/usr/bin/env bash
-# Faults on a local network of three real Lux nodes under transfer load (issue #15 items 1-2):
-# seeded-random SIGKILL cycles, each of a random node's luxd (with its plugin) or of its chain
-# plugin process alone, each followed by a restart and a measured catch-up; then a SIGSTOP stall
-# of a validator that receives no load and one of the node every client submits to, each longer
-# than the consensus timeouts. After every fault: each transfer a node acknowledged is accepted
-# on every node, all nodes share one last accepted block and the same balances; at the end every
-# node's chain is compared block by block. TestLocalNetworkFaults in tests/host/faults_test.go;
-# tests/host/e2e.sh runs a short version of it in the project's test command.
+# Every long fault run of RELIABILITY.md, in one script (the test command runs a short version of
+# each). Parts, run in this order; FAULTS_PARTS picks some (default dev,hostile,network):
 #
-#   scripts/faults.sh                    20 kill cycles (half plugin-only) and both stalls, 30 s each
-#   FAULTS_SEED=42 scripts/faults.sh     the same choices again (the seed is printed first)
+#   dev      `transfervm dev`: FAULTS_CRASH_KILLS (80) seeded kill -9 cycles under load, each
+#            kill's phase named (tests/crash_recovery.rs); the data directory on a tmpfs that
+#            fills (tests/full_disk.rs, needs root); the open-loop flood above capacity with
+#            forgeries ahead of every valid transfer (tests/flood.rs); the property test with a
+#            model of the pools over FAULTS_PROPERTY_CASES (1024) random workloads with forks.
+#   hostile  a hostile peer through the host's own rpcchainvm client for FAULTS_HOSTILE_SECONDS
+#            (30) at FAULTS_HOSTILE_RATE (3000) forged transfers/s, with its blocks
+#            (tests/host/hostile_test.go); the host's database failing an accept's write
+#            (storefail_test.go).
+#   network  three real Lux nodes under transfer load (issue #15 items 1-2): seeded-random SIGKILL
+#            cycles, each of a random node's luxd (with its plugin) or of its chain plugin
+#            process alone, each followed by a restart and a measured catch-up; then a SIGSTOP
+#            stall of a validator that receives no load and one of the node every client
+#            submits to, each longer than the consensus timeouts. After every fault: each
+#            transfer a node acknowledged is accepted on every node, all nodes share one last
+#            accepted block and the same balances; at the end every node's chain is compared
+#            block by block. TestLocalNetworkFaults in tests/host/faults_test.go.
 #
-# Environment: FAULTS_SEED, FAULTS_CYCLES (20), FAULTS_STALLS (validator,load; or none),
-# FAULTS_STALL_SECONDS (30), TRANSFERVM_PLUGIN (skip cargo build), LUXD (skip the node build).
-# Everything runs on 127.0.0.1; every node is stopped at the end, also on failure (the test's
-# cleanup, and this script's trap if go test is killed), and the script then checks that no
-# process of the network is left. Measured on 2 busy cores: ~40 s to start the network, then
+#   scripts/faults.sh                    everything (~30 min on 2 cores)
+#   FAULTS_PARTS=network FAULTS_SEED=42 scripts/faults.sh     the same network choices again
+#
+# Environment (network): FAULTS_SEED, FAULTS_CYCLES (20), FAULTS_STALLS (validator,load; or
+# none), FAULTS_STALL_SECONDS (30), TRANSFERVM_PLUGIN (skip cargo build), LUXD (skip the node
+# build). Each part's figures (the lines its tests print) are collected in one summary printed at
+# the end, and kept in $FAULTS_OUT (default a new directory under /tmp). Everything runs on
+# 127.0.0.1; every node is stopped at the end, also on failure (the test's cleanup, and this
+# script's trap if go test is killed), and the script then checks that no process of the
+# network is left. Measured on 2 busy cores, network part: ~40 s to start the network, then
 # ~45-70 s per kill cycle (the load is continuous, so each check reads thousands of transfers)
 # and ~1.5 min per 30-s stall: 20 cycles and 2 stalls took 18 and 24 min.
 set -euo pipefail
@@ -28,6 +42,52 @@ command -v go >/dev/null 2>&1 || { log "the go command is required (Go >= 1.21)"
 export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 export CGO_ENABLED=1
 export CGO_CFLAGS="${CGO_CFLAGS:--O2 -D__BLST_PORTABLE__}"
+
+parts="${FAULTS_PARTS:-dev,hostile,network}"
+has_part() { [[ ",$parts," == *",$1,"* ]]; }
+FAULTS_OUT="${FAULTS_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/transfervm-faults-out-XXXXXX")}"
+mkdir -p "$FAULTS_OUT"
+summary="$FAULTS_OUT/summary.txt"
+: >"$summary"
+overall=0
+log "parts: $parts; output in $FAULTS_OUT"
+# Runs one check, keeps its output, and adds the lines matching $2 to the summary.
+run_check() {
+    local name="$1" pattern="$2"
+    shift 2
+    local started=$(date +%s) rc=0
+    log "== $name"
+    (cd "$root" && "$@") >"$FAULTS_OUT/$name.log" 2>&1 || rc=$?
+    {
+        echo "## $name: exit $rc, $(($(date +%s) - started)) s"
+        grep -E "$pattern" "$FAULTS_OUT/$name.log" | sed 's/^/   /' || true
+    } | tee -a "$summary" >&2
+    if [[ $rc -ne 0 ]]; then
+        tail -n 30 "$FAULTS_OUT/$name.log" >&2
+        overall=1
+    fi
+}
+
+if has_part dev; then
+    run_check crash "^crash recovery" env TRANSFERVM_CRASH_KILLS="${FAULTS_CRASH_KILLS:-80}" \
+        cargo test --test crash_recovery -- --nocapture
+    run_check full-disk "full disk|SKIPPED" cargo test --test full_disk -- --nocapture
+    run_check flood "^flood" cargo test --test flood -- --nocapture
+    run_check property "^property cases" \
+        env TRANSFERVM_PROPERTY_CASES="${FAULTS_PROPERTY_CASES:-1024}" \
+        cargo test --lib engine::tests::properties -- --nocapture
+fi
+if has_part hostile; then
+    run_check hostile "hostile load:|honest:|plugin CPU:|plugin RSS:|Gather:|answered the host|^(--- )?(PASS|FAIL)" env \
+        TRANSFERVM_HOSTILE_SECONDS="${FAULTS_HOSTILE_SECONDS:-30}" \
+        TRANSFERVM_HOSTILE_RATE="${FAULTS_HOSTILE_RATE:-3000}" \
+        bash tests/host/run.sh -run '^(TestHostilePeers|TestAcceptWriteFailure)$'
+fi
+if ! has_part network; then
+    log "summary ($FAULTS_OUT/summary.txt):"
+    cat "$summary"
+    exit "$overall"
+fi
 
 if [[ -z "${TRANSFERVM_PLUGIN:-}" ]]; then
     log "cargo build --bin transfervm"
@@ -72,7 +132,8 @@ if [[ "$minor" =~ ^[0-9]+$ ]] && ((minor >= 23)); then ldflags="-checklinkname=0
 status=0
 deadline_s=$(( minutes * 60 ))
 timeout --kill-after=30s "$(( deadline_s + 300 ))s" \
-    go test -count=1 -v -ldflags="$ldflags" -timeout "$(( deadline_s + 180 ))s" -run '^TestLocalNetworkFaults$' . || status=$?
+    go test -count=1 -v -ldflags="$ldflags" -timeout "$(( deadline_s + 180 ))s" -run '^TestLocalNetworkFaults$' . \
+    2>&1 | tee "$FAULTS_OUT/network.log" || status=$?
 cleanup
 trap - EXIT
 # Nothing of the network may be left running (the test's cleanup checks too).
@@ -84,4 +145,10 @@ if [[ -n "$left" ]]; then
 fi
 [[ $status -ne 0 ]] || rm -rf "$TRANSFERVM_FAULTS_DIR"
 log "seed $FAULTS_SEED: done in $(($(date +%s) - t0)) s (exit $status)"
-exit $status
+{
+    echo "## network: exit $status, $(($(date +%s) - t0)) s, seed $FAULTS_SEED"
+    grep -E "^faults: " "$FAULTS_OUT/network.log" | sed 's/^/   /' || true
+} >>"$summary"
+log "summary ($FAULTS_OUT/summary.txt):"
+cat "$summary"
+exit $(( status | overall ))

@@ -568,3 +568,55 @@ fn accepts_and_rejects_that_leave_transfers_waiting_ask_for_a_build() {
     node.accept_block(again.id).unwrap();
     assert_eq!(events.seen().0, 4, "nothing left: no request");
 }
+
+#[test]
+fn a_rejected_block_whose_transfers_expired_asks_for_no_build() {
+    use crate::test_utils::{open_chain, FixedClock};
+    let clock = Arc::new(FixedClock::default());
+    let node = Arc::new(Node::new(
+        open_chain(),
+        clock.clone(),
+        Arc::new(crate::metrics::Metrics::new()),
+    ));
+    let events = Arc::new(RecordedEvents::default());
+    node.set_events(events.clone());
+    let tx = Transfer::from_dev(0).expires_at(NOW_MS / 1000 + 5).sign();
+    node.submit(vec![Ok(tx)], Source::Api);
+    let block = node.build_block().unwrap();
+    assert_eq!(events.seen().0, 1);
+    // The transfer expires while its block is processing: rejected, it is dropped, not pooled.
+    clock.set(NOW_MS + 10_000);
+    node.reject_block(block.id).unwrap();
+    assert_eq!(node.inspect(|chain| chain.mempool().len()), 0);
+    assert_eq!(events.seen().0, 1, "nothing waits: no build request");
+}
+
+#[test]
+fn a_transfer_is_found_with_its_status_and_store_health_reports_a_failed_write() {
+    use crate::test_utils::{chain_config, open_chain_on, WatchedStore};
+    let store = Arc::new(WatchedStore::default());
+    let node = node_on(open_chain_on(store.clone(), chain_config()));
+    let tx = Transfer::from_dev(0).sign();
+    assert!(
+        node.tx(&tx.id()).is_none(),
+        "unknown before it is submitted"
+    );
+    node.submit(vec![Ok(tx)], Source::Api);
+    assert_eq!(node.tx(&tx.id()), Some((tx, TxStatus::Pending)));
+    assert!(node.store_health().is_ok());
+    let block = node.build_block().unwrap();
+    store.fail_writes_after(0);
+    assert!(node.accept_block(block.id).is_err());
+    let unhealthy = node.store_health().unwrap_err();
+    assert!(
+        unhealthy.to_string().contains("injected write failure"),
+        "{unhealthy}"
+    );
+    store.fail_writes_after(usize::MAX);
+    node.accept_block(block.id).unwrap();
+    assert!(node.store_health().is_ok(), "healthy once a write succeeds");
+    assert!(matches!(
+        node.tx(&tx.id()),
+        Some((found, TxStatus::Accepted { height: 1, .. })) if found == tx
+    ));
+}

@@ -183,6 +183,33 @@ mod tests {
     }
 
     #[test]
+    fn the_length_checks_are_exact_at_their_edges() {
+        let empty = block(0).seal().bytes;
+        assert_eq!(empty.len(), HEADER_LEN + 1 + 32, "the smallest block");
+        assert!(SealedBlock::decode(&empty).is_ok());
+        for cut in 0..empty.len() {
+            assert_eq!(
+                SealedBlock::decode(&empty[..cut]),
+                Err(BlockError::Malformed(
+                    "shorter than a block header".to_string()
+                )),
+                "cut at {cut}"
+            );
+        }
+        // The count bound: at it, decoding goes on (and finds the bytes missing); past it, the
+        // count alone is refused.
+        let with_count = |count: u32| {
+            let mut bytes = empty.clone();
+            bytes.splice(49..50, Compact(count).encode());
+            SealedBlock::decode(&bytes).unwrap_err().to_string()
+        };
+        let at = with_count(MAX_DECODE_TXS as u32);
+        assert!(!at.contains("beyond any limit"), "{at}");
+        let past = with_count(MAX_DECODE_TXS as u32 + 1);
+        assert!(past.contains("beyond any limit"), "{past}");
+    }
+
+    #[test]
     fn a_huge_length_prefix_is_refused_before_allocating() {
         let mut bytes = block(0).seal().bytes;
         // Replace the one-byte compact zero with the 4-byte-mode prefix for 2^30 - 1.

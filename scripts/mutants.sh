@@ -7,6 +7,8 @@
 # Too slow for the test command (~780 mutants, ~10 s each on 2 idle cores), so it runs here:
 #   scripts/mutants.sh              # everything, one shard
 #   scripts/mutants.sh 0/2          # half of the mutants (shards count from 0: run 1/2 too)
+#   scripts/mutants.sh 0/2 --iterate  # further arguments go to cargo-mutants; --iterate skips
+#                                   # the mutants $MUTANTS_OUT already lists caught or unviable
 # Environment: MUTANTS_OUT (results, default target/mutants-out[-shard]),
 #   CARGO_TARGET_DIR (default target/mutants-target), TRANSFERVM_PROPERTY_CASES (default 32:
 #   the property test's random workloads, fewer than the test command's 256 to keep each
@@ -17,7 +19,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
 
-shard="${1:-}"
+shard=""
+if [ $# -gt 0 ] && [[ "$1" != -* ]]; then
+  shard="$1"
+  shift
+fi
 version="27.1.0"
 if ! cargo mutants --version 2>/dev/null | grep -q "$version"; then
   echo "== installing cargo-mutants $version"
@@ -48,13 +54,13 @@ status=0
   --file 'src/chain/**' --file 'src/node/**' \
   --profile mutants --cargo-test-arg=--lib \
   --minimum-test-timeout 60 \
-  "${shard_args[@]}" --output "$out") || status=$?
+  "${shard_args[@]}" --output "$out" "$@") || status=$?
 # cargo-mutants exits 2 when some mutants were missed, 3 on timeouts: the figures below say
 # which; anything else is a failure of the run itself.
-for kind in caught missed timeout unviable; do
+for kind in caught previously_caught missed timeout unviable; do
   count=0
   [ -f "$out/mutants.out/$kind.txt" ] && count="$(wc -l <"$out/mutants.out/$kind.txt")"
-  printf '%-9s %s\n' "$kind" "$count"
+  printf '%-17s %s\n' "$kind" "$count"
 done
 echo "== $(( $(date +%s) - started )) s; missed mutants: $out/mutants.out/missed.txt"
 case "$status" in 0 | 2 | 3) exit 0 ;; *) exit "$status" ;; esac

@@ -2,7 +2,9 @@
 # Mutation testing of the chain core and the node (RELIABILITY.md "Mutation testing"):
 # cargo-mutants changes src/chain/** and src/node/** one mutant at a time (a function body
 # replaced by a default value, an operator swapped, a condition negated) and runs the library's
-# unit tests against each; a mutant the tests still pass is a behaviour no test pins.
+# unit tests against each; a mutant the tests still pass is a behaviour no test pins. `--lib` goes
+# to every cargo call (--cargo-arg), not only the test run: otherwise each mutant also rebuilds
+# every integration-test binary, which tripled the time per mutant.
 #
 # Too slow for the test command (~780 mutants, ~10 s each on 2 idle cores), so it runs here:
 #   scripts/mutants.sh              # everything, one shard
@@ -52,7 +54,7 @@ started=$(date +%s)
 status=0
 (cd "$scratch/tree" && cargo mutants --in-place --no-shuffle \
   --file 'src/chain/**' --file 'src/node/**' \
-  --profile mutants --cargo-test-arg=--lib \
+  --profile mutants --cargo-arg=--lib \
   --minimum-test-timeout 60 \
   "${shard_args[@]}" --output "$out" "$@") || status=$?
 # cargo-mutants exits 2 when some mutants were missed, 3 on timeouts: the figures below say

@@ -38,10 +38,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 log() { echo "faults.sh: $*" >&2; }
 
-command -v go >/dev/null 2>&1 || { log "the go command is required (Go >= 1.21)"; exit 1; }
-export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
-export CGO_ENABLED=1
-export CGO_CFLAGS="${CGO_CFLAGS:--O2 -D__BLST_PORTABLE__}"
+# shellcheck source=go-host-lib.sh
+source "$here/go-host-lib.sh"
+go_host_env faults.sh
 
 parts="${FAULTS_PARTS:-dev,hostile,network}"
 has_part() { [[ ",$parts," == *",$1,"* ]]; }
@@ -89,13 +88,7 @@ if ! has_part network; then
     exit "$overall"
 fi
 
-if [[ -z "${TRANSFERVM_PLUGIN:-}" ]]; then
-    log "cargo build --bin transfervm"
-    (cd "$root" && cargo build --bin transfervm)
-    target_dir="${CARGO_TARGET_DIR:-$root/target}"
-    [[ "$target_dir" = /* ]] || target_dir="$root/$target_dir"
-    TRANSFERVM_PLUGIN="$target_dir/debug/transfervm"
-fi
+transfervm_plugin faults.sh
 LUXD="${LUXD:-$(bash "$root/tests/host/build-luxd.sh")}"
 
 export FAULTS_SEED="${FAULTS_SEED:-$(( $(date +%s%N) % 1000000000 ))}"
@@ -126,13 +119,10 @@ trap cleanup EXIT
 
 t0=$(date +%s)
 cd "$root/tests/host"
-ldflags=""
-minor="$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')"
-if [[ "$minor" =~ ^[0-9]+$ ]] && ((minor >= 23)); then ldflags="-checklinkname=0"; fi
 status=0
 deadline_s=$(( minutes * 60 ))
 timeout --kill-after=30s "$(( deadline_s + 300 ))s" \
-    go test -count=1 -v -ldflags="$ldflags" -timeout "$(( deadline_s + 180 ))s" -run '^TestLocalNetworkFaults$' . \
+    go test -count=1 -v -ldflags="$GO_HOST_LDFLAGS" -timeout "$(( deadline_s + 180 ))s" -run '^TestLocalNetworkFaults$' . \
     2>&1 | tee "$FAULTS_OUT/network.log" || status=$?
 cleanup
 trap - EXIT

@@ -63,20 +63,15 @@ dir="${LOCALNET_DIR:-/tmp/transfervm-localnet}"
 mkdir -p "$dir"
 dir="$(cd "$dir" && pwd)"
 
-export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
-export CGO_ENABLED=1
-export CGO_CFLAGS="${CGO_CFLAGS:--O2 -D__BLST_PORTABLE__}"
+# shellcheck source=go-host-lib.sh
+source "$root/scripts/go-host-lib.sh"
 
 # The network controller (a Go program using the host's packages), built per network dir.
 localnet="$dir/.bin/localnet"
 build_localnet() {
-    command -v go >/dev/null 2>&1 || { log "the go command is required"; exit 1; }
-    local ldflags="" minor
-    minor="$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')"
-    # geth's fjl/memsize (pulled in by the wallet's C-chain client) needs this on Go >= 1.23.
-    if [[ "$minor" =~ ^[0-9]+$ ]] && ((minor >= 23)); then ldflags="-checklinkname=0"; fi
+    go_host_env local-network.sh || exit 1
     mkdir -p "$dir/.bin"
-    (cd "$root/tests/host" && go build -ldflags="$ldflags" -o "$localnet.tmp" ./cmd/localnet)
+    (cd "$root/tests/host" && go build -ldflags="$GO_HOST_LDFLAGS" -o "$localnet.tmp" ./cmd/localnet)
     mv "$localnet.tmp" "$localnet"
 }
 

@@ -35,8 +35,7 @@
 #                        rpcdbserver; the target dir is $CARGO_TARGET_DIR or target/)
 #   RPCDB_SERVER_STACK   luxd (default: leveldb behind luxd's meterdb and prefixdb layers, as
 #                        luxd hands a chain its database) or leveldb (the bare database)
-# Go builds with the environment tests/host/run.sh uses: CGO_ENABLED=1, CGO_CFLAGS (blst's
-# portable flags), GOTOOLCHAIN=local unless set.
+# Go builds with the environment every host script uses (go-host-lib.sh).
 
 _rpcdb_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 _rpcdb_target="${CARGO_TARGET_DIR:-$_rpcdb_root/target}"
@@ -50,17 +49,13 @@ _rpcdb_stdin_fd=""
 _rpcdb_log() { echo "rpcdb-server: $*" >&2; }
 
 rpcdb_server_build() {
-    if ! command -v go >/dev/null 2>&1; then
-        _rpcdb_log "the go command is required (Go >= 1.21) and was not found in PATH"
-        return 1
-    fi
     mkdir -p "$(dirname "$RPCDB_SERVER_BIN")" || return
     _rpcdb_log "go build ./cmd/rpcdbserver -> $RPCDB_SERVER_BIN"
     (
-        cd "$_rpcdb_root/tests/host" &&
-            export CGO_ENABLED=1 \
-                CGO_CFLAGS="${CGO_CFLAGS:--O2 -D__BLST_PORTABLE__}" \
-                GOTOOLCHAIN="${GOTOOLCHAIN:-local}" &&
+        # shellcheck source=go-host-lib.sh
+        source "$_rpcdb_root/scripts/go-host-lib.sh" &&
+            go_host_env rpcdb-server &&
+            cd "$_rpcdb_root/tests/host" &&
             go build -o "$RPCDB_SERVER_BIN.tmp" ./cmd/rpcdbserver
     ) || return
     mv "$RPCDB_SERVER_BIN.tmp" "$RPCDB_SERVER_BIN"

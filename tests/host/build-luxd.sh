@@ -23,11 +23,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
 log() { echo "build-luxd: $*" >&2; }
 
-command -v go >/dev/null 2>&1 || { log "the go command is required"; exit 1; }
+# shellcheck source=../../scripts/go-host-lib.sh
+source "$here/../../scripts/go-host-lib.sh"
+go_host_env build-luxd
 command -v patch >/dev/null 2>&1 || { log "the patch command is required (apt-get install patch)"; exit 1; }
-export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
-export CGO_ENABLED=1
-export CGO_CFLAGS="${CGO_CFLAGS:--O2 -D__BLST_PORTABLE__}"
 
 module=github.com/luxdefi/node
 version="$(go list -m -f '{{.Version}}' "$module")"
@@ -59,12 +58,7 @@ done
 (cd "$src" && go mod edit -require="github.com/supranational/blst@$blst")
 grep "^github.com/supranational/blst $blst[ /]" go.sum >>"$src/go.sum"
 
-ldflags=""
-minor="$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')"
-if [[ "$minor" =~ ^[0-9]+$ ]] && ((minor >= 23)); then
-    ldflags="-checklinkname=0"
-fi
-(cd "$src" && go build -ldflags="$ldflags" -o "$bin.tmp" ./main)
+(cd "$src" && go build -ldflags="$GO_HOST_LDFLAGS" -o "$bin.tmp" ./main)
 mv "$bin.tmp" "$bin"
 echo "$stamp" >"$cache/stamp"
 # The source copy is only needed for the build.

@@ -25,19 +25,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 log() { echo "e2e.sh: $*" >&2; }
 
-command -v go >/dev/null 2>&1 || { log "the go command is required (Go >= 1.21)"; exit 1; }
-command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || { log "a C compiler is required (cgo)"; exit 1; }
-export GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
-export CGO_ENABLED=1
-export CGO_CFLAGS="${CGO_CFLAGS:--O2 -D__BLST_PORTABLE__}"
-
-if [[ -z "${TRANSFERVM_PLUGIN:-}" ]]; then
-    log "cargo build --bin transfervm"
-    (cd "$root" && cargo build --bin transfervm)
-    target_dir="${CARGO_TARGET_DIR:-$root/target}"
-    [[ "$target_dir" = /* ]] || target_dir="$root/$target_dir"
-    TRANSFERVM_PLUGIN="$target_dir/debug/transfervm"
-fi
+# shellcheck source=../../scripts/go-host-lib.sh
+source "$root/scripts/go-host-lib.sh"
+go_host_env e2e.sh
+transfervm_plugin e2e.sh
 
 # The network's state lives here; the test stops the nodes itself, and the trap
 # does too in case go test is killed before its cleanup runs.
@@ -71,12 +62,9 @@ if [[ "${E2E_SKIP_FAULTS:-0}" != "1" ]]; then
         FAULTS_STALL_SECONDS=15 FAULTS_DEADLINE=12m
     # The seed is printed by the test; set FAULTS_SEED to repeat a run's choices.
 fi
-ldflags=""
-minor="$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')"
-if [[ "$minor" =~ ^[0-9]+$ ]] && ((minor >= 23)); then ldflags="-checklinkname=0"; fi
 cd "$here"
 status=0
 timeout --kill-after=30s 35m \
-    go test -count=1 -v -ldflags="$ldflags" -timeout "${E2E_TIMEOUT:-30m}" -run "$tests" . || status=$?
+    go test -count=1 -v -ldflags="$GO_HOST_LDFLAGS" -timeout "${E2E_TIMEOUT:-30m}" -run "$tests" . || status=$?
 log "done in $(($(date +%s) - t0)) s (exit $status)"
 exit $status

@@ -59,6 +59,37 @@ type netRPC struct {
 	client *http.Client
 }
 
+// signingInfo is what a client reads from transfervm.info to sign transfers for the chain.
+type signingInfo struct {
+	networkID uint32
+	chainID   ids.ID
+	minFee    uint64
+	mode      string
+}
+
+// chainInfo calls transfervm.info and parses what signing needs; any failure ends the test.
+func (c *netRPC) chainInfo(ctx context.Context, t *testing.T) signingInfo {
+	t.Helper()
+	var info struct {
+		NetworkID uint32 `json:"networkId"`
+		ChainID   string `json:"chainId"`
+		MinFee    string `json:"minFee"`
+		Mode      string `json:"mode"`
+	}
+	if err := c.call(ctx, "transfervm.info", nil, &info); err != nil {
+		t.Fatalf("transfervm.info on %s: %v", c.url, err)
+	}
+	chainID, err := ids.FromString(info.ChainID)
+	if err != nil {
+		t.Fatalf("transfervm.info on %s: chainId %q: %v", c.url, info.ChainID, err)
+	}
+	fee, err := strconv.ParseUint(info.MinFee, 10, 64)
+	if err != nil {
+		t.Fatalf("transfervm.info on %s: minFee %q: %v", c.url, info.MinFee, err)
+	}
+	return signingInfo{networkID: info.NetworkID, chainID: chainID, minFee: fee, mode: info.Mode}
+}
+
 func (c *netRPC) call(ctx context.Context, method string, params any, out any) error {
 	return jsonrpc.Call(ctx, c.client, c.url, method, params, out)
 }
@@ -204,26 +235,14 @@ func TestLocalNetworkE2E(t *testing.T) {
 	}
 	n.checkAlias(ctx, "after start")
 
-	var info struct {
-		NetworkID uint32 `json:"networkId"`
-		ChainID   string `json:"chainId"`
-		MinFee    string `json:"minFee"`
-		Mode      string `json:"mode"`
+	info := n.rpcs[0].chainInfo(ctx, t)
+	if info.chainID.String() != n.state.ChainID {
+		t.Fatalf("chain reports chainId %s, the P-chain created %s", info.chainID, n.state.ChainID)
 	}
-	if err := n.rpcs[0].call(ctx, "transfervm.info", nil, &info); err != nil {
-		t.Fatalf("transfervm.info: %v", err)
+	if info.mode != "luxd" {
+		t.Errorf("info.mode = %q, want luxd", info.mode)
 	}
-	chainID, err := ids.FromString(info.ChainID)
-	if err != nil || info.ChainID != n.state.ChainID {
-		t.Fatalf("chain reports chainId %q, the P-chain created %s (%v)", info.ChainID, n.state.ChainID, err)
-	}
-	if info.Mode != "luxd" {
-		t.Errorf("info.mode = %q, want luxd", info.Mode)
-	}
-	fee, err := strconv.ParseUint(info.MinFee, 10, 64)
-	if err != nil {
-		t.Fatalf("minFee %q: %v", info.MinFee, err)
-	}
+	chainID, fee := info.chainID, info.minFee
 
 	// One funded dev key per node: sender i submits to node i, so every node
 	// receives transfers and nonces never race between nodes.
@@ -267,7 +286,7 @@ func TestLocalNetworkE2E(t *testing.T) {
 		to := recipients[seq%len(recipients)]
 		amount := uint64(1000 + seq)
 		b := txBody{
-			Version: txVersion, NetworkID: info.NetworkID, ChainID: chainID,
+			Version: txVersion, NetworkID: info.networkID, ChainID: chainID,
 			From: s.addr, To: to, Amount: amount, Fee: fee, Nonce: s.nonce,
 			ExpiresAt: uint64(time.Now().Add(30 * time.Minute).Unix()),
 		}

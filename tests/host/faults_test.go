@@ -877,24 +877,8 @@ func TestLocalNetworkFaults(t *testing.T) {
 	if len(n.rpcs) != 3 {
 		t.Fatalf("network has %d nodes, want 3", len(n.rpcs))
 	}
-	var info struct {
-		NetworkID uint32 `json:"networkId"`
-		ChainID   string `json:"chainId"`
-		MinFee    string `json:"minFee"`
-	}
-	if err := n.rpcs[0].call(ctx, "transfervm.info", nil, &info); err != nil {
-		t.Fatalf("transfervm.info: %v", err)
-	}
-	chainID, err := ids.FromString(info.ChainID)
-	if err != nil {
-		t.Fatalf("chain ID %q: %v", info.ChainID, err)
-	}
-	fee, err := strconv.ParseUint(info.MinFee, 10, 64)
-	if err != nil {
-		t.Fatalf("minFee %q: %v", info.MinFee, err)
-	}
-
-	load := &faultLoad{t: t, urls: n.state.RPCURLs, chainID: chainID, netID: info.NetworkID, fee: fee,
+	info := n.rpcs[0].chainInfo(ctx, t)
+	load := &faultLoad{t: t, urls: n.state.RPCURLs, chainID: info.chainID, netID: info.networkID, fee: info.minFee,
 		down: map[int]bool{}, failedAt: map[int]time.Time{}, refusals: map[string]int{}, paused: true}
 	load.cond = sync.NewCond(&load.mu)
 	r := &faultsRun{t: t, ctx: ctx, n: n, load: load, rng: rand.New(rand.NewSource(cfg.seed)),

@@ -291,16 +291,12 @@ func parseU64(raw json.RawMessage) (uint64, error) {
 // lookup finds the first of keys (case-insensitive) in a JSON object, looking
 // at the top level first and then one level of nested objects.
 func lookup(raw json.RawMessage, keys ...string) (json.RawMessage, bool) {
+	if v, ok := lookupTop(raw, keys...); ok {
+		return v, true
+	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		return nil, false
-	}
-	for _, k := range keys {
-		for ok, v := range obj {
-			if strings.EqualFold(ok, k) {
-				return v, true
-			}
-		}
 	}
 	for _, v := range obj {
 		if r, ok := lookupTop(v, keys...); ok {
@@ -310,6 +306,7 @@ func lookup(raw json.RawMessage, keys ...string) (json.RawMessage, bool) {
 	return nil, false
 }
 
+// lookupTop finds the first of keys (case-insensitive) among the top-level fields of a JSON object.
 func lookupTop(raw json.RawMessage, keys ...string) (json.RawMessage, bool) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {

@@ -248,6 +248,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_document_is_refused_for_its_size_only_above_the_limit() {
+        // Zeroed buffers are mapped lazily: neither size costs memory, and parsing stops at
+        // the first byte.
+        for len in [
+            MAX_GENESIS_BYTES,
+            MAX_GENESIS_BYTES + 1,
+            MAX_GENESIS_BYTES + 2,
+        ] {
+            let document = vec![0u8; len];
+            let header = GenesisHeader::from_json(&document).unwrap_err().to_string();
+            let whole = Genesis::from_json(&document).unwrap_err().to_string();
+            let over = len > MAX_GENESIS_BYTES;
+            for err in [header, whole] {
+                assert_eq!(err.contains("-byte limit"), over, "{len} bytes: {err}");
+            }
+        }
+    }
+
+    #[test]
     fn the_shipped_local_genesis_is_valid_and_labelled() {
         let genesis = Genesis::from_json(LOCAL_GENESIS_JSON.as_bytes()).unwrap();
         assert!(genesis

@@ -37,6 +37,19 @@ fn refused_by_a_fresh_chain(tx: SignedTx, now_ms: u64) -> TxError {
 }
 
 #[test]
+fn an_admitted_signature_is_remembered_until_its_block_is_accepted() {
+    let mut chain = open_chain();
+    let id = admit(&mut chain, send().sign());
+    assert!(
+        chain.is_signature_verified(&id),
+        "checked once, at admission"
+    );
+    let block = chain.build_block(NOW_MS).unwrap();
+    chain.accept_block(block.id).unwrap();
+    assert!(!chain.is_signature_verified(&id), "forgotten once accepted");
+}
+
+#[test]
 fn admission_refuses_an_unknown_format_version() {
     let e = refused_by_a_fresh_chain(send().version(2).sign(), NOW_MS);
     assert!(matches!(e, TxError::Malformed(_)), "{e:?}");

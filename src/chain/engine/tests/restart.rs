@@ -6,6 +6,7 @@ use crate::chain::engine::layout::ACCOUNT_CHUNK;
 use crate::chain::engine::GenesisFacts;
 use crate::chain::engine::{presized_accounts, MAX_PRESIZED_ACCOUNTS};
 use crate::chain::genesis::{source_hash, Allocation, Genesis, LOCAL_GENESIS_JSON};
+use crate::chain::maps::address_map_with_capacity;
 use crate::chain::tx::address_of;
 use crate::chain::{Account, Address, Chain, ChainConfig, Id, OpenError, SealedBlock};
 use crate::keys::dev_key;
@@ -414,8 +415,14 @@ fn the_stored_account_count_is_only_a_hint() {
         Some(h.account_count as u64 - 1),
         "as written at genesis"
     );
-    // Too small, larger than the chain, absent.
-    for hint in [Some(0u64), Some(1 << 20), None] {
+    // Too small, larger than the chain, absent: the state is the same whatever the hint, and
+    // the count is recorded again only when the table had to grow or no count was kept.
+    let real = Some(h.account_count as u64);
+    for (hint, recorded) in [
+        (Some(0u64), real),
+        (Some(1 << 20), Some(1 << 20)),
+        (None, real),
+    ] {
         let mut batch = WriteBatch::default();
         match hint {
             Some(n) => batch.put(b"m/account-count".to_vec(), n.to_le_bytes().to_vec()),
@@ -425,15 +432,66 @@ fn the_stored_account_count_is_only_a_hint() {
         let chain = open_chain_on(h.store.clone(), chain_config());
         assert_eq!(chain.account_count(), h.account_count, "hint {hint:?}");
         assert_eq!(chain.recompute_digest(), h.digest, "hint {hint:?}");
+        assert_eq!(count(&h.store), recorded, "hint {hint:?}");
     }
-    // Recorded again when the table had to grow or no count was kept.
-    assert_eq!(count(&h.store), Some(h.account_count as u64));
     // A count no chain could reach sizes the table for the most any could.
     for absurd in [u64::MAX, 1 << 40] {
         assert_eq!(presized_accounts(Some(absurd)), MAX_PRESIZED_ACCOUNTS);
     }
     assert_eq!(presized_accounts(None), 0);
     assert_eq!(presized_accounts(Some(12)), 12);
+}
+
+#[test]
+fn a_chain_reports_the_parameters_of_its_genesis_when_opened_and_reopened() {
+    let genesis = local_genesis_with_caps(17, 40_000);
+    let params = Genesis::from_json(genesis.as_bytes()).unwrap().params;
+    assert_eq!((params.max_block_txs, params.max_block_bytes), (17, 40_000));
+    let store = memory_store();
+    let chain = Chain::open(store.clone(), genesis.as_bytes(), chain_config()).unwrap();
+    assert_eq!(chain.params(), &params);
+    drop(chain);
+    let chain = Chain::open(store, genesis.as_bytes(), chain_config()).unwrap();
+    assert_eq!(chain.params(), &params);
+}
+
+#[test]
+fn store_health_reports_a_store_that_cannot_be_read() {
+    let watched = Arc::new(WatchedStore::default());
+    let chain = open_chain_on(watched.clone(), chain_config());
+    assert!(chain.store_health().is_ok());
+    watched.fail_reads(true);
+    let err = chain.store_health().expect_err("unreadable");
+    assert!(err.to_string().contains("injected read failure"), "{err}");
+    watched.fail_reads(false);
+    assert!(chain.store_health().is_ok());
+}
+
+#[test]
+fn a_steady_restart_writes_nothing_even_when_the_count_fills_its_table_exactly() {
+    // The table sized for the stored count can hold exactly that many accounts: the chain did
+    // not outgrow it, so nothing is to be written again.
+    let local = Genesis::from_json(LOCAL_GENESIS_JSON.as_bytes())
+        .unwrap()
+        .allocations
+        .len();
+    let exact = (local + 1..4096)
+        .find(|&n| address_map_with_capacity::<Account>(n).capacity() == n)
+        .expect("some count fills a table exactly");
+    let genesis = genesis_with_accounts((exact - local) as u32);
+    let watched = Arc::new(WatchedStore::default());
+    let store: Arc<dyn KvStore> = watched.clone();
+    let chain = Chain::open(store.clone(), &genesis, chain_config()).unwrap();
+    assert_eq!(chain.account_count(), exact);
+    drop(chain);
+    let writes = watched.writes();
+    let chain = Chain::open(store, &genesis, chain_config()).unwrap();
+    assert_eq!(chain.account_count(), exact);
+    assert_eq!(
+        watched.writes(),
+        writes,
+        "a restart with nothing new writes nothing"
+    );
 }
 
 #[test]

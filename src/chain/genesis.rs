@@ -266,6 +266,120 @@ mod tests {
         }
     }
 
+    /// The local genesis with its parameters changed by `change`, as parsed and checked.
+    fn with_params(change: impl FnOnce(&mut ChainParams)) -> Result<Genesis, GenesisError> {
+        let mut genesis = Genesis::from_json(LOCAL_GENESIS_JSON.as_bytes()).unwrap();
+        change(&mut genesis.params);
+        Genesis::from_json(&serde_json::to_vec(&genesis).unwrap())
+    }
+
+    #[test]
+    fn each_parameter_is_refused_just_outside_its_range_and_taken_at_its_edges() {
+        let one_tx = Block::encoded_len(1) as u32;
+        let year = 366 * 24 * 3600;
+        let max_txs = super::super::block::MAX_DECODE_TXS as u32;
+        type Change = Box<dyn FnOnce(&mut ChainParams)>;
+        let cases: Vec<(&str, Change, Option<&str>)> = vec![
+            (
+                "no transfers",
+                Box::new(|p| p.max_block_txs = 0),
+                Some("maxBlockTxs"),
+            ),
+            ("one transfer", Box::new(|p| p.max_block_txs = 1), None),
+            (
+                "the decoder's cap",
+                Box::new(move |p| p.max_block_txs = max_txs),
+                None,
+            ),
+            (
+                "over it",
+                Box::new(move |p| p.max_block_txs = max_txs + 1),
+                Some("maxBlockTxs"),
+            ),
+            (
+                "one transfer's bytes",
+                Box::new(move |p| p.max_block_bytes = one_tx),
+                None,
+            ),
+            (
+                "a byte less",
+                Box::new(move |p| p.max_block_bytes = one_tx - 1),
+                Some("maxBlockBytes"),
+            ),
+            (
+                "no expiry",
+                Box::new(|p| p.max_expiry_secs = 0),
+                Some("maxExpirySecs"),
+            ),
+            ("a second", Box::new(|p| p.max_expiry_secs = 1), None),
+            ("a year", Box::new(move |p| p.max_expiry_secs = year), None),
+            (
+                "a second more",
+                Box::new(move |p| p.max_expiry_secs = year + 1),
+                Some("maxExpirySecs"),
+            ),
+        ];
+        for (what, change, refused) in cases {
+            match (with_params(change), refused) {
+                (Ok(_), None) => {}
+                (Err(e), Some(field)) => assert!(e.0.contains(field), "{what}: {e}"),
+                (outcome, _) => panic!("{what}: {outcome:?}"),
+            }
+        }
+        let mut genesis = Genesis::from_json(LOCAL_GENESIS_JSON.as_bytes()).unwrap();
+        genesis.allocations.clear();
+        let err = Genesis::from_json(&serde_json::to_vec(&genesis).unwrap()).unwrap_err();
+        assert!(err.0.contains("allocation"), "{err}");
+    }
+
+    /// A reader that fails once with `kind` before handing out its bytes.
+    struct FailsOnce<'a> {
+        kind: Option<std::io::ErrorKind>,
+        bytes: &'a [u8],
+    }
+
+    impl Read for FailsOnce<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if let Some(kind) = self.kind.take() {
+                return Err(kind.into());
+            }
+            self.bytes.read(buf)
+        }
+    }
+
+    #[test]
+    fn an_interrupted_read_is_retried_and_any_other_error_is_returned() {
+        let bytes = LOCAL_GENESIS_JSON.as_bytes();
+        let interrupted = FailsOnce {
+            kind: Some(std::io::ErrorKind::Interrupted),
+            bytes,
+        };
+        assert_eq!(
+            source_hash_of_reader(interrupted).unwrap(),
+            source_hash(bytes)
+        );
+        let failing = FailsOnce {
+            kind: Some(std::io::ErrorKind::PermissionDenied),
+            bytes,
+        };
+        let err = source_hash_of_reader(failing).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
+    }
+
+    #[test]
+    fn a_dev_chains_id_is_derived_from_its_genesis_block_the_same_way_in_every_version() {
+        // Wallets sign a dev chain's transfers with this ID: a change would void every
+        // transfer signed for an existing dev chain, so it is pinned (SHA-256 of
+        // "transfervm/dev-chain/v1" and the block ID, computed apart from this code).
+        let id = dev_chain_id(&Id([0x11; 32]));
+        assert_eq!(id, dev_chain_id(&Id([0x11; 32])));
+        assert_ne!(id, dev_chain_id(&Id([0x12; 32])));
+        assert_eq!(
+            hex::encode(id.0),
+            "13f82f38adfa2fcc692f4a90be5cb86742e386da7bd6ed9fd6374520b0bb6134"
+        );
+    }
+
     #[test]
     fn the_shipped_local_genesis_is_valid_and_labelled() {
         let genesis = Genesis::from_json(LOCAL_GENESIS_JSON.as_bytes()).unwrap();

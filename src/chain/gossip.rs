@@ -166,6 +166,14 @@ mod tests {
         // The largest message the cap allows is not refused for its length.
         let full: Vec<_> = (0..MAX_GOSSIP_TXS as u64).map(tx).collect();
         assert!(encode_gossip(&full).len() <= MAX_GOSSIP_BYTES);
+        // The cap is where its doc puts it (a version byte, the longest count prefix, the
+        // most transactions), written out here rather than read from the constant: a message of
+        // that length is read, one byte more is refused unread; both under the 2 MiB network
+        // limit.
+        let cap = 1 + 5 + 4_096 * SIGNED_TX_LEN;
+        assert_eq!(reason(&vec![0; cap]), "unsupported_version");
+        assert_eq!(reason(&vec![0; cap + 1]), "over_cap");
+        assert!(cap + 1 < 2 << 20);
         let mut bad_tx = bytes.clone();
         bad_tx[2] = 9; // the first transaction's version byte
         assert_eq!(reason(&bad_tx), "malformed_tx");

@@ -157,6 +157,14 @@ mod tests {
         assert_eq!(reason(&[]), "malformed");
         assert_eq!(reason(&[GOSSIP_VERSION]), "malformed");
         assert_eq!(reason(&bytes[..bytes.len() - 1]), "malformed");
+        assert_eq!(
+            decode_gossip(&bytes[..bytes.len() - 1]),
+            Err(GossipError::LengthMismatch {
+                count: 2,
+                expected: 2 * SIGNED_TX_LEN,
+                found: 2 * SIGNED_TX_LEN - 1,
+            })
+        );
         assert_eq!(reason(&[GOSSIP_VERSION + 1, 0]), "unsupported_version");
         let mut many = vec![GOSSIP_VERSION];
         Compact(MAX_GOSSIP_TXS as u32 + 1).encode_to(&mut many);
@@ -166,6 +174,7 @@ mod tests {
         // The largest message the cap allows is not refused for its length.
         let full: Vec<_> = (0..MAX_GOSSIP_TXS as u64).map(tx).collect();
         assert!(encode_gossip(&full).len() <= MAX_GOSSIP_BYTES);
+        assert_eq!(decode_gossip(&encode_gossip(&full)).unwrap(), full);
         // The cap is where its doc puts it (a version byte, the longest count prefix, the
         // most transactions), written out here rather than read from the constant: a message of
         // that length is read, one byte more is refused unread; both under the 2 MiB network

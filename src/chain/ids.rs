@@ -248,6 +248,70 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cb58_text_is_read_up_to_128_characters_and_down_to_an_empty_payload() {
+        // Zero bytes each encode as one '1', so a payload of zeros can be made to any length.
+        let of_len = |len: usize| {
+            (0..len)
+                .map(|zeros| cb58_encode(&vec![0; zeros]))
+                .find(|text| text.len() == len)
+                .expect("some payload of zeros encodes to that length")
+        };
+        let longest = of_len(128);
+        assert!(cb58_decode(&longest).is_some(), "128 characters are read");
+        assert_eq!(cb58_decode(&of_len(129)), None, "129 are not");
+        assert_eq!(cb58_decode(&cb58_encode(&[])), Some(Vec::new()));
+        // Under four bytes there is no room for a checksum.
+        for short in ["", "1", "12", "111"] {
+            assert_eq!(cb58_decode(short), None, "{short:?}");
+        }
+    }
+
+    #[test]
+    fn debug_forms_name_the_type_and_the_text_form() {
+        let id = Id([7; 32]);
+        assert_eq!(format!("{id:?}"), format!("Id({})", id.to_cb58()));
+        let address = Address([7; 32]);
+        assert_eq!(
+            format!("{address:?}"),
+            format!("Address(0x{})", "07".repeat(32))
+        );
+    }
+
+    #[test]
+    fn a_refused_text_is_quoted_in_its_error_cut_to_80_characters() {
+        let err = "not-an-address".parse::<Address>().unwrap_err().to_string();
+        assert!(err.contains("not-an-address"), "{err}");
+        let long = "z".repeat(500);
+        let err = long.parse::<Id>().unwrap_err().to_string();
+        assert!(err.contains(&"z".repeat(80)), "{err}");
+        assert!(!err.contains(&"z".repeat(81)), "{err}");
+    }
+
+    #[test]
+    fn amounts_are_decimal_strings_of_at_most_20_digits_that_fit_in_64_bits() {
+        use amount_string::{parse_amount, AmountError};
+        let not_decimal = |text: &str| {
+            assert!(
+                matches!(parse_amount(text), Err(AmountError::NotDecimal(_))),
+                "{text:?}: {:?}",
+                parse_amount(text)
+            )
+        };
+        not_decimal("");
+        not_decimal("-1");
+        not_decimal("1e3");
+        not_decimal(" 1");
+        // 21 digits are refused for their length, even with a small value.
+        not_decimal("000000000000000000001");
+        assert_eq!(parse_amount("00000000000000000001"), Ok(1));
+        assert_eq!(parse_amount("18446744073709551615"), Ok(u64::MAX));
+        assert!(matches!(
+            parse_amount("18446744073709551616"),
+            Err(AmountError::TooLarge(_))
+        ));
+    }
+
+    #[test]
     fn cb58_matches_the_published_timestampvm_vm_id() {
         let mut name = [0u8; 32];
         name[..11].copy_from_slice(b"timestampvm");

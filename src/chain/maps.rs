@@ -30,3 +30,17 @@ pub type IdSet = HashSet<Id, KeyedState>;
 pub fn address_map_with_capacity<V>(capacity: usize) -> AddressMap<V> {
     HashMap::with_capacity_and_hasher(capacity, KeyedState::default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_presized_address_map_has_its_room_before_the_first_insert() {
+        // The account table is sized once at load so that filling it never resizes (two
+        // tables at once at a million accounts).
+        let map = address_map_with_capacity::<u64>(10_000);
+        assert!(map.is_empty());
+        assert!(map.capacity() >= 10_000, "{}", map.capacity());
+    }
+}

@@ -24,7 +24,7 @@
 #   FAULTS_PARTS=network FAULTS_SEED=42 scripts/faults.sh     the same network choices again
 #
 # Environment (network): FAULTS_SEED, FAULTS_CYCLES (20), FAULTS_STALLS (validator,load; or
-# none), FAULTS_STALL_SECONDS (30), FAULTS_KEEP=1 (keep the network's directory, with every
+# none), FAULTS_STALL_SECONDS (30), LOCALNET_KEEP=1 (keep the network's directory, with every
 # node's logs, after a passing run too; a failing run always keeps it), LOCALNET_LOG_LEVEL (the
 # nodes' log level, default info), TRANSFERVM_PLUGIN (skip cargo build), LUXD (skip the node
 # build). Each part's figures (the lines its tests print) are collected in one summary printed at
@@ -135,7 +135,7 @@ if [[ -n "$left" ]]; then
     echo "$left" >&2
     status=1
 fi
-if [[ $status -ne 0 || "${FAULTS_KEEP:-0}" == "1" ]]; then
+if [[ $status -ne 0 || "${LOCALNET_KEEP:-0}" == "1" ]]; then
     log "the network's directory (logs under node*/) is kept: $TRANSFERVM_FAULTS_DIR"
 else
     rm -rf "$TRANSFERVM_FAULTS_DIR"

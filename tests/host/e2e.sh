@@ -15,7 +15,8 @@
 #
 # Environment: TRANSFERVM_PLUGIN (skip cargo build), LUXD (skip the node build),
 # E2E_TIMEOUT (go test -timeout, default 30m), E2E_FAULT_CYCLES (default 2),
-# E2E_SKIP_FAULTS=1 (only TestLocalNetworkE2E).
+# E2E_SKIP_FAULTS=1 (only TestLocalNetworkE2E), LOCALNET_KEEP=1 (keep each network's directory
+# and node logs after a passing run too).
 # Measured on 2 busy cores: cold (luxd not yet built) ~5.5 min to build luxd, plus ~2 min
 # to compile the Go test and the network controller, then ~70 s of end-to-end test and
 # ~3 min of fault test; warm ~4.3 min in all.

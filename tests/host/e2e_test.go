@@ -510,7 +510,8 @@ func startLocalNetwork(ctx context.Context, t *testing.T, dirVar, tmpPrefix stri
 	)
 	n := &e2eNet{t: t, script: filepath.Join(root, "scripts", "local-network.sh"), env: env, dir: dir}
 
-	// Always stop every node, even on failure; keep the logs of a failed run.
+	// Always stop every node, even on failure; keep the logs of a failed run, or
+	// of any run with LOCALNET_KEEP=1 (to read what the nodes did).
 	t.Cleanup(func() {
 		if t.Failed() {
 			n.logTails()
@@ -540,7 +541,7 @@ func startLocalNetwork(ctx context.Context, t *testing.T, dirVar, tmpPrefix stri
 		if len(left) > 0 {
 			t.Errorf("processes left running after stop (killed now): %v", left)
 		}
-		if t.Failed() {
+		if t.Failed() || os.Getenv("LOCALNET_KEEP") == "1" {
 			t.Logf("network state and logs kept in %s", dir)
 		} else {
 			os.RemoveAll(dir)

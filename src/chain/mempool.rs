@@ -64,11 +64,6 @@ impl Mempool {
         }
     }
 
-    /// The caps in force.
-    pub fn limits(&self) -> &MempoolLimits {
-        &self.limits
-    }
-
     /// Number of pending transfers.
     pub fn len(&self) -> usize {
         self.txs.len()
@@ -387,8 +382,17 @@ mod tests {
                 needed: 11
             })
         );
+        // A removal gives back exactly that transfer's cost: room for one more, not two.
         pool.remove(&id);
         pool.admit(id3, t3, account).unwrap();
+        let (id4, t4) = tx(1, 3, 10, 100);
+        assert_eq!(
+            pool.admit(id4, t4, account),
+            Err(TxError::InsufficientFunds {
+                balance: 3,
+                needed: 11
+            })
+        );
     }
 
     #[test]

@@ -25,6 +25,7 @@ use crate::metrics::Metrics;
 use crate::storage::StoreError;
 use combiner::SignatureCombiner;
 use parsed::ParsedBlocks;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Instant;
 
@@ -107,6 +108,10 @@ pub struct Node {
     /// admitted transfer could not become final, and a wallet should hear so at once rather
     /// than wait on a transfer stuck in a block that cannot be stored.
     store_fault: Mutex<Option<StoreError>>,
+    /// `build_block` calls so far, whatever their outcome: two readings apart tell whether the
+    /// engine acted on a build request at all (a host can drop one without a word; see
+    /// [`Node::build_attempts`]).
+    build_attempts: AtomicU64,
 }
 
 impl Node {
@@ -129,6 +134,7 @@ impl Node {
             accepting: Mutex::new(()),
             parsed: Mutex::new(ParsedBlocks::default()),
             store_fault: Mutex::new(None),
+            build_attempts: AtomicU64::new(0),
         }
     }
 
@@ -439,8 +445,23 @@ impl Node {
 
     // === consensus ===
 
+    /// How many times the engine has asked for a block so far. A host's consensus engine may
+    /// consume a build request without ever calling `build_block` (luxd's proposervm refuses a
+    /// build before this node's proposer window opens, and the engine drops the request); an
+    /// environment that sees this count stand still while [`has_pending`](Self::has_pending)
+    /// asks again, or the transfers would wait for an unrelated event.
+    pub fn build_attempts(&self) -> u64 {
+        self.build_attempts.load(Ordering::Relaxed)
+    }
+
+    /// Whether transfers wait in the mempool for a block.
+    pub fn has_pending(&self) -> bool {
+        !self.chain().mempool().is_empty()
+    }
+
     /// Builds a block on the preferred block. Asks for another build if transactions remain.
     pub fn build_block(&self) -> Result<SealedBlock, BlockError> {
+        self.build_attempts.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let now_ms = self.now_ms();
         let (result, remaining) = {

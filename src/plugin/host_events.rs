@@ -7,7 +7,13 @@
 //! * build requests coalesce: one queued request is enough, because the engine builds
 //!   everything pending and the node asks again when a build leaves transactions behind. The
 //!   host answers "full message queue" when its own one-slot channel already holds a request; that is
-//!   expected and only logged at debug level.
+//!   expected and only logged at debug level. A request the host takes can still come to
+//!   nothing: luxd's proposervm refuses a build before this node's proposer window opens, and
+//!   the engine then drops the request without calling `BuildBlock`. So while transfers wait
+//!   and the engine has not asked for a block for [`BUILD_REMINDER`], the request is sent
+//!   again. Without this, a node whose only request was dropped built nothing until some
+//!   other event (a block accepted) woke it: with one validator of three stopped, the other
+//!   two then finalized one block in 30 s (RELIABILITY.md, "Stalls").
 //! * gossip is batched: transactions arriving within [`GOSSIP_FLUSH`] go out in one message of
 //!   at most [`MAX_GOSSIP_TXS`] transactions. Gossip is best effort; if the host falls far
 //!   behind, new batches are dropped (with a warning) rather than queued without bound.
@@ -16,9 +22,10 @@ use super::grpc;
 use super::shutdown::StopSignal;
 use crate::chain::gossip::{encode_gossip, MAX_GOSSIP_TXS};
 use crate::chain::SignedTx;
-use crate::node::NodeEvents;
+use crate::node::{Node, NodeEvents};
 use crate::pb::appsender::SendAppGossipMsg;
 use crate::pb::messenger::{Message, NotifyRequest};
+use std::sync::Weak;
 use std::time::Duration;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::time::Instant;
@@ -31,6 +38,10 @@ pub(crate) const GOSSIP_FLUSH: Duration = Duration::from_millis(15);
 /// Batches (one per admission call) that may wait for the gossip task.
 const GOSSIP_QUEUE: usize = 4_096;
 
+/// How long transfers may wait with no `BuildBlock` from the engine before the build request
+/// is sent again (the proposervm's windows are 5 s; its least block delay is 1 s).
+pub(crate) const BUILD_REMINDER: Duration = Duration::from_secs(1);
+
 /// Longest a call to the host may take before it is abandoned.
 const HOST_CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -42,11 +53,23 @@ pub(crate) struct HostEvents {
 
 impl HostEvents {
     /// Starts the delivery tasks on the current runtime, using `channel` to the host's
-    /// `server_addr`; they end when `stop` fires or the events are dropped.
-    pub(crate) fn start(channel: Channel, stop: StopSignal) -> Self {
+    /// `server_addr`; they end when `stop` fires, the events are dropped or `node` is gone.
+    /// Every `reminder` the build task looks at `node` and asks again for a block if transfers
+    /// wait and the engine has not called `BuildBlock` since it last looked.
+    pub(crate) fn start(
+        channel: Channel,
+        stop: StopSignal,
+        node: Weak<Node>,
+        reminder: Duration,
+    ) -> Self {
         let (build, build_rx) = mpsc::channel(1);
         let (gossip, gossip_rx) = mpsc::channel(GOSSIP_QUEUE);
-        tokio::spawn(notify_loop(channel.clone(), build_rx, stop.clone()));
+        let watch = BuildWatch {
+            node,
+            reminder,
+            attempts_seen: 0,
+        };
+        tokio::spawn(notify_loop(channel.clone(), build_rx, watch, stop.clone()));
         tokio::spawn(gossip_loop(channel, gossip_rx, stop));
         HostEvents { build, gossip }
     }
@@ -79,11 +102,48 @@ fn is_full_queue(status: &tonic::Status) -> bool {
     status.message().contains("full message queue")
 }
 
-async fn notify_loop(channel: Channel, mut requests: mpsc::Receiver<()>, stop: StopSignal) {
+/// What the build task reads of the node to tell a dropped build request from a served one.
+struct BuildWatch {
+    /// The node (weak: the node holds these events).
+    node: Weak<Node>,
+    /// How often to look.
+    reminder: Duration,
+    /// `Node::build_attempts` when it last looked.
+    attempts_seen: u64,
+}
+
+impl BuildWatch {
+    /// `None` once the node is gone; otherwise whether to ask again: transfers wait and the
+    /// engine has not called `BuildBlock` since the last look.
+    fn overdue(&mut self) -> Option<bool> {
+        let node = self.node.upgrade()?;
+        let attempts = node.build_attempts();
+        let idle = attempts == self.attempts_seen;
+        self.attempts_seen = attempts;
+        Some(idle && node.has_pending())
+    }
+}
+
+async fn notify_loop(
+    channel: Channel,
+    mut requests: mpsc::Receiver<()>,
+    mut watch: BuildWatch,
+    stop: StopSignal,
+) {
     let mut client = grpc::messenger_client(channel);
+    let mut reminder = tokio::time::interval(watch.reminder);
+    reminder.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             request = requests.recv() => if request.is_none() { return },
+            _ = reminder.tick() => match watch.overdue() {
+                None => return,
+                Some(false) => continue,
+                Some(true) => debug!(
+                    "transfers wait and the engine has not asked for a block in {:?}: asking again",
+                    watch.reminder
+                ),
+            },
             _ = stop.stopped() => return,
         }
         let call = client.notify(NotifyRequest {
@@ -154,7 +214,8 @@ async fn gossip_loop(
 mod tests {
     use super::*;
     use crate::chain::gossip::decode_gossip;
-    use crate::test_utils::{unchecked_tx as tx, RecordingHost};
+    use crate::node::Source;
+    use crate::test_utils::{open_node, unchecked_tx as tx, RecordingHost, Transfer};
     use std::sync::Arc;
     use tonic::Status;
 
@@ -164,6 +225,72 @@ mod tests {
             assert!(Instant::now() < deadline, "timed out waiting for {what}");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+
+    /// A short reminder, so that tests see several in well under a second.
+    const REMINDER: Duration = Duration::from_millis(40);
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_build_request_the_engine_never_acted_on_is_sent_again_while_transfers_wait() {
+        let host = Arc::new(RecordingHost::default());
+        let (addr, server) = host.serve().await;
+        let stop = StopSignal::new();
+        let channel = grpc::endpoint(&addr).unwrap().connect_lazy();
+        let node = open_node();
+        let events = Arc::new(HostEvents::start(
+            channel,
+            stop.clone(),
+            Arc::downgrade(&node),
+            REMINDER,
+        ));
+        node.set_events(events);
+        // Nothing pending: nothing asked, however long.
+        tokio::time::sleep(REMINDER * 4).await;
+        assert_eq!(host.notifies(), 0);
+
+        // A transfer arrives: one request, then, as the engine never calls BuildBlock (as
+        // when a proposervm drops it), more.
+        let verdicts = node.submit(vec![Ok(Transfer::from_dev(0).sign())], Source::Api);
+        assert!(verdicts[0].is_ok(), "{verdicts:?}");
+        wait_until("a reminder", || host.notifies() >= 3).await;
+
+        // The engine builds and accepts: nothing waits, so the reminders stop.
+        let block = node.build_block().unwrap();
+        node.accept_block(block.id).unwrap();
+        tokio::time::sleep(REMINDER * 2).await;
+        let settled = host.notifies();
+        tokio::time::sleep(REMINDER * 4).await;
+        assert_eq!(host.notifies(), settled, "no request while nothing waits");
+
+        // Once the node is gone, the task ends.
+        drop(node);
+        tokio::time::sleep(REMINDER * 2).await;
+        let last = host.notifies();
+        tokio::time::sleep(REMINDER * 3).await;
+        assert_eq!(host.notifies(), last);
+        stop.trigger();
+        server.abort();
+    }
+
+    #[test]
+    fn a_reminder_is_due_only_while_transfers_wait_and_no_build_was_tried_since_the_last_look() {
+        let node = open_node();
+        let mut watch = BuildWatch {
+            node: Arc::downgrade(&node),
+            reminder: REMINDER,
+            attempts_seen: 0,
+        };
+        assert_eq!(watch.overdue(), Some(false), "nothing waits");
+        // Nonce 1 before nonce 0: it waits, and no block can take it.
+        let waiting = Transfer::from_dev(0).nonce(1).sign();
+        assert!(node.submit(vec![Ok(waiting)], Source::Api)[0].is_ok());
+        assert_eq!(watch.overdue(), Some(true));
+        // An attempt since the last look, even a fruitless one: the engine is acting.
+        assert!(node.build_block().is_err());
+        assert_eq!(watch.overdue(), Some(false));
+        assert_eq!(watch.overdue(), Some(true), "and none since");
+        drop(node);
+        assert_eq!(watch.overdue(), None, "the node is gone");
     }
 
     #[test]
@@ -183,7 +310,9 @@ mod tests {
         let (addr, server) = host.serve().await;
         let stop = StopSignal::new();
         let channel = grpc::endpoint(&addr).unwrap().connect_lazy();
-        let events = HostEvents::start(channel, stop.clone());
+        // A node with nothing pending: no reminders, only the requests made here.
+        let node = open_node();
+        let events = HostEvents::start(channel, stop.clone(), Arc::downgrade(&node), REMINDER);
 
         for nonce in 0..10 {
             events.gossip(&[tx(nonce)]);

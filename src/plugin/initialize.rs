@@ -7,7 +7,7 @@
 
 use super::config::PluginConfig;
 use super::grpc;
-use super::host_events::HostEvents;
+use super::host_events::{HostEvents, BUILD_REMINDER};
 use super::rpcdb_store::RpcdbStore;
 use super::shutdown::StopSignal;
 use crate::api::http_entry::{Api, ApiLimits, ChainInfo};
@@ -104,7 +104,12 @@ pub(crate) async fn initialize(
     let host = grpc::endpoint(&request.server_addr)
         .map_err(Status::invalid_argument)?
         .connect_lazy();
-    node.set_events(Arc::new(HostEvents::start(host, stop)));
+    node.set_events(Arc::new(HostEvents::start(
+        host,
+        stop,
+        Arc::downgrade(&node),
+        BUILD_REMINDER,
+    )));
     let api = Arc::new(Api::new(
         node.clone(),
         ChainInfo { mode: "luxd" },

@@ -331,6 +331,29 @@ mod tests {
         assert_eq!(combiner.batches(), 1);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn without_its_thread_each_caller_checks_its_own_transfers() {
+        let mut combiner = combiner();
+        combiner.threaded = false;
+        let txs = three(0);
+        assert_own_verdicts(&txs, &combiner.check(txs.clone()));
+        assert_own_verdicts(&txs, &combiner.check_async(txs.clone()).await);
+        assert_eq!(combiner.batches(), 0, "nothing went through the thread");
+    }
+
+    #[test]
+    fn lost_verdicts_refuse_every_transfer_of_the_caller() {
+        let verdicts = internal_failure(3);
+        assert_eq!(
+            verdicts.len(),
+            3,
+            "one verdict per input, as callers zip them"
+        );
+        assert!(verdicts
+            .iter()
+            .all(|v| matches!(v, Err(TxError::Malformed(why)) if why.contains("internal"))));
+    }
+
     #[test]
     fn dropping_the_combiner_ends_its_thread() {
         let combiner = combiner();

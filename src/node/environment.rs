@@ -57,3 +57,21 @@ impl Source {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_system_clock_reads_unix_milliseconds() {
+        // 2024-01-01 and 2100-01-01 in Unix milliseconds: a clock in seconds, or stuck at a
+        // constant, falls outside.
+        let now = SystemClock.now_ms();
+        assert!(
+            (1_704_067_200_000..4_102_444_800_000).contains(&now),
+            "{now}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(SystemClock.now_ms() > now, "it moves");
+    }
+}

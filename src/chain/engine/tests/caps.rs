@@ -65,3 +65,23 @@ fn a_block_over_the_byte_cap_is_refused_and_never_built() {
     let mut follower = capped(10, max_bytes);
     deliver(&mut follower, &built, NOW_MS).unwrap();
 }
+
+#[test]
+fn the_builder_fills_a_byte_cap_to_the_last_transfer_that_fits() {
+    // A cap a byte short of a block of n has room for n - 1 transfers only: the header and
+    // count prefix must fit too, not just n transfers' bytes.
+    for (max_bytes, fits) in [
+        (Block::encoded_len(2) - 1, 1),
+        (Block::encoded_len(2), 2),
+        (Block::encoded_len(3) - 1, 2),
+    ] {
+        let mut chain = capped(10, max_bytes);
+        let (txs, _) = three_transfers(&chain);
+        for tx in &txs {
+            admit(&mut chain, *tx);
+        }
+        let built = chain.build_block(NOW_MS).unwrap();
+        assert_eq!(built.block.txs.len(), fits, "{max_bytes} bytes");
+        assert!(built.bytes.len() <= max_bytes, "{max_bytes} bytes");
+    }
+}

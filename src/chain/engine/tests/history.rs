@@ -3,7 +3,7 @@
 //! ends with the same pages as a chain that indexed every block as it was accepted.
 
 use super::{admit, deliver, unfunded};
-use crate::chain::engine::layout::history_entry_count;
+use crate::chain::engine::layout::{self, history_entry_count};
 use crate::chain::tx::address_of;
 use crate::chain::{
     Address, Chain, Direction, HistoryEntry, HistoryError, HistoryPosition, Id, SealedBlock,
@@ -385,4 +385,32 @@ fn a_backfill_cut_short_resumes_where_it_stopped() {
     assert_eq!(expected.len(), 130);
     assert_eq!(tx_ids(&all_pages(&chain, &dev(0), 100)), expected);
     assert_eq!(tx_ids(&all_pages(&chain, &unfunded(1), 30)), expected);
+}
+
+#[test]
+fn a_backfill_counts_what_it_indexed_and_marks_the_index_complete_from_height_1() {
+    let store = memory_store();
+    // A fresh chain with history on has nothing to index, yet is complete from height 1.
+    drop(open_chain_on(store.clone(), history_config()));
+    assert_eq!(layout::history_from(&*store).unwrap(), Some(1));
+    layout::clear_history_from(&*store).unwrap();
+    let mut chain = open_chain_on(store.clone(), chain_config());
+    some_blocks(&mut chain, 1, 3);
+    drop(chain);
+    assert_eq!(layout::history_from(&*store).unwrap(), None);
+    let chain = open_chain_on(store.clone(), history_config());
+    // Genesis holds no transfer and is never read for the index.
+    assert_eq!(layout::history_from(&*store).unwrap(), Some(1));
+    layout::clear_history_from(&*store).unwrap();
+    assert_eq!(
+        chain.prepare_history().unwrap(),
+        3,
+        "the three accepted blocks"
+    );
+    assert_eq!(layout::history_from(&*store).unwrap(), Some(1));
+    assert_eq!(
+        chain.prepare_history().unwrap(),
+        0,
+        "complete: nothing to index"
+    );
 }

@@ -2,7 +2,7 @@
 //! is bound to one chain ID and one genesis, and damage is reported rather than guessed around.
 
 use super::{accepted_at, admit, unfunded};
-use crate::chain::engine::layout::ACCOUNT_CHUNK;
+use crate::chain::engine::layout::{scan_accounts, ACCOUNT_CHUNK};
 use crate::chain::engine::GenesisFacts;
 use crate::chain::engine::{presized_accounts, MAX_PRESIZED_ACCOUNTS};
 use crate::chain::genesis::{source_hash, Allocation, Genesis, LOCAL_GENESIS_JSON};
@@ -15,6 +15,7 @@ use crate::test_utils::{
     assert_accepted_invariants, chain_config, local_genesis_with_caps, memory_store, open_chain_on,
     Transfer, WatchedStore, MIN_FEE, NETWORK_ID, NOW_MS,
 };
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 /// A store whose chain accepted three blocks (dev keys 0, 1 and 2 each sent their nonces 0 to
@@ -539,4 +540,46 @@ fn a_chain_loaded_before_its_genesis_hash_is_known_opens_only_on_that_hash() {
     assert!(Chain::load_known(memory_store(), |_| chain_config())
         .unwrap()
         .is_none());
+}
+
+#[test]
+fn accounts_are_scanned_in_full_chunks_then_the_rest_and_the_scan_stops_when_asked() {
+    let genesis = genesis_with_accounts(5 * ACCOUNT_CHUNK as u32 / 2);
+    let watched = Arc::new(WatchedStore::default());
+    let store: Arc<dyn KvStore> = watched.clone();
+    let chain = Chain::open(store.clone(), &genesis, chain_config()).unwrap();
+    let total = chain.account_count();
+    drop(chain);
+    let mut sizes = Vec::new();
+    scan_accounts(&*store, &mut |chunk| {
+        sizes.push(chunk.len());
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    let full = total / ACCOUNT_CHUNK;
+    assert_eq!(sizes.len(), full + 1);
+    assert!(
+        sizes[..full].iter().all(|&n| n == ACCOUNT_CHUNK),
+        "{sizes:?}"
+    );
+    assert_eq!(sizes[full], total % ACCOUNT_CHUNK);
+    // A visitor that has enough hears of nothing more.
+    let mut calls = 0;
+    scan_accounts(&*store, &mut |_| {
+        calls += 1;
+        ControlFlow::Break(())
+    })
+    .unwrap();
+    assert_eq!(calls, 1);
+    // A store that cannot be read is the store's failure, to retry.
+    watched.fail_reads(true);
+    let err = scan_accounts(&*store, &mut |_| ControlFlow::Continue(())).unwrap_err();
+    assert!(matches!(err, OpenError::Store(_)), "{err}");
+    watched.fail_reads(false);
+    // An entry that is no account is damage, to restore from elsewhere.
+    let mut batch = WriteBatch::default();
+    batch.put([b"a/".as_slice(), &[7; 31]].concat(), vec![0; 16]);
+    store.write(batch).unwrap();
+    let err = scan_accounts(&*store, &mut |_| ControlFlow::Continue(())).unwrap_err();
+    assert!(matches!(err, OpenError::Corrupt(_)), "{err}");
 }

@@ -89,3 +89,18 @@ fn a_write_for_a_block_no_longer_being_accepted_is_refused() {
     follower.verify(block.clone(), NOW_MS).unwrap();
     follower.accept_block(block.id).unwrap();
 }
+
+#[test]
+fn accepting_the_last_accepted_block_again_writes_nothing_and_answers_it() {
+    let watched = Arc::new(WatchedStore::default());
+    let mut chain = open_chain_on(watched.clone(), chain_config());
+    admit(&mut chain, Transfer::from_dev(0).sign());
+    let block = chain.build_block(NOW_MS).unwrap();
+    chain.accept_block(block.id).unwrap();
+    let writes = watched.writes();
+    // The host may repeat an Accept (a retry after a lost answer).
+    let again = chain.accept_block(block.id).unwrap();
+    assert_eq!(again.id, block.id);
+    assert_eq!(chain.last_accepted().id, block.id);
+    assert_eq!(watched.writes(), writes, "nothing written twice");
+}

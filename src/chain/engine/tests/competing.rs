@@ -327,3 +327,23 @@ fn a_state_check_is_never_recorded_for_another_block() {
         Err(BlockError::Malformed(_))
     ));
 }
+
+#[test]
+fn the_sweep_keeps_a_child_of_the_accepted_block() {
+    let mut chain = open_chain();
+    admit(&mut chain, Transfer::from_dev(0).to(unfunded(1)).sign());
+    let a = chain.build_block(NOW_MS).unwrap();
+    chain.set_preference(a.id).unwrap();
+    admit(&mut chain, Transfer::from_dev(1).to(unfunded(1)).sign());
+    let d = chain.build_block(NOW_MS).unwrap();
+    assert_eq!(d.block.parent_id, a.id);
+    chain.accept_block(a.id).unwrap();
+    assert_eq!(
+        chain.reject_stale(NOW_MS),
+        0,
+        "D builds on what was accepted"
+    );
+    assert_eq!(chain.processing_count(), 1);
+    chain.accept_block(d.id).unwrap();
+    assert_accepted_invariants(&chain);
+}

@@ -414,3 +414,14 @@ fn a_backfill_counts_what_it_indexed_and_marks_the_index_complete_from_height_1(
         "complete: nothing to index"
     );
 }
+
+#[test]
+fn a_stored_page_holds_at_most_what_was_asked() {
+    let store = memory_store();
+    let mut chain = open_chain_on(store.clone(), history_config());
+    some_blocks(&mut chain, 1, 3);
+    for take in 1..=4 {
+        let page = layout::history_page(&*store, &dev(0), None, take).unwrap();
+        assert_eq!(page.len(), take, "dev 0 has 6 entries");
+    }
+}

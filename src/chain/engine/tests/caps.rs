@@ -42,7 +42,10 @@ fn a_block_over_the_count_cap_is_refused_and_never_built() {
         chain.verify(three, NOW_MS),
         Err(BlockError::TooLarge(_))
     ));
-    builds_two_of_three(&mut chain, &txs, "the builder respects the count cap");
+    let built = builds_two_of_three(&mut chain, &txs, "the builder respects the count cap");
+    // A block of exactly the cap is valid.
+    let mut follower = capped(2, 1_500_000);
+    deliver(&mut follower, &built, NOW_MS).unwrap();
 }
 
 #[test]

@@ -298,3 +298,23 @@ fn admission_refuses_a_nonce_used_by_an_accepted_transfer() {
         }
     );
 }
+
+#[test]
+fn a_transfer_is_found_pending_processing_and_accepted() {
+    let mut chain = open_chain();
+    let first = Transfer::from_dev(0).sign();
+    let second = Transfer::from_dev(1).to(unfunded(2)).sign();
+    admit(&mut chain, first);
+    admit(&mut chain, second);
+    assert_eq!(chain.find_tx(&second.id()), Some(second), "pending");
+    let block = chain.build_block(NOW_MS).unwrap();
+    assert_eq!(block.block.txs.len(), 2);
+    for tx in [first, second] {
+        assert_eq!(chain.find_tx(&tx.id()), Some(tx), "processing");
+    }
+    chain.accept_block(block.id).unwrap();
+    for tx in [first, second] {
+        assert_eq!(chain.find_tx(&tx.id()), Some(tx), "accepted");
+    }
+    assert_eq!(chain.find_tx(&Id([9; 32])), None);
+}

@@ -4,7 +4,9 @@
 
 use super::{accepted_at, admit, deliver, unfunded};
 use crate::chain::tx::address_of;
-use crate::chain::{Account, BlockError, Chain, SealedBlock, SignedTx, TxError, TxStatus};
+use crate::chain::{
+    Account, BlockError, BlockStatus, Chain, SealedBlock, SignedTx, TxError, TxStatus,
+};
 use crate::keys::dev_key;
 use crate::test_utils::{
     assert_accepted_invariants, open_chain, Transfer, DEV_BALANCE, MIN_FEE, NOW_MS,
@@ -346,4 +348,55 @@ fn the_sweep_keeps_a_child_of_the_accepted_block() {
     assert_eq!(chain.processing_count(), 1);
     chain.accept_block(d.id).unwrap();
     assert_accepted_invariants(&chain);
+}
+
+/// A chain holding two competing blocks on genesis, B (dev 1's transfer, built here) and D
+/// (dev 2's, built by another node), and C on B (dev 3's).
+fn siblings_and_a_child() -> (Chain, SealedBlock, SealedBlock, SealedBlock) {
+    let mut other = open_chain();
+    admit(&mut other, Transfer::from_dev(2).to(unfunded(1)).sign());
+    let d = other.build_block(NOW_MS).unwrap();
+    let mut chain = open_chain();
+    admit(&mut chain, Transfer::from_dev(1).to(unfunded(1)).sign());
+    let b = chain.build_block(NOW_MS).unwrap();
+    chain.set_preference(b.id).unwrap();
+    admit(&mut chain, Transfer::from_dev(3).to(unfunded(1)).sign());
+    let c = chain.build_block(NOW_MS).unwrap();
+    assert_eq!(c.block.parent_id, b.id);
+    deliver(&mut chain, &d, NOW_MS).unwrap();
+    (chain, b, c, d)
+}
+
+#[test]
+fn rejecting_a_block_moves_the_preference_only_off_a_dead_branch() {
+    // Preferring the sibling D: rejecting B leaves the preference on D.
+    let (mut chain, b, _, d) = siblings_and_a_child();
+    chain.set_preference(d.id).unwrap();
+    chain.reject_block(b.id, NOW_MS).unwrap();
+    assert_eq!(chain.preferred(), d.id);
+    // Preferring C, B's child: rejecting B kills C's branch, so back to the last accepted.
+    let (mut chain, b, c, _) = siblings_and_a_child();
+    chain.set_preference(c.id).unwrap();
+    chain.reject_block(b.id, NOW_MS).unwrap();
+    assert_eq!(chain.preferred(), chain.last_accepted().id);
+    // Preferring B itself.
+    let (mut chain, b, _, _) = siblings_and_a_child();
+    chain.set_preference(b.id).unwrap();
+    chain.reject_block(b.id, NOW_MS).unwrap();
+    assert_eq!(chain.preferred(), chain.last_accepted().id);
+}
+
+#[test]
+fn an_accepted_block_cannot_be_rejected_and_its_decided_sibling_is_rejected() {
+    let (mut chain, b, _, d) = siblings_and_a_child();
+    chain.accept_block(d.id).unwrap();
+    assert_eq!(
+        chain.reject_block(d.id, NOW_MS),
+        Err(BlockError::AlreadyAccepted(d.id))
+    );
+    assert_eq!(chain.block_status(&d), BlockStatus::Accepted);
+    // B lost at D's height: rejected, and rejecting it (again) is harmless.
+    assert_eq!(chain.block_status(&b), BlockStatus::Rejected);
+    assert_eq!(chain.reject_block(b.id, NOW_MS), Ok(()));
+    assert_eq!(chain.reject_block(b.id, NOW_MS), Ok(()));
 }

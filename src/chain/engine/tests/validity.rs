@@ -3,7 +3,7 @@
 
 use super::{admit, altered, craft, deliver, unfunded, VerifyHere};
 use crate::chain::engine::MAX_BLOCK_SKEW_MS;
-use crate::chain::{BlockError, Chain, Id, SealedBlock, SignedTx, TxError};
+use crate::chain::{BlockError, Chain, Id, SealedBlock, SignatureProof, SignedTx, TxError};
 use crate::keys::dev_key;
 use crate::test_utils::{
     assert_accepted_invariants, open_chain, unfunded_key, Transfer, MIN_FEE, NOW_MS,
@@ -365,4 +365,23 @@ fn a_timestamp_before_the_parents_is_refused_and_an_equal_one_is_valid() {
         }
     );
     deliver(&mut chain, &next, NOW_MS + 1_000).unwrap();
+}
+
+#[test]
+fn recording_a_checked_block_checks_every_signature_no_proof_covers() {
+    // A block whose state is right but whose transfer's signature is forged: the state checks
+    // pass, and recording it with an empty proof must still find the forgery.
+    let mut builder = open_chain();
+    admit(&mut builder, Transfer::from_dev(0).to(unfunded(1)).sign());
+    let honest = builder.build_block(NOW_MS).unwrap();
+    let forged = altered(&honest, |b| b.txs[0].signature[0] ^= 1);
+    let mut chain = open_chain();
+    let checked = chain
+        .check_block(&forged, NOW_MS)
+        .expect("its state is right");
+    let err = chain
+        .record_verified(forged, checked, SignatureProof::default())
+        .unwrap_err();
+    assert_eq!(err.reason(), "bad_signature", "{err}");
+    assert_eq!(chain.processing_count(), 0);
 }

@@ -11,6 +11,8 @@
 #   scripts/mutants.sh 0/2          # half of the mutants (shards count from 0: run 1/2 too)
 #   scripts/mutants.sh 0/2 --iterate  # further arguments go to cargo-mutants; --iterate skips
 #                                   # the mutants $MUTANTS_OUT already lists caught or unviable
+#   scripts/mutants.sh 0/2 --retest missed.txt   # only the mutants a missed.txt names, matched
+#                                   # by file and description: new tests move lines
 # Environment: MUTANTS_OUT (results, default target/mutants-out[-shard]),
 #   CARGO_TARGET_DIR (default target/mutants-target), TRANSFERVM_PROPERTY_CASES (default 32:
 #   the property test's random workloads, fewer than the test command's 256 to keep each
@@ -30,6 +32,19 @@ version="27.1.0"
 if ! cargo mutants --version 2>/dev/null | grep -q "$version"; then
   echo "== installing cargo-mutants $version"
   cargo install cargo-mutants --locked --version "$version"
+fi
+
+# --retest FILE: one --re per mutant FILE names ("path:line:col: description"), any line and
+# column, so the mutants a run missed can be tried again after tests were added above them.
+retest=()
+if [ "${1:-}" = "--retest" ]; then
+  [ -f "${2:-}" ] || { echo "mutants.sh: --retest needs a missed.txt file" >&2; exit 2; }
+  escape() { sed -e 's/[][\\.*^$+?(){}|#&~-]/\\&/g' <<<"$1"; }
+  while IFS= read -r name; do
+    [ -n "$name" ] || continue
+    retest+=(--re "^$(escape "${name%%:*}"):[0-9]+:[0-9]+: $(escape "${name#*: }")\$")
+  done <"$2"
+  shift 2
 fi
 
 suffix=""
@@ -56,7 +71,7 @@ status=0
   --file 'src/chain/**' --file 'src/node/**' \
   --profile mutants --cargo-arg=--lib \
   --minimum-test-timeout 60 \
-  "${shard_args[@]}" --output "$out" "$@") || status=$?
+  "${shard_args[@]}" "${retest[@]}" --output "$out" "$@") || status=$?
 # cargo-mutants exits 2 when some mutants were missed, 3 on timeouts: the figures below say
 # which; anything else is a failure of the run itself.
 for kind in caught previously_caught missed timeout unviable; do

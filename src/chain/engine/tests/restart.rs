@@ -563,6 +563,18 @@ fn accounts_are_scanned_in_full_chunks_then_the_rest_and_the_scan_stops_when_ask
         "{sizes:?}"
     );
     assert_eq!(sizes[full], total % ACCOUNT_CHUNK);
+    // A count that fills its last chunk exactly: no empty chunk after it.
+    let local = total - 5 * ACCOUNT_CHUNK / 2;
+    let exact = genesis_with_accounts((2 * ACCOUNT_CHUNK - local) as u32);
+    let exact_store = memory_store();
+    drop(Chain::open(exact_store.clone(), &exact, chain_config()).unwrap());
+    let mut exact_sizes = Vec::new();
+    scan_accounts(&*exact_store, &mut |chunk| {
+        exact_sizes.push(chunk.len());
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(exact_sizes, vec![ACCOUNT_CHUNK, ACCOUNT_CHUNK]);
     // A visitor that has enough hears of nothing more.
     let mut calls = 0;
     scan_accounts(&*store, &mut |_| {

@@ -104,3 +104,35 @@ fn accepting_the_last_accepted_block_again_writes_nothing_and_answers_it() {
     assert_eq!(chain.last_accepted().id, block.id);
     assert_eq!(watched.writes(), writes, "nothing written twice");
 }
+
+#[test]
+fn the_recent_block_cache_keeps_the_newest_accepted_blocks_up_to_its_size() {
+    let config = crate::chain::ChainConfig {
+        block_cache: 3,
+        ..chain_config()
+    };
+    let mut chain = open_chain_on(memory_store(), config);
+    let mut accepted = Vec::new();
+    for nonce in 0..6 {
+        admit(&mut chain, Transfer::from_dev(0).nonce(nonce).sign());
+        let block = chain.build_block(NOW_MS).unwrap();
+        chain.accept_block(block.id).unwrap();
+        accepted.push(block.id);
+        let held = chain.recent_blocks.len();
+        assert_eq!(
+            held,
+            (nonce as usize + 1).min(3),
+            "after {} accepts",
+            nonce + 1
+        );
+        assert_eq!(chain.recent_order.len(), held);
+    }
+    // The three accepted before the last one (which the chain holds apart); older ones are
+    // still found, in the store.
+    for id in &accepted[2..5] {
+        assert!(chain.recent_blocks.contains_key(id));
+    }
+    for id in &accepted {
+        assert_eq!(chain.get_block(id).unwrap().map(|b| b.id), Some(*id));
+    }
+}

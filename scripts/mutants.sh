@@ -6,7 +6,8 @@
 # to every cargo call (--cargo-arg), not only the test run: otherwise each mutant also rebuilds
 # every integration-test binary, which tripled the time per mutant.
 #
-# Too slow for the test command (~780 mutants, ~10 s each on 2 idle cores), so it runs here:
+# Too slow for the test command (795 mutants, ~12 s each; both shards at once on 2 cores took
+# ~1.5 h), so it runs here:
 #   scripts/mutants.sh              # everything, one shard
 #   scripts/mutants.sh 0/2          # half of the mutants (shards count from 0: run 1/2 too)
 #   scripts/mutants.sh 0/2 --iterate  # further arguments go to cargo-mutants; --iterate skips
@@ -14,7 +15,8 @@
 #   scripts/mutants.sh 0/2 --retest missed.txt   # only the mutants a missed.txt names, matched
 #                                   # by file and description: new tests move lines
 # Environment: MUTANTS_OUT (results, default target/mutants-out[-shard]),
-#   CARGO_TARGET_DIR (default target/mutants-target), TRANSFERVM_PROPERTY_CASES (default 32:
+#   CARGO_TARGET_DIR (default target/mutants-target[-shard], one per shard so that shards run
+#   at once), TRANSFERVM_PROPERTY_CASES (default 32:
 #   the property test's random workloads, fewer than the test command's 256 to keep each
 #   mutant's run short; its invariants still see hundreds of blocks).
 # It mutates a scratch git worktree of HEAD (cargo-mutants --in-place), never this checkout;
@@ -50,7 +52,7 @@ fi
 suffix=""
 [ -n "$shard" ] && suffix="-${shard/\//of}"
 out="${MUTANTS_OUT:-$root/target/mutants-out$suffix}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/mutants-target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/mutants-target$suffix}"
 export TRANSFERVM_PROPERTY_CASES="${TRANSFERVM_PROPERTY_CASES:-32}"
 mkdir -p "$out"
 

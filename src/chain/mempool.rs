@@ -374,25 +374,17 @@ mod tests {
         pool.admit(id, t, account).unwrap();
         let (id2, t2) = tx(1, 1, 10, 100);
         pool.admit(id2, t2, account).unwrap();
+        let short_of_funds = Err(TxError::InsufficientFunds {
+            balance: 3,
+            needed: 11,
+        });
         let (id3, t3) = tx(1, 2, 10, 100);
-        assert_eq!(
-            pool.admit(id3, t3, account),
-            Err(TxError::InsufficientFunds {
-                balance: 3,
-                needed: 11
-            })
-        );
+        assert_eq!(pool.admit(id3, t3, account), short_of_funds);
         // A removal gives back exactly that transfer's cost: room for one more, not two.
         pool.remove(&id);
         pool.admit(id3, t3, account).unwrap();
         let (id4, t4) = tx(1, 3, 10, 100);
-        assert_eq!(
-            pool.admit(id4, t4, account),
-            Err(TxError::InsufficientFunds {
-                balance: 3,
-                needed: 11
-            })
-        );
+        assert_eq!(pool.admit(id4, t4, account), short_of_funds);
     }
 
     #[test]

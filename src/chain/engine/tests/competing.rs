@@ -330,26 +330,6 @@ fn a_state_check_is_never_recorded_for_another_block() {
     ));
 }
 
-#[test]
-fn the_sweep_keeps_a_child_of_the_accepted_block() {
-    let mut chain = open_chain();
-    admit(&mut chain, Transfer::from_dev(0).to(unfunded(1)).sign());
-    let a = chain.build_block(NOW_MS).unwrap();
-    chain.set_preference(a.id).unwrap();
-    admit(&mut chain, Transfer::from_dev(1).to(unfunded(1)).sign());
-    let d = chain.build_block(NOW_MS).unwrap();
-    assert_eq!(d.block.parent_id, a.id);
-    chain.accept_block(a.id).unwrap();
-    assert_eq!(
-        chain.reject_stale(NOW_MS),
-        0,
-        "D builds on what was accepted"
-    );
-    assert_eq!(chain.processing_count(), 1);
-    chain.accept_block(d.id).unwrap();
-    assert_accepted_invariants(&chain);
-}
-
 /// A chain holding two competing blocks on genesis, B (dev 1's transfer, built here) and D
 /// (dev 2's, built by another node), and C on B (dev 3's).
 fn siblings_and_a_child() -> (Chain, SealedBlock, SealedBlock, SealedBlock) {
@@ -399,4 +379,22 @@ fn an_accepted_block_cannot_be_rejected_and_its_decided_sibling_is_rejected() {
     assert_eq!(chain.block_status(&b), BlockStatus::Rejected);
     assert_eq!(chain.reject_block(b.id, NOW_MS), Ok(()));
     assert_eq!(chain.reject_block(b.id, NOW_MS), Ok(()));
+}
+
+#[test]
+fn the_sweep_rejects_the_losing_sibling_and_keeps_a_child_of_the_accepted_block() {
+    let (mut chain, b, c, d) = siblings_and_a_child();
+    chain.accept_block(b.id).unwrap();
+    assert_eq!(
+        chain.reject_stale(NOW_MS),
+        1,
+        "D lost at B's height; C builds on B"
+    );
+    assert_eq!(chain.processing_count(), 1);
+    assert!(matches!(
+        chain.reject_block(d.id, NOW_MS),
+        Ok(()) | Err(BlockError::NotFound(_))
+    ));
+    chain.accept_block(c.id).unwrap();
+    assert_accepted_invariants(&chain);
 }

@@ -216,6 +216,19 @@ type sender struct {
 	spent uint64
 }
 
+// devSender is dev key i as a sender, at the next nonce the node c reports for it.
+func (c *netRPC) devSender(ctx context.Context, t *testing.T, i int) *sender {
+	t.Helper()
+	k := devKey(i)
+	s := &sender{key: k, addr: pubKey(k)}
+	var acc accountView
+	if err := c.call(ctx, "transfervm.account", map[string]any{"address": addrText(s.addr)}, &acc); err != nil {
+		t.Fatalf("account of dev key %d on %s: %v", i, c.url, err)
+	}
+	s.nonce = acc.Nonce
+	return s
+}
+
 type sentTx struct {
 	id   string
 	node int
@@ -249,14 +262,7 @@ func TestLocalNetworkE2E(t *testing.T) {
 	nodes := len(n.rpcs)
 	senders := make([]*sender, nodes)
 	for i := range senders {
-		k := devKey(i)
-		s := &sender{key: k, addr: pubKey(k)}
-		var acc accountView
-		if err := n.rpcs[i].call(ctx, "transfervm.account", map[string]any{"address": addrText(s.addr)}, &acc); err != nil {
-			t.Fatalf("account of dev key %d: %v", i, err)
-		}
-		s.nonce = acc.Nonce
-		senders[i] = s
+		senders[i] = n.rpcs[i].devSender(ctx, t, i)
 	}
 	initial := map[string]uint64{}
 	recipients := make([][32]byte, 4)

@@ -885,13 +885,7 @@ func TestLocalNetworkFaults(t *testing.T) {
 	r := &faultsRun{t: t, ctx: ctx, n: n, load: load, rng: rand.New(rand.NewSource(cfg.seed)),
 		initial: map[string]uint64{}, kinds: map[string]int{}}
 	for i := range n.rpcs {
-		k := devKey(i)
-		s := &sender{key: k, addr: pubKey(k)}
-		var acc accountView
-		if err := n.rpcs[i].call(ctx, "transfervm.account", map[string]any{"address": addrText(s.addr)}, &acc); err != nil {
-			t.Fatalf("account of dev key %d: %v", i, err)
-		}
-		s.nonce = acc.Nonce
+		s := n.rpcs[i].devSender(ctx, t, i)
 		load.senders = append(load.senders, s)
 		load.prefer = append(load.prefer, i)
 		r.addrs = append(r.addrs, addrText(s.addr))

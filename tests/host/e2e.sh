@@ -7,8 +7,9 @@
 # every node at the end. Then the short version of the fault test
 # (TestLocalNetworkFaults in faults_test.go, the long one is scripts/faults.sh) on
 # a network of its own: under transfer load, one SIGKILL of a node's luxd, one of
-# a node's chain plugin alone, each restarted and caught up, and a 15-s SIGSTOP
-# of a validator the clients do not submit to, with nothing accepted lost and the
+# a node's chain plugin alone, each restarted and caught up, and a SIGSTOP of a
+# validator the clients do not submit to (15 s, or longer until the two others have
+# finalized a block: up to 2 min more), with nothing accepted lost and the
 # same balances on every node (~3 min more). Not the stall of the node the clients
 # submit to: the two others then finalize as little as one block in 30 s (RELIABILITY.md
 # "Stalls"), too little to assert in a short run; scripts/faults.sh reports it.

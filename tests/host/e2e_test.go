@@ -30,6 +30,7 @@ import (
 	"github.com/luxdefi/node/ids"
 
 	"transfervm/tests/host/internal/jsonrpc"
+	"transfervm/tests/host/internal/transfertx"
 )
 
 // e2eDeadline bounds the whole test (network start with a cold node build
@@ -219,10 +220,10 @@ type sender struct {
 // devSender is dev key i as a sender, at the next nonce the node c reports for it.
 func (c *netRPC) devSender(ctx context.Context, t *testing.T, i int) *sender {
 	t.Helper()
-	k := devKey(i)
-	s := &sender{key: k, addr: pubKey(k)}
+	k := transfertx.DevKey(i)
+	s := &sender{key: k, addr: transfertx.PubKey(k)}
 	var acc accountView
-	if err := c.call(ctx, "transfervm.account", map[string]any{"address": addrText(s.addr)}, &acc); err != nil {
+	if err := c.call(ctx, "transfervm.account", map[string]any{"address": transfertx.AddrText(s.addr)}, &acc); err != nil {
 		t.Fatalf("account of dev key %d on %s: %v", i, c.url, err)
 	}
 	s.nonce = acc.Nonce
@@ -267,14 +268,14 @@ func TestLocalNetworkE2E(t *testing.T) {
 	initial := map[string]uint64{}
 	recipients := make([][32]byte, 4)
 	for i := range recipients {
-		recipients[i] = pubKey(keyFromLabel(fmt.Sprintf("transfervm e2e recipient %d %d", i, time.Now().UnixNano())))
+		recipients[i] = transfertx.PubKey(transfertx.KeyFromLabel(fmt.Sprintf("transfervm e2e recipient %d %d", i, time.Now().UnixNano())))
 	}
 	addrs := []string{}
 	for _, s := range senders {
-		addrs = append(addrs, addrText(s.addr))
+		addrs = append(addrs, transfertx.AddrText(s.addr))
 	}
 	for _, r := range recipients {
-		addrs = append(addrs, addrText(r))
+		addrs = append(addrs, transfertx.AddrText(r))
 	}
 	for _, a := range addrs {
 		initial[a] = balanceOf(ctx, t, n.rpcs[0], a)
@@ -291,25 +292,25 @@ func TestLocalNetworkE2E(t *testing.T) {
 		s := senders[si]
 		to := recipients[seq%len(recipients)]
 		amount := uint64(1000 + seq)
-		b := txBody{
-			Version: txVersion, NetworkID: info.networkID, ChainID: chainID,
+		b := transfertx.Body{
+			Version: transfertx.Version, NetworkID: info.networkID, ChainID: chainID,
 			From: s.addr, To: to, Amount: amount, Fee: fee, Nonce: s.nonce,
 			ExpiresAt: uint64(time.Now().Add(30 * time.Minute).Unix()),
 		}
-		signed := b.sign(s.key)
+		signed := b.Sign(s.key)
 		var res struct {
 			TxID string `json:"txId"`
 		}
 		if err := n.rpcs[ni].call(ctx, "transfervm.submitTx", map[string]any{"tx": "0x" + fmt.Sprintf("%x", signed)}, &res); err != nil {
 			t.Fatalf("submitTx (sender %d nonce %d) to node %d: %v", si, s.nonce, ni, err)
 		}
-		if want := txID(signed).String(); res.TxID != want {
+		if want := txIDOf(signed).String(); res.TxID != want {
 			t.Fatalf("submitTx returned txId %s, the Go encoder computes %s", res.TxID, want)
 		}
 		s.nonce++
 		sent++
-		expected[addrText(s.addr)] -= amount + fee
-		expected[addrText(to)] += amount
+		expected[transfertx.AddrText(s.addr)] -= amount + fee
+		expected[transfertx.AddrText(to)] += amount
 		txs = append(txs, sentTx{id: res.TxID, node: ni})
 	}
 	// waitAccepted waits until every listed transfer is accepted on every

@@ -38,6 +38,8 @@ import (
 	"github.com/luxdefi/node/utils/set"
 	"github.com/luxdefi/node/vms/platformvm/warp"
 	dto "github.com/prometheus/client_model/go"
+
+	"transfervm/tests/host/internal/transfertx"
 )
 
 // hostModule is the Go module whose rpcchainvm client code drives the plugin.
@@ -127,98 +129,17 @@ func hostModuleVersion() string {
 }
 
 // ---------------------------------------------------------------------------
-// Transactions (design.md §4), built independently of the Rust code
+// Transactions (design.md §4): package internal/transfertx
 // ---------------------------------------------------------------------------
 
-const (
-	// txVersion is the first byte of a transaction body.
-	// TODO(lead): confirm the version value the Rust encoder uses (assumed 1,
-	// matching the "v1" in the signing domain tag).
-	txVersion uint8 = 1
-	// txDomain prefixes the SCALE body in the signed message.
-	txDomain = "transfervm/tx/v1"
-
-	txBodyLen   = 1 + 4 + 32 + 32 + 32 + 8 + 8 + 8 + 8 // 133
-	txSigLen    = ed25519.SignatureSize                // 64
-	signedTxLen = txBodyLen + txSigLen                 // 197
-)
-
-// txBody is the unsigned transaction. SCALE encodes fixed-width integers as
-// little-endian and fixed-size arrays as their raw bytes, with no length
-// prefixes, so the encoding below is exactly SCALE(body).
-type txBody struct {
-	Version   uint8
-	NetworkID uint32
-	ChainID   [32]byte
-	From      [32]byte
-	To        [32]byte
-	Amount    uint64
-	Fee       uint64
-	Nonce     uint64
-	ExpiresAt uint64 // unix seconds
-}
-
-func (b *txBody) encode() []byte {
-	out := make([]byte, 0, txBodyLen)
-	out = append(out, b.Version)
-	out = binary.LittleEndian.AppendUint32(out, b.NetworkID)
-	out = append(out, b.ChainID[:]...)
-	out = append(out, b.From[:]...)
-	out = append(out, b.To[:]...)
-	out = binary.LittleEndian.AppendUint64(out, b.Amount)
-	out = binary.LittleEndian.AppendUint64(out, b.Fee)
-	out = binary.LittleEndian.AppendUint64(out, b.Nonce)
-	out = binary.LittleEndian.AppendUint64(out, b.ExpiresAt)
-	return out
-}
-
-// signingMessage is b"transfervm/tx/v1" ‖ SCALE(body).
-func (b *txBody) signingMessage() []byte {
-	return append([]byte(txDomain), b.encode()...)
-}
-
-// sign returns the signed transaction bytes: SCALE(body) ‖ signature.
-func (b *txBody) sign(key ed25519.PrivateKey) []byte {
-	sig := ed25519.Sign(key, b.signingMessage())
-	return append(b.encode(), sig...)
-}
-
-// txID is SHA-256 of the transaction's canonical (signed) bytes.
-func txID(signed []byte) ids.ID {
-	return ids.ID(sha256.Sum256(signed))
-}
-
-// devKey derives dev key i: seed = sha256("transfervm dev key <i>").
-func devKey(i int) ed25519.PrivateKey {
-	seed := sha256.Sum256([]byte(fmt.Sprintf("transfervm dev key %d", i)))
-	return ed25519.NewKeyFromSeed(seed[:])
-}
-
-// keyFromLabel derives a throw-away key that no genesis funds.
-func keyFromLabel(label string) ed25519.PrivateKey {
-	seed := sha256.Sum256([]byte(label))
-	return ed25519.NewKeyFromSeed(seed[:])
-}
-
-func pubKey(k ed25519.PrivateKey) [32]byte {
-	var a [32]byte
-	copy(a[:], k.Public().(ed25519.PublicKey))
-	return a
-}
-
-// addrText is the text form of an address: 0x + 64 lowercase hex digits.
-func addrText(a [32]byte) string { return "0x" + hex.EncodeToString(a[:]) }
+// txIDOf is a signed transaction's ID as the host's ID type.
+func txIDOf(signed []byte) ids.ID { return ids.ID(transfertx.ID(signed)) }
 
 // signTxCLI runs the plugin binary's own offline signer and returns its hex
 // output, for cross-checking the Go encoder against the Rust one.
 //
-// TODO(lead): fill in the real subcommand and flags once the CLI exists; the
-// expected shape is roughly
-//
-//	transfervm tx sign --offline --key-index 0 --network-id 12345 \
-//	    --chain-id <cb58> --to 0x<64hex> --amount N --fee N --nonce N --expires-at N
-//
-// printing the signed tx as 0x-hex on stdout.
+// The arguments are `transfervm tx sign`'s flags; it prints the signed
+// transaction as 0x-hex on stdout.
 func signTxCLI(t *testing.T, plugin string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(plugin, append([]string{"tx", "sign"}, args...)...)
@@ -846,12 +767,12 @@ func startChain(t *testing.T, db database.Database, chainID ids.ID) *hostedChain
 }
 
 // transfer is a transfer on c's chain, signed by key, expiring in ten minutes.
-func (c *hostedChain) transfer(key ed25519.PrivateKey, to [32]byte, amount, nonce uint64) *txBody {
-	return &txBody{
-		Version:   txVersion,
+func (c *hostedChain) transfer(key ed25519.PrivateKey, to [32]byte, amount, nonce uint64) *transfertx.Body {
+	return &transfertx.Body{
+		Version:   transfertx.Version,
 		NetworkID: networkID,
 		ChainID:   c.chainID,
-		From:      pubKey(key),
+		From:      transfertx.PubKey(key),
 		To:        to,
 		Amount:    amount,
 		Fee:       c.fee,
@@ -924,11 +845,11 @@ func gossipMessage(count uint32, txs ...[]byte) []byte {
 // forged signs b and then changes its amount: a transfer whose every field is
 // well-formed and whose signature is a real signature, of another message, so
 // only the full signature check refuses it (the costliest forgery to refuse).
-func forged(b *txBody, key ed25519.PrivateKey) []byte {
-	signed := b.sign(key)
+func forged(b *transfertx.Body, key ed25519.PrivateKey) []byte {
+	signed := b.Sign(key)
 	other := *b
 	other.Amount++
-	return append(other.encode(), signed[txBodyLen:]...)
+	return append(other.Encode(), signed[transfertx.BodyLen:]...)
 }
 
 // Block layout (chain/block.rs): version u8, parent [32], height u64 LE,
@@ -959,7 +880,7 @@ func blockOfTxs(b []byte, txs [][]byte) []byte {
 
 // firstTxOf is the first signed transfer of a block of fewer than 64 transfers.
 func firstTxOf(b []byte) []byte {
-	return b[blockTxsAt+1 : blockTxsAt+1+signedTxLen]
+	return b[blockTxsAt+1 : blockTxsAt+1+transfertx.SignedLen]
 }
 
 // ---------------------------------------------------------------------------

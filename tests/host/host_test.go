@@ -25,6 +25,8 @@ import (
 	"github.com/luxdefi/node/version"
 	"github.com/luxdefi/node/vms/rpcchainvm"
 	"github.com/luxdefi/node/vms/rpcchainvm/runtime"
+
+	"transfervm/tests/host/internal/transfertx"
 )
 
 const (
@@ -313,11 +315,11 @@ func TestTransferThroughRealHost(t *testing.T) {
 	checkExplorer(t, explorerHandler, "/ext/bc/"+chainID.String()+"/explorer")
 
 	// ---- Keys and balances --------------------------------------------------
-	fromKey := devKey(0)
-	from := pubKey(fromKey)
-	fromAddr := addrText(from)
-	to := pubKey(keyFromLabel("transfervm host-test recipient"))
-	toAddr := addrText(to)
+	fromKey := transfertx.DevKey(0)
+	from := transfertx.PubKey(fromKey)
+	fromAddr := transfertx.AddrText(from)
+	to := transfertx.PubKey(transfertx.KeyFromLabel("transfervm host-test recipient"))
+	toAddr := transfertx.AddrText(to)
 
 	genesisFromBal, ok := genesisBalance(t, genesis, fromAddr)
 	if !ok {
@@ -355,8 +357,8 @@ func TestTransferThroughRealHost(t *testing.T) {
 	}
 
 	// ---- Build, sign (in Go) and submit the transfer -------------------------
-	body := txBody{
-		Version:   txVersion,
+	body := transfertx.Body{
+		Version:   transfertx.Version,
 		NetworkID: networkID,
 		ChainID:   chainID,
 		From:      from,
@@ -366,8 +368,8 @@ func TestTransferThroughRealHost(t *testing.T) {
 		Nonce:     nonce,
 		ExpiresAt: uint64(time.Now().Add(10 * time.Minute).Unix()),
 	}
-	signed := body.sign(fromKey)
-	wantTxID := txID(signed)
+	signed := body.Sign(fromKey)
+	wantTxID := txIDOf(signed)
 	t.Logf("tx %s: %d → %s, amount %d fee %d nonce %d (%d bytes)", wantTxID, amount, toAddr, amount, fee, nonce, len(signed))
 
 	submitted := rpc.mustCall(t, "transfervm.submitTx", map[string]any{"tx": "0x" + fmt.Sprintf("%x", signed)})

@@ -13,6 +13,8 @@ import (
 	"github.com/luxdefi/node/ids"
 	"github.com/luxdefi/node/snow/engine/snowman/block"
 	"github.com/luxdefi/node/version"
+
+	"transfervm/tests/host/internal/transfertx"
 )
 
 // Bounds on what refusing a hostile peer may cost the plugin, asserted by
@@ -67,7 +69,7 @@ var malformedGossip = []hostileGossip{
 	}},
 	{"transfer of another version", "malformed_tx", func(_ int, tx []byte) []byte {
 		bad := append([]byte(nil), tx...)
-		bad[0] = txVersion + 8
+		bad[0] = transfertx.Version + 8
 		return gossipMessage(1, bad)
 	}},
 }
@@ -105,11 +107,11 @@ func TestHostilePeers(t *testing.T) {
 	if err := c.vm.Connected(callCtx(t), peer, version.CurrentApp); err != nil {
 		t.Fatalf("Connected: %v", err)
 	}
-	wallet, gossiper, forger := devKey(0), devKey(2), devKey(0)
-	recipient := pubKey(keyFromLabel("hostile-test recipient"))
+	wallet, gossiper, forger := transfertx.DevKey(0), transfertx.DevKey(2), transfertx.DevKey(0)
+	recipient := transfertx.PubKey(transfertx.KeyFromLabel("hostile-test recipient"))
 
 	// Warm up: one transfer accepted, so the process has its steady-state allocations.
-	if rerr := c.submit(t, c.transfer(wallet, recipient, 1, 0).sign(wallet)); rerr != nil {
+	if rerr := c.submit(t, c.transfer(wallet, recipient, 1, 0).Sign(wallet)); rerr != nil {
 		t.Fatalf("submitTx: %v", rerr)
 	}
 	if _, err := c.buildAndAccept(callCtx(t)); err != nil {
@@ -132,7 +134,7 @@ func TestHostilePeers(t *testing.T) {
 	sentByKind := map[string]int{}
 	wantRefused := map[string]int{}
 	forgedSent := 0
-	sample := c.transfer(forger, recipient, 1, 1).sign(forger)
+	sample := c.transfer(forger, recipient, 1, 1).Sign(forger)
 	var walletTxs, peerTxs []ids.ID
 	walletNonce, peerNonce := uint64(1), uint64(0)
 	acceptedDuringLoad, blocksDuringLoad := 0, 0
@@ -204,12 +206,12 @@ func TestHostilePeers(t *testing.T) {
 					return
 				case <-ticker.C:
 				}
-				signed := c.transfer(wallet, recipient, 10, walletNonce).sign(wallet)
+				signed := c.transfer(wallet, recipient, 10, walletNonce).Sign(wallet)
 				if rerr := c.submit(t, signed); rerr != nil {
 					fail("an honest transfer (nonce %d) was refused during the load: %v", walletNonce, rerr)
 					return
 				}
-				walletTxs = append(walletTxs, txID(signed))
+				walletTxs = append(walletTxs, txIDOf(signed))
 			}
 		}()
 
@@ -227,9 +229,9 @@ func TestHostilePeers(t *testing.T) {
 				}
 				var txs [][]byte
 				for i := 0; i < 5; i++ {
-					signed := c.transfer(gossiper, recipient, 20, peerNonce).sign(gossiper)
+					signed := c.transfer(gossiper, recipient, 20, peerNonce).Sign(gossiper)
 					txs = append(txs, signed)
-					peerTxs = append(peerTxs, txID(signed))
+					peerTxs = append(peerTxs, txIDOf(signed))
 					peerNonce++
 				}
 				if err := c.vm.AppGossip(context.Background(), peer, gossipMessage(uint32(len(txs)), txs...)); err != nil {
@@ -277,11 +279,11 @@ func TestHostilePeers(t *testing.T) {
 
 	// ---- Phase 2: blocks that must fail ParseBlock or Verify -------------------
 	blocksPerKind := 3
-	template := c.transfer(wallet, recipient, 10, walletNonce).sign(wallet)
+	template := c.transfer(wallet, recipient, 10, walletNonce).Sign(wallet)
 	if rerr := c.submit(t, template); rerr != nil {
 		t.Fatalf("submitTx: %v", rerr)
 	}
-	walletTxs = append(walletTxs, txID(template))
+	walletTxs = append(walletTxs, txIDOf(template))
 	tip, err := c.vm.BuildBlockWithContext(callCtx(t), &block.Context{PChainHeight: 1})
 	if err != nil {
 		t.Fatalf("BuildBlock: %v", err)
@@ -325,7 +327,7 @@ func TestHostilePeers(t *testing.T) {
 			return blockWith(good, func(b []byte) { b[len(b)-1-i] ^= 0xff })
 		}},
 		{"bad signature inside", "verify", "bad_signature", func(i int) []byte {
-			return blockWith(good, func(b []byte) { b[blockTxsAt+1+txBodyLen+40+i] ^= 0x01 })
+			return blockWith(good, func(b []byte) { b[blockTxsAt+1+transfertx.BodyLen+40+i] ^= 0x01 })
 		}},
 	}
 	// Rounds of the same kinds (other bytes each time). The allocator keeps the

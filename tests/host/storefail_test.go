@@ -11,6 +11,8 @@ import (
 	"github.com/luxdefi/node/ids"
 	"github.com/luxdefi/node/snow/consensus/snowman"
 	"github.com/luxdefi/node/snow/engine/snowman/block"
+
+	"transfervm/tests/host/internal/transfertx"
 )
 
 // TestAcceptWriteFailure makes the host's database (served to the plugin by
@@ -24,13 +26,13 @@ import (
 func TestAcceptWriteFailure(t *testing.T) {
 	db := &faultyDB{Database: memdb.New()}
 	chainID := idFromLabel("transfervm accept write failure")
-	key := devKey(0)
-	sender, recipient := addrText(pubKey(key)), pubKey(keyFromLabel("write-failure recipient"))
+	key := transfertx.DevKey(0)
+	sender, recipient := transfertx.AddrText(transfertx.PubKey(key)), transfertx.PubKey(transfertx.KeyFromLabel("write-failure recipient"))
 	c := startChain(t, db, chainID)
 	genesisBalance := c.rpc.balance(t, sender)
 
 	// ---- A write refused: nothing written ----------------------------------------
-	first := c.transfer(key, recipient, 777, 0).sign(key)
+	first := c.transfer(key, recipient, 777, 0).Sign(key)
 	blk := c.verifiedBlockOf(t, first)
 	stored := dbKeys(t, db)
 	db.failWrites.Store(true)
@@ -41,10 +43,10 @@ func TestAcceptWriteFailure(t *testing.T) {
 	t.Logf("Accept answered the host: %v", err)
 	c.checkUnhealthy(t)
 	c.checkTip(t, c.genesisID, 0, false)
-	if st, _ := c.rpc.txStatus(t, txID(first).String()); st != "processing" {
+	if st, _ := c.rpc.txStatus(t, txIDOf(first).String()); st != "processing" {
 		t.Errorf("the transfer of the block whose write failed is %q, want processing", st)
 	}
-	if got := c.rpc.balance(t, addrText(recipient)); got != 0 {
+	if got := c.rpc.balance(t, transfertx.AddrText(recipient)); got != 0 {
 		t.Errorf("the recipient holds %d after a failed accept, want 0", got)
 	}
 	if !reflect.DeepEqual(dbKeys(t, db), stored) {
@@ -63,7 +65,7 @@ func TestAcceptWriteFailure(t *testing.T) {
 	if got := c.rpc.balance(t, sender); got != genesisBalance {
 		t.Errorf("after the restart the sender holds %d, want its genesis %d", got, genesisBalance)
 	}
-	if st, _ := c.rpc.txStatus(t, txID(first).String()); st == "accepted" {
+	if st, _ := c.rpc.txStatus(t, txIDOf(first).String()); st == "accepted" {
 		t.Errorf("after the restart the transfer of the unwritten block is accepted")
 	}
 	// The chain goes on: the same transfer again, accepted this time.
@@ -77,7 +79,7 @@ func TestAcceptWriteFailure(t *testing.T) {
 	c.checkTip(t, one.ID(), 1, true)
 
 	// ---- A write made but its answer lost ------------------------------------------
-	second := c.transfer(key, recipient, 5, 1).sign(key)
+	second := c.transfer(key, recipient, 5, 1).Sign(key)
 	blk = c.verifiedBlockOf(t, second)
 	db.loseAcks.Store(true)
 	if err := blk.Accept(callCtx(t)); err == nil {
@@ -91,15 +93,15 @@ func TestAcceptWriteFailure(t *testing.T) {
 	// The write was one atomic batch: the block is there whole, counted once.
 	c.checkTip(t, blk.ID(), 2, true)
 	c.checkHealthy(t)
-	if got := c.rpc.balance(t, addrText(recipient)); got != 777+5 {
+	if got := c.rpc.balance(t, transfertx.AddrText(recipient)); got != 777+5 {
 		t.Errorf("after the restart the recipient holds %d, want %d", got, 777+5)
 	}
 	if got, want := c.rpc.balance(t, sender), genesisBalance-777-5-2*c.fee; got != want {
 		t.Errorf("after the restart the sender holds %d, want %d", got, want)
 	}
 	for _, tx := range [][]byte{first, second} {
-		if st, _ := c.rpc.txStatus(t, txID(tx).String()); st != "accepted" {
-			t.Errorf("transfer %s is %q after the restart, want accepted", txID(tx), st)
+		if st, _ := c.rpc.txStatus(t, txIDOf(tx).String()); st != "accepted" {
+			t.Errorf("transfer %s is %q after the restart, want accepted", txIDOf(tx), st)
 		}
 	}
 	c.shutdown(t)

@@ -51,6 +51,8 @@
 #                        duration, e.g. 0s or 250ms; kept for later starts of the directory).
 #                        Unset: luxd's default, 1s, which with the default maxBlockTxs of 7 500
 #                        caps the chain near 15k transfers/s (BENCHMARKS.md)
+#   LOCALNET_PEER_CHAINS chains of other VMs to create on the same subnet with a new network,
+#                        space-separated NAME:VMID:PLUGIN:GENESIS (scripts/bench-peers.sh uses it)
 #   TRANSFERVM_PLUGIN    plugin binary to install (default: cargo build --bin transfervm)
 #   LUXD                 luxd binary to run (default: tests/host/build-luxd.sh builds and caches it)
 # Needs: cargo, Go (>= 1.21) and a C compiler (cgo). No stdin is read.
@@ -91,7 +93,9 @@ start)
         luxd="$(bash "$root/tests/host/build-luxd.sh")"
     fi
     build_localnet
-    "$localnet" start -dir "$dir" -luxd "$luxd" -plugin "$plugin" \
+    peer_args=()
+    for spec in ${LOCALNET_PEER_CHAINS:-}; do peer_args+=(-peer-chain "$spec"); done
+    "$localnet" start -dir "$dir" -luxd "$luxd" -plugin "$plugin" ${peer_args[@]+"${peer_args[@]}"} \
         -chain-genesis "${LOCALNET_GENESIS:-$root/genesis/local.json}" \
         -nodes "${LOCALNET_NODES:-3}" -base-port "${LOCALNET_BASE_PORT:-9650}" \
         -timeout "${LOCALNET_TIMEOUT:-10m}" \

@@ -133,6 +133,70 @@ type State struct {
 	// only the one each node now records, so a process a failed or interrupted
 	// start lost track of cannot outlive stop.
 	Procs []Proc `json:"procs,omitempty"`
+	// PeerChains are chains of other VMs on the same subnet and nodes, for
+	// measuring transfervm beside them (scripts/bench-peers.sh); set when the
+	// network is created.
+	PeerChains []*PeerChain `json:"peerChains,omitempty"`
+}
+
+// PeerChain is a chain of another VM created on the transfervm subnet: its
+// plugin is installed beside transfervm's under its VM ID, and the chain is
+// created from its genesis after transfervm's, so both run on the same
+// validators under the same subnet config.
+type PeerChain struct {
+	// Name is the chain's name in its CreateChainTx (and in the summary).
+	Name string `json:"name"`
+	// VMID names the plugin file in every node's --plugin-dir.
+	VMID string `json:"vmId"`
+	// Plugin is the binary installed (copied) as the VM.
+	Plugin string `json:"plugin"`
+	// Genesis is the file whose bytes are the chain's genesis.
+	Genesis string `json:"genesis"`
+	// ChainID is set once the CreateChainTx is issued.
+	ChainID string `json:"chainId,omitempty"`
+}
+
+// parsePeerChain reads a -peer-chain value: NAME:VMID:PLUGIN:GENESIS.
+func parsePeerChain(v string) (*PeerChain, error) {
+	parts := strings.SplitN(v, ":", 4)
+	if len(parts) != 4 || parts[0] == "" || parts[2] == "" || parts[3] == "" {
+		return nil, fmt.Errorf("-peer-chain %q: want NAME:VMID:PLUGIN:GENESIS", v)
+	}
+	if parts[0] == chainName {
+		return nil, fmt.Errorf("-peer-chain %q: the name %q is transfervm's chain", v, chainName)
+	}
+	if _, err := ids.FromString(parts[1]); err != nil {
+		return nil, fmt.Errorf("-peer-chain %q: VM ID: %w", v, err)
+	}
+	pc := &PeerChain{Name: parts[0], VMID: parts[1]}
+	var err error
+	if pc.Plugin, err = filepath.Abs(parts[2]); err != nil {
+		return nil, err
+	}
+	if pc.Genesis, err = filepath.Abs(parts[3]); err != nil {
+		return nil, err
+	}
+	if err := checkChainGenesis(pc.Genesis); err != nil {
+		return nil, fmt.Errorf("-peer-chain %s: %w", pc.Name, err)
+	}
+	if _, err := os.Stat(pc.Plugin); err != nil {
+		return nil, fmt.Errorf("-peer-chain %s: plugin: %w", pc.Name, err)
+	}
+	return pc, nil
+}
+
+// checkChainGenesis fails before anything starts on a genesis the P-chain
+// would refuse in the CreateChainTx ("tx too large: ... size (134818) > max
+// size (65536)").
+func checkChainGenesis(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("chain genesis: %w", err)
+	}
+	if fi.Size() > maxChainGenesisBytes {
+		return fmt.Errorf("chain genesis %s is %d bytes; the CreateChainTx that carries it may be at most 65536 bytes (P-chain limit): fund fewer accounts (transfervm genesis --accounts 400 is ~55 KB)", path, fi.Size())
+	}
+	return nil
 }
 
 func main() {
@@ -150,6 +214,14 @@ func main() {
 	nodeIdx := fs.Int("node", -1, "node index (kill)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "overall time limit (start)")
 	minBlockDelay := fs.Duration("proposer-min-block-delay", -1, "the transfervm subnet's proposerMinBlockDelay on every node (start; kept for later starts); negative keeps luxd's default (1s)")
+	var peers []*PeerChain
+	fs.Func("peer-chain", "NAME:VMID:PLUGIN:GENESIS: also create a chain of that VM on the subnet (start, new network only; repeatable)", func(v string) error {
+		pc, err := parsePeerChain(v)
+		if err == nil {
+			peers = append(peers, pc)
+		}
+		return err
+	})
 	_ = fs.Parse(os.Args[2:])
 	if *dir == "" {
 		fatalf("-dir is required")
@@ -162,7 +234,7 @@ func main() {
 	case "start":
 		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 		defer cancel()
-		err = start(ctx, *dir, *luxd, *plugin, *chainGenesis, *nodes, *basePort, *minBlockDelay)
+		err = start(ctx, *dir, *luxd, *plugin, *chainGenesis, *nodes, *basePort, *minBlockDelay, peers)
 	case "stop":
 		err = stop(*dir)
 	case "status":
@@ -249,7 +321,7 @@ func chainRPC(n *Node, chain string) string {
 // start
 // ---------------------------------------------------------------------------
 
-func start(ctx context.Context, dir, luxd, plugin, chainGenesisPath string, nodes, basePort int, minBlockDelay time.Duration) error {
+func start(ctx context.Context, dir, luxd, plugin, chainGenesisPath string, nodes, basePort int, minBlockDelay time.Duration, peers []*PeerChain) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -259,6 +331,12 @@ func start(ctx context.Context, dir, luxd, plugin, chainGenesisPath string, node
 			return errors.New("-luxd, -plugin and -chain-genesis are required for a new network")
 		}
 		st, err = create(dir, luxd, plugin, chainGenesisPath, nodes, basePort)
+		if err == nil {
+			st.PeerChains = peers
+			err = installPeerPlugins(st)
+		}
+	} else if err == nil && len(peers) > 0 {
+		return fmt.Errorf("-peer-chain applies to a new network only; %s already holds one", dir)
 	}
 	if err != nil {
 		return err
@@ -326,12 +404,8 @@ func create(dir, luxd, plugin, chainGenesisPath string, nodes, basePort int) (*S
 	if err != nil {
 		return nil, err
 	}
-	if fi, err := os.Stat(chainGenesis); err != nil {
-		return nil, fmt.Errorf("chain genesis: %w", err)
-	} else if fi.Size() > maxChainGenesisBytes {
-		// Fail before starting anything: the P-chain refuses the CreateChainTx later with
-		// "tx too large: ... size (134818) > max size (65536)".
-		return nil, fmt.Errorf("chain genesis %s is %d bytes; the CreateChainTx that carries it may be at most 65536 bytes (P-chain limit): fund fewer accounts (transfervm genesis --accounts 400 is ~55 KB)", chainGenesis, fi.Size())
+	if err := checkChainGenesis(chainGenesis); err != nil {
+		return nil, err
 	}
 	vmID, err := pluginVMID(plugin)
 	if err != nil {
@@ -435,12 +509,27 @@ func pluginVMID(plugin string) (ids.ID, error) {
 // installPlugin copies the plugin into every node's --plugin-dir under its VM
 // ID (a copy, so later cargo builds cannot change a running network).
 func installPlugin(st *State, plugin string) error {
+	return installVM(st, plugin, st.VMID)
+}
+
+// installPeerPlugins installs every peer chain's plugin under its VM ID.
+func installPeerPlugins(st *State) error {
+	for _, pc := range st.PeerChains {
+		if err := installVM(st, pc.Plugin, pc.VMID); err != nil {
+			return fmt.Errorf("peer chain %s: %w", pc.Name, err)
+		}
+	}
+	return nil
+}
+
+// installVM copies a VM's binary into every node's --plugin-dir as vmID.
+func installVM(st *State, plugin, vmID string) error {
 	src, err := os.ReadFile(plugin)
 	if err != nil {
 		return fmt.Errorf("plugin: %w", err)
 	}
 	for _, n := range st.Nodes {
-		dst := filepath.Join(n.Dir, "plugins", st.VMID)
+		dst := filepath.Join(n.Dir, "plugins", vmID)
 		tmp := dst + ".tmp"
 		if err := os.WriteFile(tmp, src, 0o755); err != nil {
 			return err
@@ -821,6 +910,27 @@ func waitChain(ctx context.Context, st *State) error {
 		}
 	}
 	logf("chain %s served by %d nodes in %s", st.ChainID, len(st.Nodes), time.Since(start).Round(time.Millisecond))
+	for _, pc := range st.PeerChains {
+		for _, n := range st.Nodes {
+			c := info.NewClient(n.uri())
+			err := poll(ctx, fmt.Sprintf("node %d to bootstrap peer chain %s (%s)", n.Index, pc.Name, pc.ChainID), time.Second, func(ctx context.Context) error {
+				if err := checkAlive(st); err != nil {
+					return err
+				}
+				ok, err := c.IsBootstrapped(ctx, pc.ChainID)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					return errors.New("chain not bootstrapped")
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
@@ -962,6 +1072,22 @@ func createSubnetAndChain(ctx context.Context, st *State) error {
 	st.SubnetID = subnetID.String()
 	st.ChainID = chainTx.ID().String()
 	logf("chain %s created on subnet %s (VM %s, genesis %s, %d bytes)", st.ChainID, st.SubnetID, st.VMID, st.ChainGenesis, len(genesisBytes))
+	for _, pc := range st.PeerChains {
+		g, err := os.ReadFile(pc.Genesis)
+		if err != nil {
+			return err
+		}
+		pcVM, err := ids.FromString(pc.VMID)
+		if err != nil {
+			return err
+		}
+		tx, err := pWallet.IssueCreateChainTx(subnetID, g, pcVM, nil, pc.Name)
+		if err != nil {
+			return fmt.Errorf("CreateChainTx of peer chain %s: %w", pc.Name, err)
+		}
+		pc.ChainID = tx.ID().String()
+		logf("peer chain %s %s created on subnet %s (VM %s, genesis %s, %d bytes)", pc.Name, pc.ChainID, st.SubnetID, pc.VMID, pc.Genesis, len(g))
+	}
 
 	// The subnet's validator set must be in force before the nodes restart
 	// tracking it, so the chain bootstraps from (and polls) all of them.
@@ -997,6 +1123,9 @@ func printSummary(st *State) {
 	fmt.Printf("chain:     %s (VM %s)\n", st.ChainID, st.VMID)
 	for _, n := range st.Nodes {
 		fmt.Printf("node %d:    %s  pid %d  %s  (by chain ID: %s)\n", n.Index, n.NodeID, n.PID, aliasURL(n), st.rpcURL(n))
+	}
+	for _, pc := range st.PeerChains {
+		fmt.Printf("peer:      %s chain %s (VM %s) at %s/ext/bc/%s\n", pc.Name, pc.ChainID, pc.VMID, st.Nodes[0].uri(), pc.ChainID)
 	}
 }
 

@@ -267,3 +267,35 @@ func TestABusyPortIsNamed(t *testing.T) {
 		t.Fatalf("a node was started on a busy port: pid %d", n.PID)
 	}
 }
+
+func TestPeerChainSpecsAreCheckedBeforeAnythingStarts(t *testing.T) {
+	dir := t.TempDir()
+	plugin := filepath.Join(dir, "xsvm")
+	genesis := filepath.Join(dir, "genesis.bin")
+	big := filepath.Join(dir, "big.bin")
+	for path, size := range map[string]int{plugin: 10, genesis: 100, big: maxChainGenesisBytes + 1} {
+		if err := os.WriteFile(path, make([]byte, size), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const vm = "v3m4wPxaHpvGr8qfMeyK6PRW3idZrPHmYcMTt7oXdK47yurVH"
+	pc, err := parsePeerChain("xsvm:" + vm + ":" + plugin + ":" + genesis)
+	if err != nil {
+		t.Fatalf("a valid spec: %v", err)
+	}
+	if pc.Name != "xsvm" || pc.VMID != vm || pc.Plugin != plugin || pc.Genesis != genesis {
+		t.Errorf("parsed %+v", pc)
+	}
+	for spec, want := range map[string]string{
+		"xsvm:" + vm + ":" + plugin:                            "want NAME:VMID:PLUGIN:GENESIS",
+		"transfervm:" + vm + ":" + plugin + ":" + genesis:      "transfervm's chain",
+		"xsvm:notanid:" + plugin + ":" + genesis:               "VM ID",
+		"xsvm:" + vm + ":" + plugin + ":" + big:                "65536 bytes",
+		"xsvm:" + vm + ":" + dir + "/missing:" + genesis:       "plugin",
+		"xsvm:" + vm + ":" + plugin + ":" + dir + "/missing.g": "chain genesis",
+	} {
+		if _, err := parsePeerChain(spec); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want one saying %q", spec, err, want)
+		}
+	}
+}

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Builds the real Lux node binary (luxd: package github.com/luxdefi/node/main, the
 # version tests/host/go.mod requires) from the Go module proxy, and prints its path.
+# The same patched source also gives the node's own minimal transfer VM, xsvm
+# (vms/example/xsvm/cmd/xsvm), built beside it as <cache>/xsvm for
+# scripts/bench-peers.sh (issue #12): built from the module as published it crashes on
+# the first Connected under luxd v1.10.21, with the version bug the patch below fixes.
 #
 # The build is cached under ${TRANSFERVM_CACHE_DIR:-${XDG_CACHE_HOME:-~/.cache}/transfervm}/luxd-<version>/
 # and reused while the version, the patches and the Go version are unchanged, so
@@ -35,7 +39,7 @@ cache="${TRANSFERVM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/transfervm}/luxd-
 bin="$cache/luxd"
 
 stamp="$( { echo "$module $version blst $blst"; go version; cat luxd-patches/*.patch; } | sha256sum | cut -d' ' -f1)"
-if [[ -x "$bin" && -f "$cache/stamp" && "$(cat "$cache/stamp")" == "$stamp" ]]; then
+if [[ -x "$bin" && -x "$cache/xsvm" && -f "$cache/stamp" && "$(cat "$cache/stamp")" == "$stamp" ]]; then
     log "cached: $bin"
     echo "$bin"
     exit 0
@@ -59,7 +63,9 @@ done
 grep "^github.com/supranational/blst $blst[ /]" go.sum >>"$src/go.sum"
 
 (cd "$src" && go build -ldflags="$GO_HOST_LDFLAGS" -o "$bin.tmp" ./main)
+(cd "$src" && go build -ldflags="$GO_HOST_LDFLAGS" -o "$cache/xsvm.tmp" ./vms/example/xsvm/cmd/xsvm)
 mv "$bin.tmp" "$bin"
+mv "$cache/xsvm.tmp" "$cache/xsvm"
 echo "$stamp" >"$cache/stamp"
 # The source copy is only needed for the build.
 rm -rf "$src"

@@ -2,7 +2,8 @@
 # Builds subnet-evm v0.5.10 (github.com/ava-labs/subnet-evm, the EVM most subnets run,
 # built against avalanchego v1.10.17, rpcchainvm protocol 30) as a plugin binary from
 # the Go module proxy, and prints its path. Its VM ID (the plugin's file name in a
-# node's --plugin-dir) is srEXiWaHuhNyGwPUi444Tq47ZEDwxTWrbQiuD7FmgSAQ6X7Dy. It runs
+# node's --plugin-dir) is srEXiWaHuhNyGwPUi444Tu47ZEDwxTWrbQiuD7FmgSAQ6X7Dy ("subnetevm" zero-padded to
+# 32 bytes, in cb58; note "Tu47", as in subnet-evm's scripts/build.sh). It runs
 # under avalanchego v1.10.17 nodes only (tests/host/build-avalanchego.sh,
 # LOCALNET_HOST=avalanchego scripts/local-network.sh): under luxd its rpcchainvm server
 # rejects the host's "lux/..." version string and shuts the chain down (issue #12).

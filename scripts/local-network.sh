@@ -52,7 +52,8 @@
 #                        Unset: luxd's default, 1s, which with the default maxBlockTxs of 7 500
 #                        caps the chain near 15k transfers/s (BENCHMARKS.md)
 #   LOCALNET_PEER_CHAINS chains of other VMs to create on the same subnet with a new network,
-#                        space-separated NAME:VMID:PLUGIN:GENESIS (scripts/bench-peers.sh uses it)
+#                        space-separated NAME:VMID:PLUGIN:GENESIS (scripts/bench-peers.sh uses it);
+#                        NAME is the chain's name on the P-chain: ASCII letters, digits, spaces
 #   TRANSFERVM_PLUGIN    plugin binary to install (default: cargo build --bin transfervm)
 #   LUXD                 luxd binary to run (default: tests/host/build-luxd.sh builds and caches it)
 #   LOCALNET_HOST        the node software of a new network: luxd (default) or avalanchego

@@ -53,6 +53,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/luxdefi/node/api/admin"
 	"github.com/luxdefi/node/api/info"
@@ -183,6 +184,13 @@ func parsePeerChain(v string) (*PeerChain, error) {
 	}
 	if parts[0] == chainName {
 		return nil, fmt.Errorf("-peer-chain %q: the name %q is transfervm's chain", v, chainName)
+	}
+	// The P-chain's rule for chain names (CreateChainTx.SyntacticVerify): checked
+	// here, since the CreateChainTx is only issued once the nodes run.
+	if len(parts[0]) > txs.MaxNameLen || strings.IndexFunc(parts[0], func(r rune) bool {
+		return r > unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsNumber(r) || r == ' ')
+	}) >= 0 {
+		return nil, fmt.Errorf("-peer-chain %q: the name %q is no chain name: at most %d ASCII letters, digits and spaces (e.g. subnetevm, not subnet-evm)", v, parts[0], txs.MaxNameLen)
 	}
 	if _, err := ids.FromString(parts[1]); err != nil {
 		return nil, fmt.Errorf("-peer-chain %q: VM ID: %w", v, err)

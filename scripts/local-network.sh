@@ -52,9 +52,20 @@
 #                        Unset: luxd's default, 1s, which with the default maxBlockTxs of 7 500
 #                        caps the chain near 15k transfers/s (BENCHMARKS.md)
 #   LOCALNET_PEER_CHAINS chains of other VMs to create on the same subnet with a new network,
-#                        space-separated NAME:VMID:PLUGIN:GENESIS (scripts/bench-peers.sh uses it)
+#                        space-separated NAME:VMID:PLUGIN:GENESIS (scripts/bench-peers.sh uses it);
+#                        NAME is the chain's name on the P-chain: ASCII letters, digits, spaces
 #   TRANSFERVM_PLUGIN    plugin binary to install (default: cargo build --bin transfervm)
 #   LUXD                 luxd binary to run (default: tests/host/build-luxd.sh builds and caches it)
+#   LOCALNET_HOST        the node software of a new network: luxd (default) or avalanchego
+#                        (v1.10.17, where subnet-evm v0.5.10 runs; issue #12). A network keeps
+#                        its host (network.json "host"), so later commands need not repeat it.
+#                        avalanchego: the node is $AVALANCHEGO or tests/host/build-avalanchego.sh's
+#                        build, and tests/host/cmd/localnet is compiled against avalanchego
+#                        v1.10.17 from a copy with its imports swapped (build_localnet below);
+#                        the nodes' flags, genesis and layout are luxd's (see
+#                        tests/host/cmd/localnet/host_avalanchego.go for the one difference)
+#   AVALANCHEGO          avalanchego binary to run with LOCALNET_HOST=avalanchego (default:
+#                        tests/host/build-avalanchego.sh builds and caches it)
 # Needs: cargo, Go (>= 1.21) and a C compiler (cgo). No stdin is read.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -68,13 +79,55 @@ dir="$(cd "$dir" && pwd)"
 # shellcheck source=go-host-lib.sh
 source "$root/scripts/go-host-lib.sh"
 
+# The host: LOCALNET_HOST, else the one the directory's network records, else luxd.
+recorded_host=""
+if [[ -f "$dir/network.json" ]]; then
+    recorded_host="$(sed -n 's/^  "host": "\([a-z]*\)",\{0,1\}$/\1/p' "$dir/network.json")"
+fi
+host="${LOCALNET_HOST:-${recorded_host:-luxd}}"
+case "$host" in
+luxd | avalanchego) ;;
+*) log "LOCALNET_HOST must be luxd or avalanchego, not '$host'"; exit 2 ;;
+esac
+
 # The network controller (a Go program using the host's packages), built per network dir.
 localnet="$dir/.bin/localnet"
 build_localnet() {
     go_host_env local-network.sh || exit 1
     mkdir -p "$dir/.bin"
-    (cd "$root/tests/host" && go build -ldflags="$GO_HOST_LDFLAGS" -o "$localnet.tmp" ./cmd/localnet)
+    if [[ "$host" == avalanchego ]]; then
+        build_localnet_avalanchego
+    else
+        (cd "$root/tests/host" && go build -ldflags="$GO_HOST_LDFLAGS" -o "$localnet.tmp" ./cmd/localnet)
+    fi
     mv "$localnet.tmp" "$localnet"
+}
+
+# localnet for avalanchego v1.10.17 nodes, from tests/host's own source: its non-test files
+# (and internal/jsonrpc, which it imports) are copied into a module of the same path
+# (transfervm/tests/host) under $dir/.bin/localnet-avalanchego, with every
+# github.com/luxdefi/node replaced by github.com/ava-labs/avalanchego; that module requires
+# avalanchego v1.10.17 (go mod tidy through the module proxy; blst raised as in tests/host's
+# go.mod, as tests/host/build-avalanchego.sh does for the node) and is built with
+# -tags avalanchego, which swaps host_luxd.go for host_avalanchego.go.
+build_localnet_avalanchego() {
+    local mod="$dir/.bin/localnet-avalanchego" avago=github.com/ava-labs/avalanchego@v1.10.17 blst f
+    blst="$(cd "$root/tests/host" && go list -m -f '{{.Version}}' github.com/supranational/blst)"
+    rm -rf "$mod"
+    mkdir -p "$mod/cmd/localnet" "$mod/internal/jsonrpc"
+    for f in "$root"/tests/host/cmd/localnet/*.go "$root"/tests/host/internal/jsonrpc/*.go; do
+        [[ "$f" == *_test.go ]] && continue
+        sed 's#github\.com/luxdefi/node#github.com/ava-labs/avalanchego#g' "$f" \
+            >"$mod/${f#"$root"/tests/host/}"
+    done
+    printf 'module transfervm/tests/host\n\ngo 1.21\n' >"$mod/go.mod"
+    # avalanchego's own go.sum and tests/host's blst lines spare most checksum look-ups.
+    cp "$(cd "$mod" && go mod download -json "$avago" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')/go.sum" "$mod/go.sum"
+    chmod u+w "$mod/go.sum"
+    grep "^github.com/supranational/blst $blst[ /]" "$root/tests/host/go.sum" >>"$mod/go.sum"
+    (cd "$mod" && go mod edit -require="$avago" -require="github.com/supranational/blst@$blst" &&
+        go mod tidy &&
+        go build -tags avalanchego -ldflags="$GO_HOST_LDFLAGS" -o "$localnet.tmp" ./cmd/localnet)
 }
 
 case "$cmd" in
@@ -88,10 +141,14 @@ start)
     else
         plugin="$TRANSFERVM_PLUGIN"
     fi
-    luxd="${LUXD:-}"
-    if [[ -z "$luxd" ]]; then
-        luxd="$(bash "$root/tests/host/build-luxd.sh")"
+    if [[ "$host" == avalanchego ]]; then
+        luxd="${AVALANCHEGO:-}"
+        [[ -n "$luxd" ]] || luxd="$(bash "$root/tests/host/build-avalanchego.sh")"
+    else
+        luxd="${LUXD:-}"
+        [[ -n "$luxd" ]] || luxd="$(bash "$root/tests/host/build-luxd.sh")"
     fi
+    log "host: $host ($luxd)"
     build_localnet
     peer_args=()
     for spec in ${LOCALNET_PEER_CHAINS:-}; do peer_args+=(-peer-chain "$spec"); done

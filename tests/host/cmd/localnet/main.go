@@ -4,6 +4,13 @@
 // chain with P-chain transactions signed by the local test key (ewoq) through
 // the host's own wallet library (wallet/subnet/primary).
 //
+// The same source, with its imports swapped to github.com/ava-labs/avalanchego and
+// built with -tags avalanchego against avalanchego v1.10.17, runs avalanchego nodes
+// instead (-luxd then names the avalanchego binary): see host_luxd.go and
+// host_avalanchego.go for the differences, and LOCALNET_HOST in
+// scripts/local-network.sh, which makes that copy. A network records its host
+// (network.json "host") and only a localnet of that host starts it again.
+//
 // scripts/local-network.sh builds this program and the node and calls it; the
 // end-to-end test (tests/host/e2e_test.go) uses that script.
 //
@@ -46,6 +53,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/luxdefi/node/api/admin"
 	"github.com/luxdefi/node/api/info"
@@ -105,12 +113,24 @@ type Node struct {
 	StartTime uint64 `json:"startTime,omitempty"`
 }
 
+// hostOrLuxd is the network's host; a network.json without one is luxd's.
+func (st *State) hostOrLuxd() string {
+	if st.Host == "" {
+		return "luxd"
+	}
+	return st.Host
+}
+
 // proc is the node's luxd as recorded.
 func (n *Node) proc() Proc { return Proc{PID: n.PID, StartTime: n.StartTime, Node: n.Index} }
 
 // State is the network description written to <dir>/network.json.
 type State struct {
-	Dir          string   `json:"dir"`
+	Dir string `json:"dir"`
+	// Host is the node software, hostName of the localnet that created the
+	// network: "luxd" (also when empty, from an older localnet) or "avalanchego".
+	Host string `json:"host,omitempty"`
+	// Luxd is the node binary (luxd, or avalanchego when Host says so).
 	Luxd         string   `json:"luxd"`
 	NetworkID    uint32   `json:"networkId"`
 	GenesisFile  string   `json:"genesisFile"`
@@ -165,6 +185,13 @@ func parsePeerChain(v string) (*PeerChain, error) {
 	if parts[0] == chainName {
 		return nil, fmt.Errorf("-peer-chain %q: the name %q is transfervm's chain", v, chainName)
 	}
+	// The P-chain's rule for chain names (CreateChainTx.SyntacticVerify): checked
+	// here, since the CreateChainTx is only issued once the nodes run.
+	if len(parts[0]) > txs.MaxNameLen || strings.IndexFunc(parts[0], func(r rune) bool {
+		return r > unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsNumber(r) || r == ' ')
+	}) >= 0 {
+		return nil, fmt.Errorf("-peer-chain %q: the name %q is no chain name: at most %d ASCII letters, digits and spaces (e.g. subnetevm, not subnet-evm)", v, parts[0], txs.MaxNameLen)
+	}
 	if _, err := ids.FromString(parts[1]); err != nil {
 		return nil, fmt.Errorf("-peer-chain %q: VM ID: %w", v, err)
 	}
@@ -206,7 +233,7 @@ func main() {
 	cmd := os.Args[1]
 	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
 	dir := fs.String("dir", "", "network state directory")
-	luxd := fs.String("luxd", "", "luxd binary (start)")
+	luxd := fs.String("luxd", "", "node binary (start): luxd, or avalanchego for a localnet built for it (hostName "+hostName+")")
 	plugin := fs.String("plugin", "", "transfervm binary to install as the plugin (start)")
 	chainGenesis := fs.String("chain-genesis", "", "transfervm genesis file (start)")
 	nodes := fs.Int("nodes", 3, "number of nodes (start, new network only)")
@@ -341,6 +368,9 @@ func start(ctx context.Context, dir, luxd, plugin, chainGenesisPath string, node
 	if err != nil {
 		return err
 	}
+	if host := st.hostOrLuxd(); host != hostName {
+		return fmt.Errorf("the network in %s runs %s nodes; this localnet is built for %s (LOCALNET_HOST=%s in scripts/local-network.sh)", dir, host, hostName, host)
+	}
 	if luxd != "" {
 		st.Luxd = luxd
 	}
@@ -417,12 +447,13 @@ func create(dir, luxd, plugin, chainGenesisPath string, nodes, basePort int) (*S
 	}
 	st := &State{
 		Dir:          dir,
+		Host:         hostName,
 		Luxd:         luxd,
 		NetworkID:    networkID,
 		GenesisFile:  filepath.Join(dir, "genesis.json"),
 		VMID:         vmID.String(),
 		CreatedAt:    time.Now().UTC().Format(time.RFC3339),
-		HostModule:   "github.com/luxdefi/node (see go.mod of tests/host)",
+		HostModule:   hostModule,
 		ChainGenesis: chainGenesis,
 	}
 	var stakers []genesis.Staker
@@ -1014,11 +1045,7 @@ func createSubnetAndChain(ctx context.Context, st *State) error {
 	key := genesis.EWOQKey
 	kc := secp256k1fx.NewKeychain(key)
 	t0 := time.Now()
-	wallet, err := primary.MakeWallet(ctx, &primary.WalletConfig{
-		URI:         uri,
-		LUXKeychain: kc,
-		EthKeychain: kc,
-	})
+	wallet, err := primary.MakeWallet(ctx, walletConfig(uri, kc))
 	if err != nil {
 		return fmt.Errorf("wallet: %w", err)
 	}
@@ -1118,7 +1145,7 @@ func createSubnetAndChain(ctx context.Context, st *State) error {
 // ---------------------------------------------------------------------------
 
 func printSummary(st *State) {
-	fmt.Printf("network:   %s (network ID %d, %d nodes)\n", st.Dir, st.NetworkID, len(st.Nodes))
+	fmt.Printf("network:   %s (network ID %d, %d %s nodes)\n", st.Dir, st.NetworkID, len(st.Nodes), st.hostOrLuxd())
 	fmt.Printf("subnet:    %s\n", st.SubnetID)
 	fmt.Printf("chain:     %s (VM %s)\n", st.ChainID, st.VMID)
 	for _, n := range st.Nodes {
@@ -1138,7 +1165,7 @@ func status(dir string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("network:   %s (network ID %d, %d nodes)\n", st.Dir, st.NetworkID, len(st.Nodes))
+	fmt.Printf("network:   %s (network ID %d, %d %s nodes)\n", st.Dir, st.NetworkID, len(st.Nodes), st.hostOrLuxd())
 	fmt.Printf("subnet:    %s\nchain:     %s (VM %s)\n", st.SubnetID, st.ChainID, st.VMID)
 	down := 0
 	for _, n := range st.Nodes {

@@ -290,6 +290,7 @@ func TestPeerChainSpecsAreCheckedBeforeAnythingStarts(t *testing.T) {
 		"xsvm:" + vm + ":" + plugin:                            "want NAME:VMID:PLUGIN:GENESIS",
 		"transfervm:" + vm + ":" + plugin + ":" + genesis:      "transfervm's chain",
 		"xsvm:notanid:" + plugin + ":" + genesis:               "VM ID",
+		"subnet-evm:" + vm + ":" + plugin + ":" + genesis:      "no chain name",
 		"xsvm:" + vm + ":" + plugin + ":" + big:                "65536 bytes",
 		"xsvm:" + vm + ":" + dir + "/missing:" + genesis:       "plugin",
 		"xsvm:" + vm + ":" + plugin + ":" + dir + "/missing.g": "chain genesis",

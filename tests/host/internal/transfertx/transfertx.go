@@ -73,10 +73,17 @@ func ID(signed []byte) [32]byte {
 	return sha256.Sum256(signed)
 }
 
-// DevKey derives dev key i, funded by `transfervm genesis`:
-// seed = sha256("transfervm dev key <i>").
+// DevKey derives dev key i (0…4, funded by every genesis the repo ships and
+// by `transfervm genesis`): seed = sha256("transfervm dev key <i>").
 func DevKey(i int) ed25519.PrivateKey {
 	return KeyFromLabel(fmt.Sprintf("transfervm dev key %d", i))
+}
+
+// LoadKey derives load-test key i, one of the N that `transfervm genesis
+// --accounts N` funds: seed = sha256("transfervm load key <i>"), as the
+// CLI's spam derives them.
+func LoadKey(i int) ed25519.PrivateKey {
+	return KeyFromLabel(fmt.Sprintf("transfervm load key %d", i))
 }
 
 // KeyFromLabel derives a key from a label (seed = sha256(label)); one that no

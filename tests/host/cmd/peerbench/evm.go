@@ -74,10 +74,12 @@ func newEvmTarget(ctx context.Context, urls []string, senders int, batch bool, r
 	if err := t.call(ctx, 0, "eth_gasPrice", []any{}, &base); err != nil {
 		return nil, err
 	}
-	// A fee cap ten times the price now, so a rising base fee under load
-	// cannot strand the pre-signed transfers, and the price suggested now as
-	// the tip, so no pool limit on tips refuses them.
-	t.feeCap = new(big.Int).Mul(base.ToInt(), big.NewInt(10))
+	// A fee cap a thousand times the price now, so a rising base fee under
+	// load cannot strand the pre-signed transfers (with a cap of ten times,
+	// 15M-gas blocks full for a minute took the base fee to 26 times and
+	// every sender's window stuck in the pool), and the price suggested now
+	// as the tip, so no pool limit on tips refuses them.
+	t.feeCap = new(big.Int).Mul(base.ToInt(), big.NewInt(1000))
 	t.tipCap = base.ToInt()
 	for s := 0; s < senders; s++ {
 		k, err := evmKey(s)

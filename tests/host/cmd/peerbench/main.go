@@ -49,6 +49,7 @@ func main() {
 	label := fs.String("label", "", "names this run's recipients (fresh accounts; default: the time)")
 	out := fs.String("out", "", "xsvm-genesis: the genesis file to write")
 	requests := fs.Int("requests", 2000, "hop: calls")
+	expectAll := fs.Bool("expect-all", false, "run: fail unless every pre-signed transfer is accepted (the smoke run's check that each VM works)")
 	_ = fs.Parse(os.Args[2:])
 
 	ctx := context.Background()
@@ -94,7 +95,7 @@ func main() {
 			n = *window
 		}
 		shape := loadShape{senders: *senders, window: *window, batch: *batch, workers: *workers, duration: *duration, drain: *drain, nodes: len(net.Nodes)}
-		err = measure(ctx, net, target, *vm, shape, n)
+		err = measure(ctx, net, target, *vm, shape, n, *expectAll)
 	default:
 		usage()
 	}
@@ -209,7 +210,7 @@ type report struct {
 	Shape             string  `json:"shape"`
 }
 
-func measure(ctx context.Context, net *network, target vmTarget, vm string, shape loadShape, perSender int) error {
+func measure(ctx context.Context, net *network, target vmTarget, vm string, shape loadShape, perSender int, expectAll bool) error {
 	var roots []int
 	disk0 := int64(0)
 	for _, nd := range net.Nodes {
@@ -265,6 +266,9 @@ func measure(ctx context.Context, net *network, target vmTarget, vm string, shap
 	// (xsvm drops a transfer whose block is rejected); transfervm must not.
 	if rep.BalanceMismatches > 0 || (vm == "transfervm" && rep.Lost > 0) {
 		return fmt.Errorf("%s: %d acknowledged transfers not accepted, %d balance mismatches", vm, rep.Lost, rep.BalanceMismatches)
+	}
+	if all := shape.senders * perSender; expectAll && rep.Accepted != all {
+		return fmt.Errorf("%s: %d of %d pre-signed transfers accepted (%d rejected, %d lost; first error: %s)", vm, rep.Accepted, all, rep.Rejected, rep.Lost, rep.FirstError)
 	}
 	return nil
 }

@@ -120,3 +120,18 @@ if [ -f tests/host/e2e.sh ] && [ "${TRANSFERVM_SKIP_E2E:-0}" != "1" ] && [ "${TR
   echo "== end-to-end on a local network of real Lux nodes (Go)"
   bash tests/host/e2e.sh
 fi
+
+# The peer benchmark's smoke run (scripts/bench-peers.sh, issue #12): on 1 luxd validator
+# transfervm and xsvm, on 1 avalanchego v1.10.17 validator transfervm and subnet-evm v0.5.10,
+# 200 transfers of each VM in each shape, every one of which must be accepted and found in the
+# balances on the node. The first time it builds avalanchego (~5 min on 2 cores) and subnet-evm
+# (~1.5 min), cached like luxd, and localnet against avalanchego (~1.5 min); the runs take ~4 min.
+# It uses the debug plugin the steps above built. TRANSFERVM_SKIP_PEERS=1 skips this step
+# (TRANSFERVM_SKIP_HOST=1 skips it too).
+if [ -f scripts/bench-peers.sh ] && [ "${TRANSFERVM_SKIP_PEERS:-0}" != "1" ] && [ "${TRANSFERVM_SKIP_HOST:-0}" != "1" ]; then
+  echo "== peer benchmark smoke run: transfervm beside xsvm and subnet-evm (Go)"
+  cargo build --bin transfervm
+  plugin_target="${CARGO_TARGET_DIR:-target}"
+  case "$plugin_target" in /*) ;; *) plugin_target="$PWD/$plugin_target" ;; esac
+  PEERS_SMOKE=1 TRANSFERVM_PLUGIN="$plugin_target/debug/transfervm" bash scripts/bench-peers.sh
+fi

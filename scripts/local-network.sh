@@ -104,7 +104,7 @@ build_localnet() {
 }
 
 # localnet for avalanchego v1.10.17 nodes, from tests/host's own source: its non-test files
-# (and internal/jsonrpc, which it imports) are copied into a module of the same path
+# (and the internal packages) are copied into a module of the same path
 # (transfervm/tests/host) under $dir/.bin/localnet-avalanchego, with every
 # github.com/luxdefi/node replaced by github.com/ava-labs/avalanchego; that module requires
 # avalanchego v1.10.17 (go mod tidy through the module proxy; blst raised as in tests/host's
@@ -114,9 +114,9 @@ build_localnet_avalanchego() {
     local mod="$dir/.bin/localnet-avalanchego" avago=github.com/ava-labs/avalanchego@v1.10.17 blst f
     blst="$(cd "$root/tests/host" && go list -m -f '{{.Version}}' github.com/supranational/blst)"
     rm -rf "$mod"
-    mkdir -p "$mod/cmd/localnet" "$mod/internal/jsonrpc"
-    for f in "$root"/tests/host/cmd/localnet/*.go "$root"/tests/host/internal/jsonrpc/*.go; do
+    for f in "$root"/tests/host/cmd/localnet/*.go "$root"/tests/host/internal/*/*.go; do
         [[ "$f" == *_test.go ]] && continue
+        mkdir -p "$(dirname "$mod/${f#"$root"/tests/host/}")"
         sed 's#github\.com/luxdefi/node#github.com/ava-labs/avalanchego#g' "$f" \
             >"$mod/${f#"$root"/tests/host/}"
     done

@@ -39,6 +39,7 @@ import (
 	"github.com/luxdefi/node/vms/platformvm/warp"
 	dto "github.com/prometheus/client_model/go"
 
+	"transfervm/tests/host/internal/procfs"
 	"transfervm/tests/host/internal/transfertx"
 )
 
@@ -544,22 +545,6 @@ func (b *lockedBuffer) String() string {
 // Processes
 // ---------------------------------------------------------------------------
 
-// procState returns the state letter of pid from /proc (R, S, Z, ...), or ""
-// if there is no such process.
-func procState(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
-	}
-	// The comm field is parenthesised and may contain spaces; state follows ") ".
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 || i+2 >= len(s) {
-		return "?"
-	}
-	return s[i+2 : i+3]
-}
-
 // alive reports whether pid is a live (non-zombie) process.
 func alive(pid int) bool {
 	if pid <= 0 {
@@ -568,55 +553,12 @@ func alive(pid int) bool {
 	if err := syscall.Kill(pid, 0); err != nil {
 		return false
 	}
-	st := procState(pid)
-	return st != "" && st != "Z" && st != "X"
+	st, err := procfs.Read(pid)
+	return err == nil && st.State != 'Z' && st.State != 'X'
 }
 
-// descendants lists the live descendants of pid (scanning /proc).
-func descendants(pid int) []int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	parent := map[int]int{}
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		fields := strings.Fields(s[i+1:])
-		if len(fields) < 2 {
-			continue
-		}
-		pp, err := strconv.Atoi(fields[1])
-		if err != nil {
-			continue
-		}
-		parent[p] = pp
-	}
-	var out []int
-	for p := range parent {
-		for q := parent[p]; q > 1; q = parent[q] {
-			if q == pid {
-				out = append(out, p)
-				break
-			}
-			if _, ok := parent[q]; !ok {
-				break
-			}
-		}
-	}
-	return out
-}
+// descendants lists the descendants of pid (scanning /proc).
+func descendants(pid int) []int { return procfs.Descendants(procfs.All(), pid) }
 
 // waitGone waits until none of pids is alive.
 func waitGone(pids []int, timeout time.Duration) []int {
@@ -894,29 +836,14 @@ type usage struct {
 	hwmKiB uint64        // VmHWM: the peak resident set
 }
 
-// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat (100
-// on every Linux architecture Go supports).
-const clockTicks = 100
-
 // procUsage reads pid's CPU time and memory from /proc.
 func procUsage(t *testing.T, pid int) usage {
 	t.Helper()
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := procfs.Read(pid)
 	if err != nil {
 		t.Fatalf("read /proc/%d/stat: %v", pid, err)
 	}
-	s := string(stat)
-	// Fields after the parenthesised comm: state is field 3, utime 14, stime 15.
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 13 {
-		t.Fatalf("/proc/%d/stat has %d fields after comm", pid, len(fields))
-	}
-	utime, err1 := strconv.ParseUint(fields[11], 10, 64)
-	stime, err2 := strconv.ParseUint(fields[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		t.Fatalf("/proc/%d/stat utime/stime: %q %q", pid, fields[11], fields[12])
-	}
-	u := usage{cpu: time.Duration(utime+stime) * time.Second / clockTicks}
+	u := usage{cpu: st.CPU()}
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		t.Fatalf("read /proc/%d/status: %v", pid, err)

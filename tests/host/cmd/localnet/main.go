@@ -68,6 +68,7 @@ import (
 	"github.com/luxdefi/node/wallet/subnet/primary"
 
 	"transfervm/tests/host/internal/jsonrpc"
+	"transfervm/tests/host/internal/procfs"
 )
 
 const (
@@ -774,7 +775,7 @@ func stopNodes(st *State) error {
 	for _, n := range st.Nodes {
 		if n.PID > 0 && n.StartTime == 0 && running(n) {
 			// Recorded by an older controller, without a start time.
-			if s, err := readProcStat(n.PID); err == nil {
+			if s, err := procfs.Read(n.PID); err == nil {
 				n.StartTime = s.StartTime
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"transfervm/tests/host/internal/procfs"
 )
 
 // The subnet's proposerMinBlockDelay reaches luxd only as a subnet config file
@@ -67,26 +68,6 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// The command name in /proc/<pid>/stat may hold spaces and parentheses; the
-// fields after it are counted from the last ')'.
-func TestParseProcStatCountsFieldsAfterTheCommandName(t *testing.T) {
-	line := "4242 (a) (b c) S 17 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 3 0 987654 1000 200 18446744073709551615\n"
-	s, err := parseProcStat(line)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.State != 'S' || s.PPID != 17 || s.StartTime != 987654 {
-		t.Fatalf("parsed %+v, want state S, ppid 17, start time 987654", s)
-	}
-	if _, err := parseProcStat("4242 (truncated) S 1 2"); err == nil {
-		t.Fatal("a truncated line parsed")
-	}
-	own, err := readProcStat(os.Getpid())
-	if err != nil || own.StartTime == 0 || own.PPID != os.Getppid() {
-		t.Fatalf("this process's stat: %+v, %v", own, err)
-	}
-}
-
 // sleeper starts `sleep` through startProcess, as startNodes starts luxd, and
 // stops it when the test ends.
 func sleeper(t *testing.T, args ...string) Proc {
@@ -136,7 +117,7 @@ func TestANodeJustStartedCountsAsRunning(t *testing.T) {
 		ok := running(n)
 		_ = syscall.Kill(p.PID, syscall.SIGKILL)
 		if !ok {
-			s, err := readProcStat(p.PID)
+			s, err := procfs.Read(p.PID)
 			t.Fatalf("start %d: pid %d reported not running right after its start (stat %+v, %v)", i, p.PID, s, err)
 		}
 	}

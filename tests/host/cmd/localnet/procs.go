@@ -21,7 +21,6 @@ package main
 // (pid_max is 32768 here), and /proc/<pid>/stat exists from the fork on.
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,6 +30,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"transfervm/tests/host/internal/procfs"
 )
 
 // Proc is one process this network started (a luxd), as recorded in
@@ -45,58 +45,13 @@ type Proc struct {
 
 func (p Proc) String() string { return fmt.Sprintf("pid %d (started at tick %d)", p.PID, p.StartTime) }
 
-// procStat is what the controller reads of /proc/<pid>/stat.
-type procStat struct {
-	State     byte // R, S, D, T, t, Z, X, …
-	PPID      int
-	StartTime uint64
-}
-
-var errNoProc = errors.New("no such process")
-
-// readProcStat reads /proc/<pid>/stat; errNoProc when there is no such pid.
-func readProcStat(pid int) (procStat, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
-			return procStat{}, errNoProc
-		}
-		return procStat{}, err
-	}
-	return parseProcStat(string(b))
-}
-
-// parseProcStat parses one /proc/<pid>/stat line. The command name (field 2) is
-// in parentheses and may itself hold spaces and parentheses, so the fields are
-// counted from the last ')'.
-func parseProcStat(line string) (procStat, error) {
-	end := strings.LastIndexByte(line, ')')
-	if end < 0 {
-		return procStat{}, fmt.Errorf("malformed stat line %q", line)
-	}
-	f := strings.Fields(line[end+1:])
-	// f[0] is field 3 (state), so field k is f[k-3]; starttime is field 22.
-	if len(f) < 20 || len(f[0]) != 1 {
-		return procStat{}, fmt.Errorf("malformed stat line %q", line)
-	}
-	ppid, err := strconv.Atoi(f[1])
-	if err != nil {
-		return procStat{}, fmt.Errorf("stat ppid %q: %w", f[1], err)
-	}
-	start, err := strconv.ParseUint(f[19], 10, 64)
-	if err != nil {
-		return procStat{}, fmt.Errorf("stat starttime %q: %w", f[19], err)
-	}
-	return procStat{State: f[0][0], PPID: ppid, StartTime: start}, nil
-}
-
 // alive reports whether p is still the process that was recorded and has not
 // exited: same pid, same start time, and not a zombie (exited, unreaped).
 func alive(p Proc) bool {
 	if p.PID <= 0 {
 		return false
 	}
-	s, err := readProcStat(p.PID)
+	s, err := procfs.Read(p.PID)
 	if err != nil {
 		return false
 	}
@@ -122,7 +77,7 @@ func startProcess(path string, args []string, dir string, out *os.File, node int
 	}
 	p := Proc{PID: cmd.Process.Pid, Node: node}
 	// Not yet waited for, so the pid is still this child's (a zombie at worst).
-	s, err := readProcStat(p.PID)
+	s, err := procfs.Read(p.PID)
 	if err != nil {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
@@ -158,7 +113,7 @@ func descendants(roots []Proc) []Proc {
 		if err != nil {
 			continue
 		}
-		s, err := readProcStat(pid)
+		s, err := procfs.Read(pid)
 		if err != nil || s.State == 'Z' || s.State == 'X' {
 			continue
 		}
@@ -204,7 +159,7 @@ func pluginsOf(dir string) []Proc {
 		if !strings.HasPrefix(exe, prefix) || !strings.Contains(exe, string(filepath.Separator)+"plugins"+string(filepath.Separator)) {
 			continue
 		}
-		s, err := readProcStat(pid)
+		s, err := procfs.Read(pid)
 		if err != nil || s.State == 'Z' || s.State == 'X' {
 			continue
 		}

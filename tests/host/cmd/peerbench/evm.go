@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
 	"os"
 	"strings"
+	"transfervm/tests/host/internal/jsonrpc"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -107,7 +106,7 @@ func newEvmTarget(ctx context.Context, urls []string, senders int, batch bool, r
 }
 
 func (t *evmTarget) call(ctx context.Context, node int, method string, params []any, out any) error {
-	return jsonrpcCallRaw(ctx, t.client, t.urls[node], method, params, out)
+	return jsonrpc.Call(ctx, t.client, t.urls[node], method, params, out)
 }
 
 func (t *evmTarget) presign(s, i int) (*item, error) {
@@ -147,7 +146,7 @@ func (t *evmTarget) submit(ctx context.Context, node int, items []*item) []error
 		ID    int             `json:"id"`
 		Error json.RawMessage `json:"error"`
 	}
-	if err := postJSON(ctx, t.client, t.urls[node], reqs, &res); err != nil {
+	if err := jsonrpc.Post(ctx, t.client, t.urls[node], reqs, &res); err != nil {
 		for i := range errs {
 			errs[i] = err
 		}
@@ -204,55 +203,4 @@ func (t *evmTarget) recipientBalance(ctx context.Context, node, s int) (uint64, 
 func (t *evmTarget) noop(ctx context.Context, node int) error {
 	var id hexutil.Big
 	return t.call(ctx, node, "eth_chainId", []any{}, &id)
-}
-
-// jsonrpcCallRaw is one JSON-RPC 2.0 call with positional params, as the
-// eth_ API takes them.
-func jsonrpcCallRaw(ctx context.Context, client *http.Client, url, method string, params []any, out any) error {
-	var env struct {
-		Result json.RawMessage `json:"result"`
-		Error  json.RawMessage `json:"error"`
-	}
-	if err := postJSON(ctx, client, url, map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params}, &env); err != nil {
-		return fmt.Errorf("%s: %w", method, err)
-	}
-	if len(env.Error) > 0 && string(env.Error) != "null" {
-		return fmt.Errorf("%s: %s", method, env.Error)
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(env.Result, out); err != nil {
-		return fmt.Errorf("%s: result %.200s: %w", method, env.Result, err)
-	}
-	return nil
-}
-
-// postJSON posts body as JSON and decodes the answer into out.
-func postJSON(ctx context.Context, client *http.Client, url string, body, out any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("content-type", "application/json")
-	res, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	rb, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
-	if err != nil {
-		return err
-	}
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %d: %.300s", res.StatusCode, rb)
-	}
-	if err := json.Unmarshal(rb, out); err != nil {
-		return fmt.Errorf("answer %.200s: %w", rb, err)
-	}
-	return nil
 }

@@ -11,6 +11,19 @@
 #   transfervm_plugin NAME  exports TRANSFERVM_PLUGIN: when unset, cargo's
 #                           target/debug/transfervm (CARGO_TARGET_DIR is honoured), built first
 #                           unless SKIP_CARGO_BUILD=1
+#   build_from_module NAME MODULE VERSION CACHE_DIR PREPARE STAMP_FILES OUT=PKG...
+#                           builds each binary CACHE_DIR/OUT from package PKG of MODULE@VERSION
+#                           as published (the node and peer builds: tests/host/build-*.sh), and
+#                           prints the path of the first. Built inside a copy of the module's
+#                           own source, so its own go.sum pins every dependency (`go install
+#                           pkg@version` would need the checksum database, which lacks some of
+#                           them), with github.com/supranational/blst raised to tests/host's
+#                           version (the nodes' v0.3.11 does not compile with Go >= 1.24) and
+#                           GO_HOST_LDFLAGS; the function PREPARE SRC (or :) changes the copy
+#                           first (patches, a main of our own). Cached, and reused while the
+#                           module, version, blst, the Go version and the files STAMP_FILES
+#                           names (relative to the caller's directory; may be empty) are
+#                           unchanged. Run after go_host_env, from tests/host.
 
 _go_host_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -47,4 +60,53 @@ transfervm_plugin() {
         echo "$name: cargo build --bin transfervm" >&2
         (cd "$_go_host_root" && cargo build --bin transfervm)
     fi
+}
+
+build_from_module() {
+    local name="$1" module="$2" version="$3" cache="$4" prepare="$5" stamp_files="$6"
+    shift 6
+    local blst stamp spec first="" cached=1 moddir src start
+    blst="$(go list -m -f '{{.Version}}' github.com/supranational/blst)"
+    # shellcheck disable=SC2086 # stamp_files is a list of paths (globs allowed)
+    stamp="$( { echo "$module $version blst $blst"; go version; [[ -z "$stamp_files" ]] || cat $stamp_files; } |
+        sha256sum | cut -d' ' -f1)"
+    for spec in "$@"; do
+        [[ -n "$first" ]] || first="$cache/${spec%%=*}"
+        [[ -x "$cache/${spec%%=*}" ]] || cached=0
+    done
+    if ((cached)) && [[ -f "$cache/stamp" && "$(cat "$cache/stamp")" == "$stamp" ]]; then
+        echo "$name: cached: $first" >&2
+        echo "$first"
+        return 0
+    fi
+    echo "$name: building $module $version (blst $blst, $(go version | cut -d' ' -f3)) into $cache" >&2
+    start=$(date +%s)
+    mkdir -p "$cache"
+    # Downloaded from the cache directory, outside tests/host, so its go.sum is left alone;
+    # -json names the extracted source.
+    moddir="$(cd "$cache" && go mod download -json "$module@$version" |
+        sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+    if [[ ! -d "$moddir" ]]; then
+        echo "$name: go mod download $module@$version gave no source directory" >&2
+        return 1
+    fi
+    src="$cache/src"
+    rm -rf "$src"
+    cp -r "$moddir" "$src"
+    chmod -R u+w "$src"
+    "$prepare" "$src" || return 1
+    # Same blst as tests/host (see its go.mod), with the checksums from its go.sum.
+    (cd "$src" && go mod edit -require="github.com/supranational/blst@$blst") || return 1
+    grep "^github.com/supranational/blst $blst[ /]" go.sum >>"$src/go.sum"
+    for spec in "$@"; do
+        (cd "$src" && go build -ldflags="$GO_HOST_LDFLAGS" -o "$cache/${spec%%=*}.tmp" "${spec#*=}") || return 1
+    done
+    for spec in "$@"; do
+        mv "$cache/${spec%%=*}.tmp" "$cache/${spec%%=*}"
+    done
+    echo "$stamp" >"$cache/stamp"
+    # The source copy is only needed for the build.
+    rm -rf "$src"
+    echo "$name: built $module $version in $(($(date +%s) - start)) s" >&2
+    echo "$first"
 }

@@ -10,7 +10,7 @@
 # and reused while the version, blst's version and the Go version are unchanged, so
 # reruns are instant; a fresh machine builds it (~4 min on 2 cores).
 #
-# How (as tests/host/build-luxd.sh does for luxd):
+# How (scripts/go-host-lib.sh build_from_module, as for luxd):
 #  * built inside the node's own module (a copy of its source from the module cache),
 #    so its own go.sum pins every dependency;
 #  * github.com/supranational/blst v0.3.11 (the node's requirement) does not compile
@@ -30,39 +30,6 @@ log() { echo "build-avalanchego: $*" >&2; }
 source "$here/../../scripts/go-host-lib.sh"
 go_host_env build-avalanchego
 
-module=github.com/ava-labs/avalanchego
-version=v1.10.17
-blst="$(go list -m -f '{{.Version}}' github.com/supranational/blst)"
-cache="${TRANSFERVM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/transfervm}/avalanchego-$version"
-bin="$cache/avalanchego"
-
-stamp="$( { echo "$module $version blst $blst"; go version; } | sha256sum | cut -d' ' -f1)"
-if [[ -x "$bin" && -f "$cache/stamp" && "$(cat "$cache/stamp")" == "$stamp" ]]; then
-    log "cached: $bin"
-    echo "$bin"
-    exit 0
-fi
-
-log "building $module $version (blst $blst, $(go version | cut -d' ' -f3)) into $cache"
-start=$(date +%s)
-mkdir -p "$cache"
-# Downloaded outside this module (from the cache directory), so tests/host's go.sum is
-# left alone; -json names the extracted source.
-moddir="$(cd "$cache" && go mod download -json "$module@$version" |
-    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
-[[ -d "$moddir" ]] || { log "go mod download $module@$version gave no source directory"; exit 1; }
-src="$cache/src"
-rm -rf "$src"
-cp -r "$moddir" "$src"
-chmod -R u+w "$src"
-# Same blst as this module (see go.mod), with its checksums from this module's go.sum.
-(cd "$src" && go mod edit -require="github.com/supranational/blst@$blst")
-grep "^github.com/supranational/blst $blst[ /]" go.sum >>"$src/go.sum"
-
-(cd "$src" && go build -ldflags="$GO_HOST_LDFLAGS" -o "$bin.tmp" ./main)
-mv "$bin.tmp" "$bin"
-echo "$stamp" >"$cache/stamp"
-# The source copy is only needed for the build.
-rm -rf "$src"
-log "built $("$bin" --version) in $(($(date +%s) - start)) s"
-echo "$bin"
+build_from_module build-avalanchego github.com/ava-labs/avalanchego v1.10.17 \
+    "${TRANSFERVM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/transfervm}/avalanchego-v1.10.17" \
+    : "" avalanchego=./main

@@ -33,44 +33,15 @@ log() { echo "build-subnet-evm: $*" >&2; }
 source "$here/../../scripts/go-host-lib.sh"
 go_host_env build-subnet-evm
 
-module=github.com/ava-labs/subnet-evm
-version=v0.5.10
-main_go="$here/peers/subnet-evm/main.go"
-blst="$(go list -m -f '{{.Version}}' github.com/supranational/blst)"
-cache="${TRANSFERVM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/transfervm}/subnet-evm-$version"
-bin="$cache/subnet-evm"
+main_go=peers/subnet-evm/main.go
 
-stamp="$( { echo "$module $version blst $blst"; go version; cat "$main_go"; } | sha256sum | cut -d' ' -f1)"
-if [[ -x "$bin" && -f "$cache/stamp" && "$(cat "$cache/stamp")" == "$stamp" ]]; then
-    log "cached: $bin"
-    echo "$bin"
-    exit 0
-fi
-
-log "building $module $version (blst $blst, $(go version | cut -d' ' -f3)) into $cache"
-start=$(date +%s)
-mkdir -p "$cache"
-# Downloaded outside this module (from the cache directory), so tests/host's go.sum is
-# left alone; -json names the extracted source.
-moddir="$(cd "$cache" && go mod download -json "$module@$version" |
-    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
-[[ -d "$moddir" ]] || { log "go mod download $module@$version gave no source directory"; exit 1; }
-src="$cache/src"
-rm -rf "$src"
-cp -r "$moddir" "$src"
-chmod -R u+w "$src"
-mkdir -p "$src/plugin/transfervm-main"
-cp "$main_go" "$src/plugin/transfervm-main/main.go"
-# Same blst as this module (see go.mod), with its checksums from this module's go.sum.
-(cd "$src" && go mod edit -require="github.com/supranational/blst@$blst")
-grep "^github.com/supranational/blst $blst[ /]" go.sum >>"$src/go.sum"
+own_main() { # SRC
+    mkdir -p "$1/plugin/transfervm-main"
+    cp "$main_go" "$1/plugin/transfervm-main/main.go"
+}
 
 # Built by file name: main.go carries //go:build ignore (it is no package of tests/host),
 # which a file named on the command line disregards.
-(cd "$src" && go build -ldflags="$GO_HOST_LDFLAGS" -o "$bin.tmp" ./plugin/transfervm-main/main.go)
-mv "$bin.tmp" "$bin"
-echo "$stamp" >"$cache/stamp"
-# The source copy is only needed for the build.
-rm -rf "$src"
-log "built $module $version in $(($(date +%s) - start)) s"
-echo "$bin"
+build_from_module build-subnet-evm github.com/ava-labs/subnet-evm v0.5.10 \
+    "${TRANSFERVM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/transfervm}/subnet-evm-v0.5.10" \
+    own_main "$main_go" subnet-evm=./plugin/transfervm-main/main.go

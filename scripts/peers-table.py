@@ -35,14 +35,15 @@ def main(path):
         print(f"**{host}, {nodes} validator{'s' if nodes > 1 else ''}**")
         print()
         print("| VM | transfers per request | accepted/s | p50 / p99 submit → accepted (ms) "
-              "| node CPU s per 1 000 | disk bytes per 1 000 | lost / rejected | no-op calls/s through the node | one-per-request rate as a share of the no-op rate |")
+              "| node CPU s per 1 000 (of which the VM's plugin) | disk bytes per 1 000 | lost / rejected | no-op calls/s through the node | one-per-request rate as a share of the no-op rate |")
         print("|---|---|---|---|---|---|---|---|---|")
         mine = [r for r in runs if r["host"] == host and r["nodes"] == nodes]
         for r in mine:
             noop = hops.get((host, nodes, r["vm"]))
             share = f"{r['acceptedPerSecond'] / noop:.1%}" if noop and r["batch"] == 1 else "—"
+            plugin = f" ({r['pluginCpuSecondsPer1000']:.2f})" if "pluginCpuSecondsPer1000" in r else ""
             print(f"| {r['vm']} | {r['batch']} | {fmt(r['acceptedPerSecond'])} "
-                  f"| {fmt(r['p50ms'])} / {fmt(r['p99ms'])} | {r['nodeCpuSecondsPer1000']:.2f} "
+                  f"| {fmt(r['p50ms'])} / {fmt(r['p99ms'])} | {r['nodeCpuSecondsPer1000']:.2f}{plugin} "
                   f"| {fmt(r['diskBytesPer1000'])} | {r['lost']} / {r['rejected']} "
                   f"| {fmt(noop) if noop else '—'} | {share} |")
         print()

@@ -125,6 +125,7 @@ type network struct {
 	Host    string `json:"host"` // luxd (when absent) or avalanchego
 	Dir     string `json:"dir"`
 	ChainID string `json:"chainId"`
+	VMID    string `json:"vmId"` // transfervm's
 	Nodes   []struct {
 		HTTPPort int    `json:"httpPort"`
 		Dir      string `json:"dir"`
@@ -132,6 +133,7 @@ type network struct {
 	} `json:"nodes"`
 	PeerChains []struct {
 		Name    string `json:"name"`
+		VMID    string `json:"vmId"`
 		ChainID string `json:"chainId"`
 	} `json:"peerChains"`
 }
@@ -155,6 +157,21 @@ func loadNetwork(dir string) (*network, error) {
 }
 
 func (n *network) uri(i int) string { return fmt.Sprintf("http://127.0.0.1:%d", n.Nodes[i].HTTPPort) }
+
+// vmID is the VM ID of the VM peerbench calls vm, the name of its plugin
+// binary in each node's plugin directory.
+func (n *network) vmID(vm string) (string, error) {
+	if vm == "transfervm" {
+		return n.VMID, nil
+	}
+	name := map[string]string{"xsvm": "xsvm", "subnet-evm": "subnetevm"}[vm]
+	for _, pc := range n.PeerChains {
+		if pc.Name == name {
+			return pc.VMID, nil
+		}
+	}
+	return "", fmt.Errorf("the network in %s has no %s chain", n.Dir, vm)
+}
 
 // peerChain is the chain ID of the peer chain named name.
 func (n *network) peerChain(name string) (ids.ID, error) {
@@ -210,6 +227,7 @@ type report struct {
 	loadResult
 	CPUSeconds        float64 `json:"nodeCpuSeconds"`
 	CPUPer1000        float64 `json:"nodeCpuSecondsPer1000"`
+	PluginCPUPer1000  float64 `json:"pluginCpuSecondsPer1000"` // of which the VM's own plugin processes
 	DiskBytes         int64   `json:"diskBytes"`
 	DiskPer1000       float64 `json:"diskBytesPer1000"`
 	BalanceMismatches int     `json:"balanceMismatches"`
@@ -225,11 +243,18 @@ func measure(ctx context.Context, net *network, target vmTarget, vm string, shap
 	}
 	fmt.Fprintf(os.Stderr, "peerbench: %s: pre-signing %d × %d transfers\n", vm, shape.senders, perSender)
 	cpu0 := -1.0
-	res, items, err := runWithStart(ctx, target, shape, perSender, func() { cpu0 = treeCPUSeconds(roots) })
+	pluginName, err := net.vmID(vm)
 	if err != nil {
 		return err
 	}
-	cpu := treeCPUSeconds(roots) - cpu0
+	plugin0 := 0.0
+	res, items, err := runWithStart(ctx, target, shape, perSender, func() { cpu0, plugin0 = treeCPUSeconds(roots, pluginName) })
+	if err != nil {
+		return err
+	}
+	cpu, plugin := treeCPUSeconds(roots, pluginName)
+	cpu -= cpu0
+	plugin -= plugin0
 	disk := int64(0)
 	for _, nd := range net.Nodes {
 		disk += dirBytes(filepath.Join(nd.Dir, "db"))
@@ -238,6 +263,7 @@ func measure(ctx context.Context, net *network, target vmTarget, vm string, shap
 		Shape: fmt.Sprintf("%d senders, window %d, batch %d, %d workers, %s", shape.senders, shape.window, shape.batch, shape.workers, shape.duration)}
 	if res.Accepted > 0 {
 		rep.CPUPer1000 = cpu / float64(res.Accepted) * 1000
+		rep.PluginCPUPer1000 = plugin / float64(res.Accepted) * 1000
 		rep.DiskPer1000 = float64(rep.DiskBytes) / float64(res.Accepted) * 1000
 	}
 	// Every acceptance counted must be in the balances, on every node.
@@ -266,8 +292,8 @@ func measure(ctx context.Context, net *network, target vmTarget, vm string, shap
 	}
 	b, _ := json.Marshal(rep)
 	fmt.Println(string(b))
-	fmt.Fprintf(os.Stderr, "peerbench: %s batch %d on %d nodes: %.0f accepted/s, p50 %.0f ms, p99 %.0f ms, %.2f CPU s and %.0f disk bytes per 1000; %d submitted, %d rejected, %d lost, %d balance mismatches %s\n",
-		vm, shape.batch, len(net.Nodes), rep.PerSecond, rep.P50ms, rep.P99ms, rep.CPUPer1000, rep.DiskPer1000, rep.Submitted, rep.Rejected, rep.Lost, rep.BalanceMismatches, rep.FirstError)
+	fmt.Fprintf(os.Stderr, "peerbench: %s batch %d on %d nodes: %.0f accepted/s, p50 %.0f ms, p99 %.0f ms, %.2f CPU s (plugin %.2f) and %.0f disk bytes per 1000; %d submitted, %d rejected, %d lost, %d balance mismatches %s\n",
+		vm, shape.batch, len(net.Nodes), rep.PerSecond, rep.P50ms, rep.P99ms, rep.CPUPer1000, rep.PluginCPUPer1000, rep.DiskPer1000, rep.Submitted, rep.Rejected, rep.Lost, rep.BalanceMismatches, rep.FirstError)
 	// A peer VM that loses acknowledged transfers is a finding to report
 	// (xsvm drops a transfer whose block is rejected); transfervm must not.
 	if rep.BalanceMismatches > 0 || (vm == "transfervm" && rep.Lost > 0) {

@@ -1,21 +1,28 @@
 package main
 
 import (
+	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
-	"time"
 	"transfervm/tests/host/internal/procfs"
 )
 
 // treeCPUSeconds is the user+system CPU time of each root process and all its
-// descendants (luxd and its plugin processes), from /proc.
-func treeCPUSeconds(roots []int) float64 {
+// descendants (the node and its plugin processes), from /proc, and the part of
+// it spent by the processes running the plugin binary named pluginName (the
+// node installs each VM's plugin as <node>/plugins/<VM ID>): what the VM's own
+// code costs, apart from the node around it.
+func treeCPUSeconds(roots []int, pluginName string) (total, plugin float64) {
 	all := procfs.All()
-	var total time.Duration
 	for _, pid := range append(procfs.Descendants(all, roots...), roots...) {
-		total += all[pid].CPU()
+		c := all[pid].CPU().Seconds()
+		total += c
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && filepath.Base(exe) == pluginName {
+			plugin += c
+		}
 	}
-	return total.Seconds()
+	return total, plugin
 }
 
 // dirBytes is the total size of the regular files under dir.

@@ -158,29 +158,24 @@ func loadNetwork(dir string) (*network, error) {
 
 func (n *network) uri(i int) string { return fmt.Sprintf("http://127.0.0.1:%d", n.Nodes[i].HTTPPort) }
 
-// vmID is the VM ID of the VM peerbench calls vm, the name of its plugin
-// binary in each node's plugin directory.
-func (n *network) vmID(vm string) (string, error) {
-	if vm == "transfervm" {
-		return n.VMID, nil
-	}
-	name := map[string]string{"xsvm": "xsvm", "subnet-evm": "subnetevm"}[vm]
-	for _, pc := range n.PeerChains {
-		if pc.Name == name {
-			return pc.VMID, nil
-		}
-	}
-	return "", fmt.Errorf("the network in %s has no %s chain", n.Dir, vm)
-}
+// peerChainName is the name bench-peers.sh gives each peer VM's chain (the
+// P-chain allows letters, digits and spaces in a chain's name).
+var peerChainName = map[string]string{"xsvm": "xsvm", "subnet-evm": "subnetevm"}
 
-// peerChain is the chain ID of the peer chain named name.
-func (n *network) peerChain(name string) (ids.ID, error) {
+// chainOf is the chain ID and VM ID (the name of its plugin binary in each
+// node's plugin directory) of the chain of the VM peerbench calls vm.
+func (n *network) chainOf(vm string) (chainID ids.ID, vmID string, err error) {
+	if vm == "transfervm" {
+		chainID, err = ids.FromString(n.ChainID)
+		return chainID, n.VMID, err
+	}
 	for _, pc := range n.PeerChains {
-		if pc.Name == name {
-			return ids.FromString(pc.ChainID)
+		if pc.Name == peerChainName[vm] {
+			chainID, err = ids.FromString(pc.ChainID)
+			return chainID, pc.VMID, err
 		}
 	}
-	return ids.Empty, fmt.Errorf("the network in %s has no %s chain (start it with LOCALNET_PEER_CHAINS)", n.Dir, name)
+	return ids.Empty, "", fmt.Errorf("the network in %s has no %s chain (start it with LOCALNET_PEER_CHAINS)", n.Dir, vm)
 }
 
 func newTarget(ctx context.Context, net *network, vm string, senders int, batch bool, label string) (vmTarget, error) {
@@ -195,7 +190,7 @@ func newTarget(ctx context.Context, net *network, vm string, senders int, batch 
 		if batch {
 			return nil, fmt.Errorf("xsvm's API has no batch call: use -batch 1")
 		}
-		chainID, err := net.peerChain("xsvm")
+		chainID, _, err := net.chainOf(vm)
 		if err != nil {
 			return nil, err
 		}
@@ -205,7 +200,7 @@ func newTarget(ctx context.Context, net *network, vm string, senders int, batch 
 		}
 		return newXsvmTarget(ctx, uris, chainID, senders, label)
 	case "subnet-evm":
-		chainID, err := net.peerChain("subnetevm") // the P-chain allows letters, digits and spaces in a chain's name
+		chainID, _, err := net.chainOf(vm)
 		if err != nil {
 			return nil, err
 		}
@@ -243,7 +238,7 @@ func measure(ctx context.Context, net *network, target vmTarget, vm string, shap
 	}
 	fmt.Fprintf(os.Stderr, "peerbench: %s: pre-signing %d × %d transfers\n", vm, shape.senders, perSender)
 	cpu0 := -1.0
-	pluginName, err := net.vmID(vm)
+	_, pluginName, err := net.chainOf(vm)
 	if err != nil {
 		return err
 	}

@@ -17,9 +17,6 @@ import (
 	"transfervm/tests/host/internal/jsonrpc"
 )
 
-// xsvmVMID is xsvm's VM ID, ids.ID{'x','s','v','m'}.
-var xsvmVMID = ids.ID{'x', 's', 'v', 'm'}
-
 // xsvmKey derives xsvm sender s's key: secp256k1 from sha256("peerbench xsvm sender <s>").
 func xsvmKey(s int) (*secp256k1.PrivateKey, error) {
 	seed := sha256.Sum256([]byte(fmt.Sprintf("peerbench xsvm sender %d", s)))
@@ -101,12 +98,12 @@ func (t *xsvmTarget) presign(s, i int) (*item, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &item{key: xsvmKey2(tr.To, tr.Nonce), payload: signed, amount: 1}, nil
+	return &item{key: xsvmTransferKey(tr.To, tr.Nonce), payload: signed, amount: 1}, nil
 }
 
-// xsvmKey2 names a transfer by recipient and nonce: every sender has its own
+// xsvmTransferKey names a transfer by recipient and nonce: every sender has its own
 // recipient, so the pair is unique, and a block's JSON carries both.
-func xsvmKey2(to ids.ShortID, nonce uint64) string { return fmt.Sprintf("%s/%d", to, nonce) }
+func xsvmTransferKey(to ids.ShortID, nonce uint64) string { return fmt.Sprintf("%s/%d", to, nonce) }
 
 func (t *xsvmTarget) submit(ctx context.Context, node int, items []*item) []error {
 	errs := make([]error, len(items))
@@ -154,7 +151,7 @@ func (t *xsvmTarget) accepted(ctx context.Context) ([]string, error) {
 	var keys []string
 	for b.Height > t.seen {
 		for _, tx := range b.Txs {
-			keys = append(keys, xsvmKey2(tx.Unsigned.To, tx.Unsigned.Nonce))
+			keys = append(keys, xsvmTransferKey(tx.Unsigned.To, tx.Unsigned.Nonce))
 		}
 		if b.Height == t.seen+1 {
 			break

@@ -1,5 +1,6 @@
-//! Generated gRPC/protobuf stubs for the rpcchainvm wire contract, protocol 30
-//! (LUX-30, wire-identical to avalanchego v1.10.15–v1.10.17).
+//! Generated gRPC/protobuf stubs for the rpcchainvm wire contract: protocol 30
+//! (LUX-30, wire-identical to avalanchego v1.10.15–v1.10.17) at the top level, and in
+//! [`v35`] the two packages protocol 35 changed.
 //!
 //! This file only exists to give the generated code a home. The sources are
 //! the `.proto` files under `proto/`; `build.rs` compiles them with the
@@ -120,6 +121,25 @@ pub mod net {
     }
 }
 
+/// Protocol 35 (luxfi/node v1.11.10, avalanchego v1.11.3–v1.11.9): only `vm` and `appsender`
+/// changed. Their types that equal protocol 30's *are* protocol 30's (build.rs maps them), so
+/// `v35::vm::InitializeRequest` is `vm::InitializeRequest`; what is here on its own is the
+/// service traits and clients of 35 and the few messages 35 changed.
+#[allow(clippy::all, clippy::pedantic, missing_docs)]
+pub mod v35 {
+    /// `package vm` of protocol 35.
+    #[allow(clippy::all, clippy::pedantic, missing_docs)]
+    pub mod vm {
+        include!(concat!(env!("OUT_DIR"), "/v35/vm.rs"));
+    }
+
+    /// `package appsender` of protocol 35.
+    #[allow(clippy::all, clippy::pedantic, missing_docs)]
+    pub mod appsender {
+        include!(concat!(env!("OUT_DIR"), "/v35/appsender.rs"));
+    }
+}
+
 /// Wire-format checks: each expected byte string is assembled by hand from
 /// `tag = (field << 3) | wire_type` (0 = varint, 1 = 64-bit, 2 = length-delimited),
 /// so a wrong field number or type in `proto/` makes these fail.
@@ -192,6 +212,12 @@ mod tests {
         assert_eq!(io::reader::reader_server::SERVICE_NAME, "io.reader.Reader");
         assert_eq!(io::writer::writer_server::SERVICE_NAME, "io.writer.Writer");
         assert_eq!(net::conn::conn_server::SERVICE_NAME, "net.conn.Conn");
+        // Protocol 35 keeps the paths: the host dials the same names.
+        assert_eq!(v35::vm::vm_server::SERVICE_NAME, "vm.VM");
+        assert_eq!(
+            v35::appsender::app_sender_server::SERVICE_NAME,
+            "appsender.AppSender"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use transfervm::cli::{self, Cli};
+use transfervm::plugin::Protocol;
 
 /// The engine address variables, Lux first (the plugin accepts either host family).
 const ENGINE_ADDR_VARS: [&str; 2] = [
@@ -46,24 +47,34 @@ fn main() {
         None => match ENGINE_ADDR_VARS.iter().find_map(|v| std::env::var(v).ok()) {
             Some(engine_addr) => {
                 init_logging("info");
-                match runtime.block_on(transfervm::plugin::run(engine_addr)) {
-                    Ok(()) => 0,
+                // The name the host started us under chooses the protocol (plugin::protocol).
+                let program = std::env::args_os().next().unwrap_or_default();
+                match Protocol::chosen_by(&program) {
                     Err(e) => {
                         eprintln!("transfervm plugin: {e}");
                         1
+                    }
+                    Ok(protocol) => {
+                        match runtime.block_on(transfervm::plugin::run(engine_addr, protocol)) {
+                            Ok(()) => 0,
+                            Err(e) => {
+                                eprintln!("transfervm plugin: {e}");
+                                1
+                            }
+                        }
                     }
                 }
             }
             None => {
                 eprintln!(
-                    "transfervm {}: a token-transfer chain VM for Luxd (rpcchainvm protocol {}).\n\n\
+                    "transfervm {}: a token-transfer chain VM for Luxd (rpcchainvm protocols {}).\n\n\
                      Luxd starts this binary as a plugin and sets LUX_VM_RUNTIME_ENGINE_ADDR; run by\n\
                      hand, give a command:\n\n  \
                      transfervm dev        run a local development chain with funded dev keys\n  \
                      transfervm vm-id      print the VM ID (the plugin's file name in Luxd's plugin dir)\n  \
                      transfervm --help     everything else",
                     env!("CARGO_PKG_VERSION"),
-                    transfervm::api::methods::RPCCHAINVM_PROTOCOL
+                    cli::protocol_numbers()
                 );
                 2
             }

@@ -18,7 +18,7 @@ fn api() -> Api {
 }
 
 fn api_with(limits: ApiLimits) -> Api {
-    Api::new(open_node(), ChainInfo { mode: "dev" }, limits)
+    Api::new(open_node(), ChainInfo::DEV, limits)
 }
 
 async fn post(api: &Api, body: Vec<u8>) -> (u16, Value) {
@@ -85,7 +85,7 @@ async fn body_size_limit_is_exact() {
         status, 200,
         "a body of exactly {limit} bytes is served: {answer}"
     );
-    assert_eq!(answer["result"]["rpcchainvm"], 30);
+    assert_eq!(answer["result"]["vm"], "transfervm");
     body.push(b' ');
     let (status, answer) = post(&api, body).await;
     assert_eq!(status, 413);

@@ -349,7 +349,7 @@ async fn http_edge_limits_and_content_types() {
     // The Avalanche docs' `application/json;` works.
     let (status, body) = client.post(&url, "application/json;", info.clone()).await;
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains("\"rpcchainvm\":30"));
+    assert!(body.contains("\"vm\":\"transfervm\""), "{body}");
     // Other content types get 415.
     let (status, _) = client.post(&url, "text/plain", info.clone()).await;
     assert_eq!(status, 415);

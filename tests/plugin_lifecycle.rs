@@ -77,27 +77,52 @@ async fn registration_calls_before_initialize_then_sigterm() {
     plugin.assert_no_panic();
 }
 
-/// A host of another protocol version refuses the handshake: the plugin says why and exits
-/// non-zero on its own.
+/// A host of another protocol version refuses the handshake: the plugin says why in one line
+/// (both versions, and the plugin file name that works) and exits non-zero on its own. Both
+/// ways round: a plugin file named for 30 under a protocol-35 host (avalanchego v1.11.9's
+/// refusal), and one named `<VM ID>.rpcchainvm35` under a protocol-30 host (luxd v1.10.21's).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_handshake_exits_non_zero() {
-    let mut started = start_process(LaunchOptions {
-        refuse: Some(
-            "RPCChainVM protocol version mismatch between node and plugin: 35 vs 30".into(),
+async fn a_refused_handshake_names_both_protocols_and_exits_non_zero() {
+    let vm_id = transfervm::cli::vm_id().to_string();
+    let cases = [
+        (
+            None,
+            30,
+            "RPCChainVM protocol version mismatch between AvalancheGo and Virtual Machine \
+             plugin. AvalancheGo version avalanchego/1.11.9 implements RPCChainVM protocol \
+             version 35. The VM implements RPCChainVM protocol version 30. Please make sure ...",
+            "the host speaks 35, this plugin was started as protocol 30 (by its file name): \
+             rename the plugin file to <VM ID>.rpcchainvm35",
         ),
-        ..Default::default()
-    })
-    .await;
-    assert_eq!(started.announced.0, 30);
-    let status = wait_exit(&mut started.child, GRACEFUL)
-        .await
-        .expect("the plugin exits after a refused handshake");
-    assert!(!status.success(), "exit status {status}");
-    // Give the stderr reader a moment to collect the last lines.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let output = started.output();
-    assert!(output.contains("version mismatch"), "output:\n{output}");
-    assert!(!output.contains("panicked at"), "output:\n{output}");
+        (
+            Some(format!("/tmp/plugins/{vm_id}.rpcchainvm35")),
+            35,
+            "RPCChainVM protocol version mismatch between luxd and Virtual Machine plugin. luxd \
+             version lux/1.10.21 implements RPCChainVM protocol version 30. The VM implements \
+             RPCChainVM protocol version 35. Please make sure ...",
+            "the host speaks 30, this plugin was started as protocol 35 (by its file name): \
+             rename the plugin file to <VM ID> (README",
+        ),
+    ];
+    for (program_name, announces, refusal, advice) in cases {
+        let mut started = start_process(LaunchOptions {
+            refuse: Some(refusal.into()),
+            program_name,
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(started.announced.0, announces);
+        let status = wait_exit(&mut started.child, GRACEFUL)
+            .await
+            .expect("the plugin exits after a refused handshake");
+        assert!(!status.success(), "exit status {status}");
+        // Give the stderr reader a moment to collect the last lines.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let output = started.output();
+        let lines = output.lines().filter(|l| l.contains(advice)).count();
+        assert!(lines >= 1, "no line says {advice:?}; output:\n{output}");
+        assert!(!output.contains("panicked at"), "output:\n{output}");
+    }
 }
 
 /// (b) The whole chain start-up sequence of the engine, then Shutdown + SIGTERM.

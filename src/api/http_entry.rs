@@ -58,6 +58,17 @@ impl Default for ApiLimits {
 pub struct ChainInfo {
     /// `luxd` when hosted, `dev` for the development chain.
     pub mode: &'static str,
+    /// The rpcchainvm protocol the host was greeted with; `None` for the dev chain, which has
+    /// no host (wallets and operators read which one a node runs from `info`).
+    pub rpcchainvm: Option<u32>,
+}
+
+impl ChainInfo {
+    /// The development chain's facts: no host, no protocol.
+    pub const DEV: ChainInfo = ChainInfo {
+        mode: "dev",
+        rpcchainvm: None,
+    };
 }
 
 /// The jsonrpsee tower service the API drives in process.
@@ -103,6 +114,7 @@ impl Api {
         let ctx = ApiContext {
             node,
             mode: info.mode,
+            rpcchainvm: info.rpcchainvm,
             max_txs_per_call: limits.max_txs_per_call,
         };
         let config = ServerConfig::builder()

@@ -12,15 +12,14 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
-/// The rpcchainvm protocol version this build speaks.
-pub const RPCCHAINVM_PROTOCOL: u32 = 30;
-
 /// What the methods need.
 pub struct ApiContext {
     /// The chain.
     pub node: Arc<Node>,
     /// `luxd` (hosted) or `dev` (single-node development chain).
     pub mode: &'static str,
+    /// The rpcchainvm protocol spoken with the host (`None` on the dev chain).
+    pub rpcchainvm: Option<u32>,
     /// Most transactions one `submitTxs` call may carry.
     pub max_txs_per_call: usize,
 }
@@ -143,7 +142,7 @@ fn info(ctx: &ApiContext, _: AnyParams) -> RpcResult<Value> {
     Ok(json!({
         "vm": "transfervm",
         "version": env!("CARGO_PKG_VERSION"),
-        "rpcchainvm": RPCCHAINVM_PROTOCOL,
+        "rpcchainvm": ctx.rpcchainvm,
         "mode": ctx.mode,
         "networkId": node.rules().network_id,
         "chainId": node.rules().chain_id,

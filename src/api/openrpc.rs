@@ -61,6 +61,7 @@ mod tests {
         let module = module(ApiContext {
             node: open_node(),
             mode: "dev",
+            rpcchainvm: None,
             max_txs_per_call: 16,
         });
         let mut registered: Vec<&str> = module

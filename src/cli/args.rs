@@ -273,7 +273,7 @@ pub struct SpamArgs {
 /// `version` options.
 #[derive(Args, Debug)]
 pub struct VersionArgs {
-    /// Machine-readable output (includes "rpcchainvm": 30).
+    /// Machine-readable output (includes every rpcchainvm protocol and its plugin file name).
     #[arg(long)]
     pub json: bool,
 }

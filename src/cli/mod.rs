@@ -14,6 +14,7 @@ pub use args::{
 use crate::chain::tx::address_of;
 use crate::chain::Id;
 use crate::keys;
+use crate::plugin::Protocol;
 use ed25519_dalek::SigningKey;
 use rpc_client::RpcClient;
 use serde_json::{json, Value};
@@ -39,15 +40,31 @@ pub fn vm_id() -> Id {
     Id(bytes)
 }
 
-/// Version facts for `version --json`, so scripts can check the rpcchainvm protocol a Luxd
-/// must speak and the VM ID it will load the plugin as.
+/// Version facts for `version --json`, so scripts can check the rpcchainvm protocols a node
+/// may speak, the VM ID it will load the plugin as and the plugin file name for each protocol.
+/// `rpcchainvm` stays the protocol of a plugin file named by the bare VM ID (as before 35).
 pub fn version_json() -> Value {
+    let vm_id = vm_id().to_string();
     json!({
         "name": "transfervm",
         "version": env!("CARGO_PKG_VERSION"),
-        "rpcchainvm": crate::api::methods::RPCCHAINVM_PROTOCOL,
-        "vmId": vm_id(),
+        "rpcchainvm": Protocol::DEFAULT.number(),
+        "rpcchainvmProtocols": Protocol::ALL.iter().map(|p| json!({
+            "protocol": p.number(),
+            "pluginFile": p.plugin_file_name(&vm_id),
+            "hosts": p.hosts(),
+        })).collect::<Vec<_>>(),
+        "vmId": vm_id,
     })
+}
+
+/// The protocols this binary speaks, as "30 and 35", for one-line messages.
+pub fn protocol_numbers() -> String {
+    Protocol::ALL
+        .iter()
+        .map(|p| p.number().to_string())
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
 
 fn print_json(value: &Value) {
@@ -288,9 +305,10 @@ fn version(args: VersionArgs) -> Result<(), CliError> {
         println!("{}", version_json());
     } else {
         println!(
-            "transfervm {} (rpcchainvm protocol {})",
+            "transfervm {} (rpcchainvm protocols {}: plugin file <VM ID> for {}, <VM ID>.rpcchainvm<N> for N)",
             env!("CARGO_PKG_VERSION"),
-            crate::api::methods::RPCCHAINVM_PROTOCOL
+            protocol_numbers(),
+            Protocol::DEFAULT.number()
         );
     }
     Ok(())

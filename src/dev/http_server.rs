@@ -489,11 +489,7 @@ mod tests {
             failures: failures.clone(),
         };
         let node = crate::test_utils::open_node();
-        let api = Api::new(
-            node.clone(),
-            ChainInfo { mode: "dev" },
-            ApiLimits::default(),
-        );
+        let api = Api::new(node.clone(), ChainInfo::DEV, ApiLimits::default());
         let server = DevHttp::new(
             Arc::new(api),
             node,

@@ -160,11 +160,7 @@ pub async fn start(options: DevOptions) -> Result<DevChain, DevError> {
     ));
     let wake = Arc::new(Notify::new());
     node.set_events(Arc::new(build_loop::DevEvents { wake: wake.clone() }));
-    let api = Arc::new(Api::new(
-        node.clone(),
-        ChainInfo { mode: "dev" },
-        ApiLimits::default(),
-    ));
+    let api = Arc::new(Api::new(node.clone(), ChainInfo::DEV, ApiLimits::default()));
     let listen_error = |source| DevError::Listen {
         addr: options.addr,
         source,

@@ -31,6 +31,15 @@ pub(crate) fn server() -> Server {
         .http2_keepalive_interval(None)
 }
 
+/// Protocol 35's `vm.VM` service with message limits lifted.
+pub(crate) fn vm_server_v35<T: crate::pb::v35::vm::vm_server::Vm>(
+    service: T,
+) -> crate::pb::v35::vm::vm_server::VmServer<T> {
+    crate::pb::v35::vm::vm_server::VmServer::new(service)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES)
+}
+
 /// The `vm.VM` service with message limits lifted.
 pub(crate) fn vm_server<T: Vm>(service: T) -> VmServer<T> {
     VmServer::new(service)
@@ -87,6 +96,15 @@ pub(crate) fn database_client(channel: Channel) -> DatabaseClient<Channel> {
 /// A `messenger.Messenger` client with message limits lifted.
 pub(crate) fn messenger_client(channel: Channel) -> MessengerClient<Channel> {
     MessengerClient::new(channel)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES)
+}
+
+/// Protocol 35's `appsender.AppSender` client with message limits lifted.
+pub(crate) fn app_sender_client_v35(
+    channel: Channel,
+) -> crate::pb::v35::appsender::app_sender_client::AppSenderClient<Channel> {
+    crate::pb::v35::appsender::app_sender_client::AppSenderClient::new(channel)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES)
 }

@@ -1,5 +1,5 @@
 //! What the node tells the host: "build a block" (`Messenger.Notify`) and "gossip these
-//! transactions" (`AppSender.SendAppGossip`).
+//! transactions" (`AppSender.SendAppGossip`, in the shape of the host's protocol).
 //!
 //! The node raises both events synchronously, often while a wallet's request is in flight, so
 //! neither may wait for the host. Each event is handed to a background task through a bounded
@@ -19,7 +19,9 @@
 //!   behind, new batches are dropped (with a warning) rather than queued without bound.
 
 use super::grpc;
+use super::protocol::Protocol;
 use super::shutdown::StopSignal;
+use super::v35;
 use crate::chain::gossip::{encode_gossip, MAX_GOSSIP_TXS};
 use crate::chain::SignedTx;
 use crate::node::{Node, NodeEvents};
@@ -58,6 +60,7 @@ impl HostEvents {
     /// wait and the engine has not called `BuildBlock` since it last looked.
     pub(crate) fn start(
         channel: Channel,
+        protocol: Protocol,
         stop: StopSignal,
         node: Weak<Node>,
         reminder: Duration,
@@ -70,7 +73,11 @@ impl HostEvents {
             attempts_seen: 0,
         };
         tokio::spawn(notify_loop(channel.clone(), build_rx, watch, stop.clone()));
-        tokio::spawn(gossip_loop(channel, gossip_rx, stop));
+        tokio::spawn(gossip_loop(
+            GossipClient::new(protocol, channel),
+            gossip_rx,
+            stop,
+        ));
         HostEvents { build, gossip }
     }
 }
@@ -166,12 +173,37 @@ async fn notify_loop(
     }
 }
 
+/// The host's `AppSender`, in its protocol's shape.
+enum GossipClient {
+    /// Protocol 30: the message is the payload; the host picks the audience.
+    V30(crate::pb::appsender::app_sender_client::AppSenderClient<Channel>),
+    /// Protocol 35: the message names its audience ([`v35::gossip_message`]).
+    V35(crate::pb::v35::appsender::app_sender_client::AppSenderClient<Channel>),
+}
+
+impl GossipClient {
+    fn new(protocol: Protocol, channel: Channel) -> Self {
+        match protocol {
+            Protocol::V30 => GossipClient::V30(grpc::app_sender_client(channel)),
+            Protocol::V35 => GossipClient::V35(grpc::app_sender_client_v35(channel)),
+        }
+    }
+
+    /// `AppSender.SendAppGossip` of `msg`.
+    async fn send(&mut self, msg: Vec<u8>) -> Result<(), tonic::Status> {
+        match self {
+            GossipClient::V30(client) => client.send_app_gossip(SendAppGossipMsg { msg }).await,
+            GossipClient::V35(client) => client.send_app_gossip(v35::gossip_message(msg)).await,
+        }
+        .map(drop)
+    }
+}
+
 async fn gossip_loop(
-    channel: Channel,
+    mut client: GossipClient,
     mut batches: mpsc::Receiver<Vec<SignedTx>>,
     stop: StopSignal,
 ) {
-    let mut client = grpc::app_sender_client(channel);
     loop {
         let mut pending = tokio::select! {
             batch = batches.recv() => match batch {
@@ -191,11 +223,9 @@ async fn gossip_loop(
             }
         }
         for chunk in pending.chunks(MAX_GOSSIP_TXS) {
-            let call = client.send_app_gossip(SendAppGossipMsg {
-                msg: encode_gossip(chunk),
-            });
+            let call = client.send(encode_gossip(chunk));
             match tokio::time::timeout(HOST_CALL_TIMEOUT, call).await {
-                Ok(Ok(_)) => debug!("gossiped {} transactions", chunk.len()),
+                Ok(Ok(())) => debug!("gossiped {} transactions", chunk.len()),
                 Ok(Err(status)) => warn!(
                     "AppSender.SendAppGossip failed for {} transactions: {}: {}",
                     chunk.len(),
@@ -239,6 +269,7 @@ mod tests {
         let node = open_node();
         let events = Arc::new(HostEvents::start(
             channel,
+            Protocol::V30,
             stop.clone(),
             Arc::downgrade(&node),
             REMINDER,
@@ -312,7 +343,13 @@ mod tests {
         let channel = grpc::endpoint(&addr).unwrap().connect_lazy();
         // A node with nothing pending: no reminders, only the requests made here.
         let node = open_node();
-        let events = HostEvents::start(channel, stop.clone(), Arc::downgrade(&node), REMINDER);
+        let events = HostEvents::start(
+            channel,
+            Protocol::V30,
+            stop.clone(),
+            Arc::downgrade(&node),
+            REMINDER,
+        );
 
         for nonce in 0..10 {
             events.gossip(&[tx(nonce)]);

@@ -8,6 +8,7 @@
 use super::config::PluginConfig;
 use super::grpc;
 use super::host_events::{HostEvents, BUILD_REMINDER};
+use super::protocol::Protocol;
 use super::rpcdb_store::RpcdbStore;
 use super::shutdown::StopSignal;
 use crate::api::http_entry::{Api, ApiLimits, ChainInfo};
@@ -52,9 +53,10 @@ impl Ready {
     }
 }
 
-/// Opens the chain described by `request` on the host's database.
+/// Opens the chain described by `request` on the host's database, for a host of `protocol`.
 pub(crate) async fn initialize(
     request: InitializeRequest,
+    protocol: Protocol,
     metrics: Arc<Metrics>,
     stop: StopSignal,
 ) -> Result<Ready, Status> {
@@ -106,13 +108,17 @@ pub(crate) async fn initialize(
         .connect_lazy();
     node.set_events(Arc::new(HostEvents::start(
         host,
+        protocol,
         stop,
         Arc::downgrade(&node),
         BUILD_REMINDER,
     )));
     let api = Arc::new(Api::new(
         node.clone(),
-        ChainInfo { mode: "luxd" },
+        ChainInfo {
+            mode: "luxd",
+            rpcchainvm: Some(protocol.number()),
+        },
         ApiLimits::default(),
     ));
     let last = node.last_accepted();

@@ -1,15 +1,20 @@
-//! The rpcchainvm plugin layer (protocol 30): translates the host's gRPC calls into node calls.
+//! The rpcchainvm plugin layer (protocols 30 and 35): translates the host's gRPC calls into
+//! node calls.
 //!
-//! Luxd (or avalanchego of the same vintage) starts the binary with the engine address in its
-//! environment. [`run`] binds the `vm.VM` server on a loopback port, tells the host where it
-//! is (`vm.runtime.Runtime/Initialize`), and then answers until the host says `Shutdown` or
-//! sends SIGTERM. Everything here is translation: protocol messages in, [`crate::node::Node`]
+//! Luxd (or avalanchego) starts the binary with the engine address in its environment and
+//! under a file name that chooses the protocol ([`protocol`]). [`run`] binds the `vm.VM` server
+//! of that protocol on a loopback port, tells the host where it is
+//! (`vm.runtime.Runtime/Initialize`), and then answers until the host says `Shutdown` or sends
+//! SIGTERM. Everything here is translation: protocol messages in, [`crate::node::Node`]
 //! calls out, protocol messages back. No chain rule lives in this layer.
 //!
 //! Files, one concept each:
+//! * [`protocol`] — the protocols spoken, the operator's choice (the plugin file's name), and
+//!   the one line a refused handshake logs.
 //! * [`handshake`] — the start-up call to the host's `Runtime` service.
 //! * [`grpc`] — message-size limits, dialling, and server set-up shared by every server/client.
-//! * [`vm_service`] — the `vm.VM` service: gating, dispatch, error mapping.
+//! * [`vm_service`] — the `vm.VM` service (protocol 30's): gating, dispatch, error mapping.
+//! * [`v35`] — protocol 35's `vm.VM` service translated onto it, and 35's gossip message.
 //! * [`initialize`] — turning an `InitializeRequest` into a running chain.
 //! * [`blocks`] — block responses, `GetAncestors`.
 //! * [`convert`] — IDs, timestamps, statuses and errors between the wire and the core.
@@ -31,12 +36,15 @@ mod health;
 mod host_events;
 mod http_service;
 mod initialize;
+pub mod protocol;
 // Crate-visible so the test fixtures hand benches this very client (`test_utils::rpcdb_store_at`).
 pub(crate) mod rpcdb_store;
 mod shutdown;
+mod v35;
 mod vm_service;
 
 pub use config::{set_log_level_hook, LogLevelHook};
+pub use protocol::Protocol;
 
 use std::time::Duration;
 use tracing::{error, info, warn};
@@ -47,32 +55,40 @@ pub type RunError = Box<dyn std::error::Error + Send + Sync>;
 /// How long servers get to finish in-flight calls once the plugin is told to stop.
 const STOP_GRACE: Duration = Duration::from_secs(3);
 
-/// Serves the plugin: handshake with the host at `engine_addr`, then answer until shutdown.
+/// Serves the plugin in `protocol`: handshake with the host at `engine_addr`, then answer
+/// until shutdown.
 ///
 /// Returns `Ok` after the host's `Shutdown` RPC or on SIGTERM/SIGINT, and an error when the
-/// handshake fails (for example, the host speaks another protocol version), so the binary
-/// exits non-zero and the host's log says why.
-pub async fn run(engine_addr: String) -> Result<(), RunError> {
+/// handshake fails (for example, the host speaks another protocol version: the error is one
+/// line naming both and the plugin file name that works), so the binary exits non-zero and the
+/// host's log says why.
+pub async fn run(engine_addr: String, protocol: Protocol) -> Result<(), RunError> {
     let mut termination = shutdown::Termination::install();
     let stop = shutdown::StopSignal::new();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
         .map_err(|e| format!("cannot bind the VM server on 127.0.0.1: {e}"))?;
     let addr = listener.local_addr()?;
-    let router =
-        grpc::server().add_service(grpc::vm_server(vm_service::VmService::new(stop.clone())));
+    let service = vm_service::VmService::new(stop.clone(), protocol);
+    let router = match protocol {
+        Protocol::V30 => grpc::server().add_service(grpc::vm_server(service)),
+        Protocol::V35 => grpc::server().add_service(grpc::vm_server_v35(v35::Vm35(service))),
+    };
     let mut server = tokio::spawn(grpc::serve(listener, router, stop.clone()));
-    info!(%addr, engine = %engine_addr, version = %vm_service::version(), "serving vm.VM");
+    info!(
+        %addr,
+        engine = %engine_addr,
+        version = %vm_service::version(),
+        rpcchainvm = protocol.number(),
+        "serving vm.VM"
+    );
 
-    if let Err(e) = handshake::handshake(&engine_addr, &addr.to_string()).await {
+    if let Err(e) = handshake::handshake(&engine_addr, &addr.to_string(), protocol).await {
         error!("{e}");
         stop.trigger();
         return Err(e.into());
     }
-    info!(
-        "handshake done (rpcchainvm protocol {})",
-        handshake::PROTOCOL_VERSION
-    );
+    info!("handshake done (rpcchainvm protocol {})", protocol.number());
 
     tokio::select! {
         // Checked first: once stopping, the server ending is expected, not a failure.

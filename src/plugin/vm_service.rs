@@ -1,4 +1,7 @@
 //! The `vm.VM` service: every RPC of protocol 30, answered the way the host accepts.
+//! Protocol 35's service ([`super::v35`]) is translated onto this one: its messages are protocol
+//! 30's but for the few it changed, so only `CreateStaticHandlers` and `VerifyHeightIndex` here
+//! are protocol 30's alone.
 //!
 //! Rules kept here so each handler stays a few lines:
 //! * Before `Initialize`, only `Version`, `CreateStaticHandlers`, `Shutdown`, `Health` and
@@ -12,6 +15,7 @@
 use super::blocks::{self, AncestorLimits, LastAccepted};
 use super::convert::{block_error, parse_id, store_error, task_error, timestamp};
 use super::initialize::{self, Ready};
+use super::protocol::Protocol;
 use super::shutdown::StopSignal;
 use super::{gather, health, http_service};
 use crate::metrics::Metrics;
@@ -23,7 +27,8 @@ use std::sync::{Arc, OnceLock};
 use tonic::{Request, Response, Status};
 use tracing::{debug, info};
 
-type Reply<T> = Result<Response<T>, Status>;
+/// What every handler returns.
+pub(crate) type Reply<T> = Result<Response<T>, Status>;
 
 /// The version string `VM.Version` reports.
 pub(crate) fn version() -> String {
@@ -36,16 +41,21 @@ pub(crate) struct VmService {
     init_lock: tokio::sync::Mutex<()>,
     metrics: Arc<Metrics>,
     stop: StopSignal,
+    /// The protocol the host was greeted with: it decides the gossip message's shape and what
+    /// `info` reports.
+    protocol: Protocol,
 }
 
 impl VmService {
-    /// A service waiting for `Initialize`; `stop` is fired by `Shutdown`.
-    pub(crate) fn new(stop: StopSignal) -> Self {
+    /// A service waiting for `Initialize` from a host of `protocol`; `stop` is fired by
+    /// `Shutdown`.
+    pub(crate) fn new(stop: StopSignal, protocol: Protocol) -> Self {
         VmService {
             ready: OnceLock::new(),
             init_lock: tokio::sync::Mutex::new(()),
             metrics: Arc::new(Metrics::new()),
             stop,
+            protocol,
         }
     }
 
@@ -68,9 +78,21 @@ impl VmService {
     }
 
     /// Acknowledges a message this VM does not use, once initialized.
-    fn ignore(&self, what: &str) -> Reply<()> {
+    pub(crate) fn ignore(&self, what: &str) -> Reply<()> {
         self.ready()?;
         debug!("{what} ignored: transfervm does not use it");
+        Ok(Response::new(()))
+    }
+
+    /// `Connected`: remembers the peer (for health); `version` is only logged.
+    pub(crate) fn peer_connected(&self, node_id: Vec<u8>, version: &str) -> Reply<()> {
+        let ready = self.ready()?;
+        debug!(peer = %hex::encode(&node_id), %version, "peer connected");
+        ready
+            .peers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(node_id);
         Ok(Response::new(()))
     }
 }
@@ -88,6 +110,7 @@ impl Vm for VmService {
         let ready = Arc::new(
             initialize::initialize(
                 request.into_inner(),
+                self.protocol,
                 self.metrics.clone(),
                 self.stop.clone(),
             )
@@ -156,15 +179,8 @@ impl Vm for VmService {
     }
 
     async fn connected(&self, request: Request<ConnectedRequest>) -> Reply<()> {
-        let ready = self.ready()?;
-        let request = request.into_inner();
-        debug!(peer = %hex::encode(&request.node_id), version = %request.version, "peer connected");
-        ready
-            .peers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(request.node_id);
-        Ok(Response::new(()))
+        let ConnectedRequest { node_id, version } = request.into_inner();
+        self.peer_connected(node_id, &version)
     }
 
     async fn disconnected(&self, request: Request<DisconnectedRequest>) -> Reply<()> {

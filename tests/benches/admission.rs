@@ -139,11 +139,7 @@ fn api_benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let mut workload = Workload::new(scaled(100_000, 500), scaled(10_000, 50));
     let node = workload.open_node(memory_store());
-    let api = Arc::new(Api::new(
-        node.clone(),
-        ChainInfo { mode: "dev" },
-        ApiLimits::default(),
-    ));
+    let api = Arc::new(Api::new(node.clone(), ChainInfo::DEV, ApiLimits::default()));
     let server = runtime
         .block_on(transfervm::plugin::serve_http_handler(api.clone()))
         .expect("handler server starts");
@@ -259,11 +255,7 @@ fn noop_benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let workload = Workload::new(scaled(1_000, 50), scaled(100, 10));
     let node = workload.open_node(memory_store());
-    let api = Arc::new(Api::new(
-        node,
-        ChainInfo { mode: "dev" },
-        ApiLimits::default(),
-    ));
+    let api = Arc::new(Api::new(node, ChainInfo::DEV, ApiLimits::default()));
     let server = runtime
         .block_on(transfervm::plugin::serve_http_handler(api.clone()))
         .expect("handler server starts");

@@ -212,6 +212,9 @@ pub struct LaunchOptions {
     pub env_var: &'static str,
     /// Make the host's Runtime refuse the handshake with this message.
     pub refuse: Option<String>,
+    /// The name the process is started under (`argv[0]`), as a host running a plugin file of
+    /// that name would; `None` keeps the binary's own path (protocol 30).
+    pub program_name: Option<String>,
 }
 
 impl Default for LaunchOptions {
@@ -219,6 +222,7 @@ impl Default for LaunchOptions {
         LaunchOptions {
             env_var: "LUX_VM_RUNTIME_ENGINE_ADDR",
             refuse: None,
+            program_name: None,
         }
     }
 }
@@ -250,7 +254,11 @@ pub async fn start_process(options: LaunchOptions) -> Started {
         refuse: options.refuse,
     }));
     let (engine_addr, engine) = serve_on_loopback(router).await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_transfervm"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_transfervm"));
+    if let Some(name) = &options.program_name {
+        std::os::unix::process::CommandExt::arg0(&mut command, name);
+    }
+    let mut child = command
         .env_remove("LUX_VM_RUNTIME_ENGINE_ADDR")
         .env_remove("AVALANCHE_VM_RUNTIME_ENGINE_ADDR")
         .env(options.env_var, &engine_addr)

@@ -48,11 +48,7 @@ pub fn run(data: &[u8]) -> Outcome {
         .body(data.to_vec().into())
         .expect("a valid request");
     let response = runtime().block_on(async {
-        let api = Api::new(
-            node.clone(),
-            ChainInfo { mode: "dev" },
-            ApiLimits::default(),
-        );
+        let api = Api::new(node.clone(), ChainInfo::DEV, ApiLimits::default());
         api.handle(request).await
     });
     assert!(

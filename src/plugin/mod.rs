@@ -84,7 +84,7 @@ pub async fn run(engine_addr: String, protocol: Protocol) -> Result<(), RunError
     );
 
     if let Err(e) = handshake::handshake(&engine_addr, &addr.to_string(), protocol).await {
-        error!("{e}");
+        // The binary prints the error as the process's last line: once, not also logged here.
         stop.trigger();
         return Err(e.into());
     }

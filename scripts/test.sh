@@ -106,6 +106,12 @@ fi
 if [ -f tests/host/run.sh ] && [ "${TRANSFERVM_SKIP_HOST:-0}" != "1" ]; then
   echo "== real-host conformance (Go)"
   bash tests/host/run.sh
+  # The same test against the two protocol-35 hosts (the plugin under a *.rpcchainvm35 name), in
+  # modules generated from tests/host's files (tests/host/conformance35.sh: times in its header).
+  echo "== real-host conformance, protocol 35: avalanchego v1.11.9 (Go)"
+  SKIP_CARGO_BUILD=1 bash tests/host/conformance35.sh avalanchego
+  echo "== real-host conformance, protocol 35: luxfi/node v1.11.10 (Go)"
+  SKIP_CARGO_BUILD=1 bash tests/host/conformance35.sh luxfi
 fi
 
 # End-to-end on a local network of 3 real Lux nodes (tests/host/e2e.sh: TestLocalNetworkE2E via

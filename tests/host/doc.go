@@ -7,6 +7,11 @@
 // gRPC call, and the host's ghttp client forwards JSON-RPC requests to the
 // plugin's http.HTTP/HandleSimple.
 //
+// The same tests run against the protocol-35 hosts avalanchego v1.11.9 and
+// luxfi/node v1.11.10 with tests/host/conformance35.sh, which builds them with
+// -tags rpcchainvm35 in a copy of this directory whose imports name that host
+// (what differs by protocol: rpcchainvm30_test.go, rpcchainvm35*_test.go).
+//
 // Run it with tests/host/run.sh (builds the plugin first), or by hand:
 //
 //	cd tests/host && CGO_ENABLED=1 CGO_CFLAGS="-O2 -D__BLST_PORTABLE__" go test -count=1 -v ./...

@@ -60,9 +60,16 @@ func repoRoot(t *testing.T) string {
 	return filepath.Clean(filepath.Join(wd, "..", ".."))
 }
 
-// pluginPath returns the plugin binary to test. A missing binary is a test
-// failure, never a skip: this test exists to prove the binary works.
+// pluginPath returns the plugin binary to test, under the file name that
+// makes it speak the host's protocol (pluginForHost).
 func pluginPath(t *testing.T) string {
+	t.Helper()
+	return pluginForHost(t, pluginBinary(t))
+}
+
+// pluginBinary returns the plugin binary to test. A missing binary is a test
+// failure, never a skip: this test exists to prove the binary works.
+func pluginBinary(t *testing.T) string {
 	t.Helper()
 	p := os.Getenv("TRANSFERVM_PLUGIN")
 	if p == "" {
@@ -437,13 +444,21 @@ func (p *processTracker) wasUntracked(pid int) bool {
 }
 
 // appSender implements common.AppSender and records what the plugin sends
-// through the host's appsender service.
+// through the host's appsender service. Its gossip methods, which differ by
+// protocol, are in rpcchainvm30_test.go and rpcchainvm35_test.go.
 type appSender struct {
 	mu       sync.Mutex
-	gossip   [][]byte
-	specific [][]byte
+	gossip   []gossiped
 	requests [][]byte
 	notify   chan struct{}
+}
+
+// gossiped is one gossip call as the host's appsender server handed it to the
+// AppSender: the message, and whom the plugin asked it to go to (gossipTarget:
+// per protocol).
+type gossiped struct {
+	msg []byte
+	to  gossipTarget
 }
 
 func newAppSender() *appSender { return &appSender{notify: make(chan struct{}, 1024)} }
@@ -453,6 +468,14 @@ func (s *appSender) poke() {
 	case s.notify <- struct{}{}:
 	default:
 	}
+}
+
+// recordGossip is what every gossip method does.
+func (s *appSender) recordGossip(to gossipTarget, b []byte) {
+	s.mu.Lock()
+	s.gossip = append(s.gossip, gossiped{msg: append([]byte(nil), b...), to: to})
+	s.mu.Unlock()
+	s.poke()
 }
 
 func (s *appSender) SendAppRequest(_ context.Context, _ set.Set[ids.NodeID], _ uint32, b []byte) error {
@@ -465,22 +488,6 @@ func (s *appSender) SendAppRequest(_ context.Context, _ set.Set[ids.NodeID], _ u
 
 func (s *appSender) SendAppResponse(context.Context, ids.NodeID, uint32, []byte) error { return nil }
 
-func (s *appSender) SendAppGossip(_ context.Context, b []byte) error {
-	s.mu.Lock()
-	s.gossip = append(s.gossip, append([]byte(nil), b...))
-	s.mu.Unlock()
-	s.poke()
-	return nil
-}
-
-func (s *appSender) SendAppGossipSpecific(_ context.Context, _ set.Set[ids.NodeID], b []byte) error {
-	s.mu.Lock()
-	s.specific = append(s.specific, append([]byte(nil), b...))
-	s.mu.Unlock()
-	s.poke()
-	return nil
-}
-
 func (s *appSender) SendCrossChainAppRequest(context.Context, ids.ID, uint32, []byte) error {
 	return nil
 }
@@ -489,20 +496,13 @@ func (s *appSender) SendCrossChainAppResponse(context.Context, ids.ID, uint32, [
 	return nil
 }
 
-// gossipContaining waits until some SendAppGossip/SendAppGossipSpecific
-// payload contains needle.
+// gossipContaining waits until some gossip payload contains needle.
 func (s *appSender) gossipContaining(needle []byte, timeout time.Duration) (int, bool) {
 	deadline := time.After(timeout)
 	for {
+		found := len(s.gossipTargetsOf(needle)) > 0
 		s.mu.Lock()
-		n := len(s.gossip) + len(s.specific)
-		found := false
-		for _, g := range append(append([][]byte{}, s.gossip...), s.specific...) {
-			if bytes.Contains(g, needle) {
-				found = true
-				break
-			}
-		}
+		n := len(s.gossip)
 		s.mu.Unlock()
 		if found {
 			return n, true
@@ -513,6 +513,20 @@ func (s *appSender) gossipContaining(needle []byte, timeout time.Duration) (int,
 			return n, false
 		}
 	}
+}
+
+// gossipTargetsOf lists whom each gossip call whose payload contains needle
+// was for.
+func (s *appSender) gossipTargetsOf(needle []byte) []gossipTarget {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []gossipTarget
+	for _, g := range s.gossip {
+		if bytes.Contains(g.msg, needle) {
+			out = append(out, g.to)
+		}
+	}
+	return out
 }
 
 // lockedBuffer collects the plugin's stdout/stderr (the host pipes both into
@@ -635,25 +649,30 @@ func checkExplorer(t *testing.T, handler http.Handler, path string) {
 
 // newSnowContext is the snow.Context the node hands a chain's VM at
 // Initialize: the test network, a fresh node ID and BLS key, and l's logger.
+// The chain's metrics registry and the primary asset's field differ by host
+// (chainMetrics, setAssetID: rpcchainvm30_test.go, rpcchainvm35_*_test.go).
 func newSnowContext(t *testing.T, l *launched, chainID ids.ID) *snow.Context {
 	t.Helper()
 	sk, err := bls.NewSecretKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	snowCtx := snow.DefaultContextTest()
-	snowCtx.NetworkID = networkID
-	snowCtx.SubnetID = idFromLabel("transfervm host test subnet")
-	snowCtx.ChainID = chainID
-	snowCtx.NodeID = ids.GenerateTestNodeID()
-	snowCtx.PublicKey = bls.PublicFromSecretKey(sk)
-	snowCtx.XChainID = idFromLabel("X")
-	snowCtx.CChainID = idFromLabel("C")
-	snowCtx.LUXAssetID = idFromLabel("LUX")
-	snowCtx.Log = l.log
-	snowCtx.ChainDataDir = t.TempDir()
-	snowCtx.ValidatorState = &validators.TestState{}
-	snowCtx.WarpSigner = warp.NewSigner(sk, networkID, chainID)
+	snowCtx := &snow.Context{
+		NetworkID:      networkID,
+		SubnetID:       idFromLabel("transfervm host test subnet"),
+		ChainID:        chainID,
+		NodeID:         ids.GenerateTestNodeID(),
+		PublicKey:      bls.PublicFromSecretKey(sk),
+		XChainID:       idFromLabel("X"),
+		CChainID:       idFromLabel("C"),
+		Log:            l.log,
+		BCLookup:       ids.NewAliaser(),
+		Metrics:        chainMetrics(),
+		ChainDataDir:   t.TempDir(),
+		ValidatorState: &validators.TestState{},
+		WarpSigner:     warp.NewSigner(sk, networkID, chainID),
+	}
+	setAssetID(snowCtx, idFromLabel("LUX"))
 	return snowCtx
 }
 

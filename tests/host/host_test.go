@@ -63,10 +63,26 @@ type launched struct {
 
 // launch starts the plugin exactly as the node does for each VM process:
 // rpcchainvm.NewFactory(path, processTracker, runtimeManager).New(log) starts
-// the subprocess with LUX_VM_RUNTIME_ENGINE_ADDR set, waits up to 5 s for the
-// vm.runtime.Runtime/Initialize handshake (protocol must be exactly 30), and
-// dials the VM's gRPC address.
+// the subprocess with its engine address variable set, waits up to 5 s for the
+// vm.runtime.Runtime/Initialize handshake (the protocol must be exactly the
+// host's), and dials the VM's gRPC address.
 func launch(t *testing.T, plugin string) *launched {
+	t.Helper()
+	start := time.Now()
+	l, err := startPlugin(t, plugin)
+	if err != nil {
+		t.Fatalf("host could not start the plugin %s: %v\n"+
+			"(the host sets only %s (+GRPC_*/GODEBUG* vars) in the child's environment and expects "+
+			"vm.runtime.Runtime/Initialize{protocol_version: %d, addr} within %v)\nplugin output:\n%s",
+			plugin, err, runtime.EngineAddressKey, version.RPCChainVMProtocol, runtime.DefaultHandshakeTimeout, l.output.String())
+	}
+	t.Logf("plugin started: pid %d, handshake took %v", l.pid, time.Since(start).Round(time.Millisecond))
+	return l
+}
+
+// startPlugin is launch that returns the factory's error, with the output
+// collected so far (l.output, the only field set then).
+func startPlugin(t *testing.T, plugin string) (*launched, error) {
 	t.Helper()
 	out := &lockedBuffer{out: os.Stderr}
 	log := logging.NewLogger("host", logging.NewWrappedCore(logging.Info, out, logging.Plain.ConsoleEncoder()))
@@ -76,14 +92,9 @@ func launch(t *testing.T, plugin string) *launched {
 	// knows the ones the factory started; Stop sends SIGTERM, then SIGKILL).
 	t.Cleanup(func() { rtm.Stop(context.Background()) })
 
-	factory := rpcchainvm.NewFactory(plugin, tracker, rtm)
-	start := time.Now()
-	vmIntf, err := factory.New(log)
+	vmIntf, err := newFactory(plugin, tracker, rtm).New(log)
 	if err != nil {
-		t.Fatalf("host could not start the plugin %s: %v\n"+
-			"(the host sets only %s (+GRPC_*/GODEBUG* vars) in the child's environment and expects "+
-			"vm.runtime.Runtime/Initialize{protocol_version: %d, addr} within %v)\nplugin output:\n%s",
-			plugin, err, runtime.EngineAddressKey, version.RPCChainVMProtocol, runtime.DefaultHandshakeTimeout, out.String())
+		return &launched{output: out}, err
 	}
 	vm, ok := vmIntf.(*rpcchainvm.VMClient)
 	if !ok {
@@ -93,8 +104,7 @@ func launch(t *testing.T, plugin string) *launched {
 	if pid <= 0 || !alive(pid) {
 		t.Fatalf("host reported plugin pid %d, which is not a live process", pid)
 	}
-	t.Logf("plugin started: pid %d, handshake took %v", pid, time.Since(start).Round(time.Millisecond))
-	return &launched{vm: vm, pid: pid, tracker: tracker, runtime: rtm, log: log, output: out}
+	return &launched{vm: vm, pid: pid, tracker: tracker, runtime: rtm, log: log, output: out}, nil
 }
 
 // shutdown calls VMClient.Shutdown (VM.Shutdown RPC, host closes its servers
@@ -137,16 +147,21 @@ func (l *launched) checkNoPanic(t *testing.T) {
 func TestHostModule(t *testing.T) {
 	t.Logf("host module: %s; RPCChainVMProtocol %d; engine env var %s; host version %s",
 		hostModuleVersion(), version.RPCChainVMProtocol, runtime.EngineAddressKey, version.Current)
-	if version.RPCChainVMProtocol != 30 {
-		t.Fatalf("host speaks rpcchainvm protocol %d, this test targets 30", version.RPCChainVMProtocol)
+	if version.RPCChainVMProtocol != hostProtocol {
+		t.Fatalf("host speaks rpcchainvm protocol %d, this build of the test targets %d", version.RPCChainVMProtocol, hostProtocol)
+	}
+	// conformance35.sh names the module it generated the test for; the build must use it.
+	if want := os.Getenv("TRANSFERVM_HOST_MODULE"); want != "" && !strings.HasPrefix(hostModuleVersion(), want+" ") {
+		t.Fatalf("test built against %s, want %s", hostModuleVersion(), want)
 	}
 }
 
 // TestRegistrationLifecycle mirrors what the node does with each plugin file
 // before any chain exists (vms/manager.go RegisterFactory and
 // vms/registry/vm_registerer.go): process #1 gets Version then Shutdown
-// without Initialize; process #2 gets CreateStaticHandlers and stays alive
-// (here we shut it down afterwards).
+// without Initialize; under protocol 30 process #2 gets CreateStaticHandlers
+// and stays alive (here we shut it down afterwards; protocol 35 has no static
+// handlers: staticHandlers).
 func TestRegistrationLifecycle(t *testing.T) {
 	plugin := pluginPath(t)
 
@@ -163,17 +178,7 @@ func TestRegistrationLifecycle(t *testing.T) {
 		l.shutdown(t)
 	})
 
-	t.Run("CreateStaticHandlers", func(t *testing.T) {
-		l := launch(t, plugin)
-		hs, err := l.vm.CreateStaticHandlers(callCtx(t))
-		if err != nil {
-			t.Fatalf("CreateStaticHandlers: %v (an error here puts the VM on the node's failed-VM list)", err)
-		}
-		for prefix := range hs {
-			t.Logf("static handler %q (node mounts it at /ext/vm/<vmID>%s)", prefix, prefix)
-		}
-		l.shutdown(t)
-	})
+	staticHandlers(t, plugin)
 }
 
 // TestTransferThroughRealHost drives one plugin process through a chain's life
@@ -233,11 +238,7 @@ func TestTransferThroughRealHost(t *testing.T) {
 		t.Errorf("GetBlock(genesis) timestamp %v != Initialize timestamp %v", genesisBlk.Timestamp(), fromInit.Timestamp())
 	}
 
-	// proposervm (which wraps every chain VM in the node) calls this right
-	// after Initialize; anything but nil / ErrIndexIncomplete is fatal there.
-	if err := vm.VerifyHeightIndex(callCtx(t)); err != nil {
-		t.Errorf("VerifyHeightIndex: %v (want nil: the height index is complete)", err)
-	}
+	checkHeightIndex(t, vm)
 	if id, err := vm.GetBlockIDAtHeight(callCtx(t), 0); err != nil || id != genesisID {
 		t.Errorf("GetBlockIDAtHeight(0) = %s, %v; want %s, nil", id, err, genesisID)
 	}
@@ -272,6 +273,7 @@ func TestTransferThroughRealHost(t *testing.T) {
 	if enabled, err := vm.StateSyncEnabled(callCtx(t)); err != nil || enabled {
 		t.Errorf("StateSyncEnabled = %v, %v; want false, nil", enabled, err)
 	}
+	checkNoStateSync(t, vm)
 	if err := vm.SetState(callCtx(t), snow.Bootstrapping); err != nil {
 		t.Fatalf("SetState(Bootstrapping): %v", err)
 	}
@@ -298,6 +300,10 @@ func TestTransferThroughRealHost(t *testing.T) {
 	}
 	// Unknown peers may gossip anything; the VM must not fall over.
 	_ = vm.AppGossip(callCtx(t), peer, []byte{0xff, 0x00, 0x13, 0x37})
+	// The plugin never sends a request, so a failure of one is of a request it does not know.
+	if err := appRequestFailed(callCtx(t), vm, peer, 7); err != nil {
+		t.Errorf("AppRequestFailed(%s, 7): %v (an error here makes the host stop the chain)", peer, err)
+	}
 	if _, err := vm.BuildBlock(callCtx(t)); err == nil {
 		t.Errorf("BuildBlock with an empty mempool succeeded; design.md §6 says it must return an error")
 	}
@@ -401,6 +407,8 @@ func TestTransferThroughRealHost(t *testing.T) {
 	// Admitted txs are gossiped through the host's AppSender service.
 	if n, ok := sender.gossipContaining(signed, gossipTimeout); !ok {
 		t.Errorf("no SendAppGossip payload contained the submitted tx within %v (%d gossip calls seen)", gossipTimeout, n)
+	} else {
+		checkGossipTargets(t, sender.gossipTargetsOf(signed))
 	}
 
 	// ---- BuildBlock → Verify → SetPreference → Accept ------------------------
@@ -678,5 +686,34 @@ func checkHTTPEdges(t *testing.T, rpc *rpcClient) {
 	// Unknown method → JSON-RPC "method not found".
 	if _, rerr := rpc.call(t, "transfervm.noSuchMethod", nil); rerr == nil || rerr.Code != -32601 {
 		t.Errorf("unknown method: error %v, want code -32601", rerr)
+	}
+}
+
+// checkNoStateSync checks that each state-sync call answers the host's "not
+// implemented" (in-band Error enum, whose number differs between protocols 30
+// and 35: the host maps it to block.ErrStateSyncableVMNotImplemented), the
+// answer of a VM without state sync. The other protocol's number is caught:
+// under 35 the 30 number (4) maps to no error and a nil summary, under 30 the
+// 35 number (3) to "index incomplete".
+func checkNoStateSync(t *testing.T, vm *rpcchainvm.VMClient) {
+	t.Helper()
+	calls := []struct {
+		name string
+		call func(context.Context) (block.StateSummary, error)
+	}{
+		{"GetOngoingSyncStateSummary", vm.GetOngoingSyncStateSummary},
+		{"GetLastStateSummary", vm.GetLastStateSummary},
+		{"ParseStateSummary", func(ctx context.Context) (block.StateSummary, error) {
+			return vm.ParseStateSummary(ctx, []byte("a summary"))
+		}},
+		{"GetStateSummary", func(ctx context.Context) (block.StateSummary, error) {
+			return vm.GetStateSummary(ctx, 1)
+		}},
+	}
+	for _, c := range calls {
+		summary, err := c.call(callCtx(t))
+		if !errors.Is(err, block.ErrStateSyncableVMNotImplemented) {
+			t.Errorf("%s = %v, %v; want the host's %q", c.name, summary, err, block.ErrStateSyncableVMNotImplemented)
+		}
 	}
 }

@@ -202,16 +202,41 @@ func waitProcs(procs []Proc, limit time.Duration) []Proc {
 // descendants are listed first (a plugin is reparented when its luxd dies),
 // then the mains get SIGTERM (a node shuts its chains down itself), and
 // whatever is left after stopGrace gets SIGKILL; extra processes (orphaned
-// plugins) get SIGTERM with the mains. Only processes whose pid and start time
-// still match are signalled. It returns an error naming any that survive.
+// plugins) get SIGTERM with the mains, unless they descend from a live main.
+// Only processes whose pid and start time still match are signalled. It
+// returns an error naming any that survive.
+//
+// Why not SIGTERM to a live node's plugins too: the plugin exits at once, and
+// the node, shutting its chain down, then waits on the dead plugin's gRPC
+// connection past stopGrace (seen on avalanchego v1.10.17 and v1.11.9: "did
+// not stop on SIGTERM within 30s"), while a node that gets SIGTERM alone shuts
+// its chains down and ends its plugins itself within a second.
 func stopProcs(mains, extra []Proc) error {
-	subs := append(descendants(mains), extra...)
+	// A node's luxd is both in st.Procs and the node's record: signalled and
+	// reported once.
+	seen := map[Proc]bool{}
+	var uniq []Proc
+	for _, p := range mains {
+		if k := (Proc{PID: p.PID, StartTime: p.StartTime}); !seen[k] {
+			seen[k] = true
+			uniq = append(uniq, p)
+		}
+	}
+	mains = uniq
+	subs := descendants(mains)
+	owned := map[Proc]bool{}
+	for _, p := range subs {
+		owned[p] = true
+	}
 	for _, p := range mains {
 		signalProc(p, syscall.SIGTERM)
 	}
 	for _, p := range extra {
-		signalProc(p, syscall.SIGTERM)
+		if !owned[Proc{PID: p.PID, StartTime: p.StartTime, Node: -1}] {
+			signalProc(p, syscall.SIGTERM)
+		}
 	}
+	subs = append(subs, extra...)
 	left := waitProcs(mains, stopGrace)
 	for _, p := range left {
 		logf("%s (node %d) did not stop on SIGTERM within %s: SIGKILL", p, p.Node, stopGrace)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A local network of real Lux nodes (luxd, github.com/luxdefi/node as pinned in
-# tests/host/go.mod) on 127.0.0.1 running transfervm as a plugin.
+# tests/host/go.mod; or avalanchego v1.10.17 or v1.11.9: LOCALNET_HOST below) on 127.0.0.1
+# running transfervm as a plugin.
 #
 #   scripts/local-network.sh start        build what is missing, start the nodes, create the
 #                                         subnet and the chain (first time), give every node
@@ -11,6 +12,10 @@
 #                                         each luxd it recorded (by pid and start time, so a
 #                                         reused pid is never signalled) and their plugins
 #   scripts/local-network.sh kill N       SIGKILL node N (for failure tests; `start` restarts it)
+#   LOCALNET_HOST=avalanchego LOCALNET_AVALANCHEGO_VERSION=v1.11.9 scripts/local-network.sh start
+#                                         start a network of avalanchego v1.11.9 nodes
+#                                         (rpcchainvm 35); later commands on its directory
+#                                         need no LOCALNET_* to know it
 #
 # `start` on a directory that already holds a network restarts the nodes that are not
 # running and reuses its subnet and chain. To start afresh: stop, then delete the directory.
@@ -18,7 +23,8 @@
 # What `start` does the first time (tests/host/cmd/localnet, using the host's own packages):
 # generates staking certificates and a genesis for custom network 31337 with the nodes as
 # its initial validators and the public test key "ewoq" funded; starts the nodes with the
-# plugin in each --plugin-dir as <VM ID>; creates the subnet, adds every node as a subnet
+# plugin in each --plugin-dir as <VM ID> (<VM ID>.rpcchainvm35 on avalanchego v1.11.9);
+# creates the subnet, adds every node as a subnet
 # validator and creates the chain from the genesis file with P-chain transactions signed by
 # ewoq through wallet/subnet/primary; restarts the nodes with --track-subnets.
 #
@@ -56,16 +62,27 @@
 #                        NAME is the chain's name on the P-chain: ASCII letters, digits, spaces
 #   TRANSFERVM_PLUGIN    plugin binary to install (default: cargo build --bin transfervm)
 #   LUXD                 luxd binary to run (default: tests/host/build-luxd.sh builds and caches it)
-#   LOCALNET_HOST        the node software of a new network: luxd (default) or avalanchego
-#                        (v1.10.17, where subnet-evm v0.5.10 runs; issue #12). A network keeps
-#                        its host (network.json "host"), so later commands need not repeat it.
+#   LOCALNET_HOST        the node software of a new network: luxd (default) or avalanchego.
+#                        A network keeps its host and version (network.json "host" and
+#                        "hostVersion"), so later commands need not repeat them.
 #                        avalanchego: the node is $AVALANCHEGO or tests/host/build-avalanchego.sh's
-#                        build, and tests/host/cmd/localnet is compiled against avalanchego
-#                        v1.10.17 from a copy with its imports swapped (build_localnet below);
-#                        the nodes' flags, genesis and layout are luxd's (see
-#                        tests/host/cmd/localnet/host_avalanchego.go for the one difference)
+#                        build of LOCALNET_AVALANCHEGO_VERSION, and tests/host/cmd/localnet is
+#                        compiled against that avalanchego from a copy with its imports swapped
+#                        (build_localnet_avalanchego below); the nodes' flags, genesis and layout
+#                        are luxd's (tests/host/cmd/localnet/host_avalanchego*.go hold the
+#                        differences)
+#   LOCALNET_AVALANCHEGO_VERSION
+#                        with LOCALNET_HOST=avalanchego, the version of a new network:
+#                          v1.10.17 (default) rpcchainvm protocol 30, where subnet-evm v0.5.10
+#                                   runs (issue #12, scripts/bench-peers.sh)
+#                          v1.11.9            rpcchainvm protocol 35 (issue #16; the end-to-end
+#                                   test's second network)
+#                        The plugin speaks the node's protocol: it is installed as
+#                        plugins/<VM ID> on protocol 30 and plugins/<VM ID>.rpcchainvm35 on 35
+#                        (the name it reads its protocol from; the node drops the extension)
 #   AVALANCHEGO          avalanchego binary to run with LOCALNET_HOST=avalanchego (default:
-#                        tests/host/build-avalanchego.sh builds and caches it)
+#                        tests/host/build-avalanchego.sh builds and caches it); its --version
+#                        must be LOCALNET_AVALANCHEGO_VERSION's
 # Needs: cargo, Go (>= 1.21) and a C compiler (cgo). No stdin is read.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -79,16 +96,39 @@ dir="$(cd "$dir" && pwd)"
 # shellcheck source=go-host-lib.sh
 source "$root/scripts/go-host-lib.sh"
 
-# The host: LOCALNET_HOST, else the one the directory's network records, else luxd.
-recorded_host=""
+# The host: LOCALNET_HOST, else the one the directory's network records, else luxd; for
+# avalanchego its version likewise (a network recorded without one is v1.10.17's).
+recorded_host="" recorded_version=""
 if [[ -f "$dir/network.json" ]]; then
     recorded_host="$(sed -n 's/^  "host": "\([a-z]*\)",\{0,1\}$/\1/p' "$dir/network.json")"
+    recorded_version="$(sed -n 's/^  "hostVersion": "\(v[0-9.]*\)",\{0,1\}$/\1/p' "$dir/network.json")"
 fi
 host="${LOCALNET_HOST:-${recorded_host:-luxd}}"
 case "$host" in
 luxd | avalanchego) ;;
 *) log "LOCALNET_HOST must be luxd or avalanchego, not '$host'"; exit 2 ;;
 esac
+avago_version=""
+if [[ "$host" == avalanchego ]]; then
+    avago_version="${LOCALNET_AVALANCHEGO_VERSION:-${recorded_version:-v1.10.17}}"
+    case "$avago_version" in
+    v1.10.17 | v1.11.9) ;;
+    *) log "LOCALNET_AVALANCHEGO_VERSION must be v1.10.17 or v1.11.9, not '$avago_version'"; exit 2 ;;
+    esac
+fi
+# An existing network keeps its host: asking for another one is a mistake, said before
+# anything is built (stop, status and kill just use the recorded one).
+if [[ -f "$dir/network.json" ]]; then
+    recorded_host="${recorded_host:-luxd}"
+    [[ "$recorded_host" != avalanchego ]] || recorded_version="${recorded_version:-v1.10.17}"
+    if [[ "$host $avago_version" != "$recorded_host $recorded_version" ]]; then
+        if [[ "$cmd" == start ]]; then
+            log "$dir holds a network of $recorded_host $recorded_version nodes, not $host $avago_version: use another LOCALNET_DIR"
+            exit 2
+        fi
+        host="$recorded_host" avago_version="$recorded_version"
+    fi
+fi
 
 # The network controller (a Go program using the host's packages), built per network dir.
 localnet="$dir/.bin/localnet"
@@ -103,15 +143,18 @@ build_localnet() {
     mv "$localnet.tmp" "$localnet"
 }
 
-# localnet for avalanchego v1.10.17 nodes, from tests/host's own source: its non-test files
-# (and the internal packages) are copied into a module of the same path
-# (transfervm/tests/host) under $dir/.bin/localnet-avalanchego, with every
-# github.com/luxdefi/node replaced by github.com/ava-labs/avalanchego; that module requires
-# avalanchego v1.10.17 (go mod tidy through the module proxy; blst raised as in tests/host's
-# go.mod, as tests/host/build-avalanchego.sh does for the node) and is built with
-# -tags avalanchego, which swaps host_luxd.go for host_avalanchego.go.
+# localnet for avalanchego nodes, from tests/host's own source: its non-test files (and the
+# internal packages) are copied into a module of the same path (transfervm/tests/host) under
+# $dir/.bin/localnet-avalanchego-<version>, with every github.com/luxdefi/node replaced by
+# github.com/ava-labs/avalanchego; that module requires avalanchego <version> (go mod tidy
+# through the module proxy; blst raised as in tests/host's go.mod, as
+# tests/host/build-avalanchego.sh does for the node) and is built with the tags that swap
+# host_luxd.go for the version's file: avalanchego (v1.10.17, host_avalanchego.go) or
+# avalanchego,avalanchego_v1_11 (v1.11.9, host_avalanchego_v1_11.go).
 build_localnet_avalanchego() {
-    local mod="$dir/.bin/localnet-avalanchego" avago=github.com/ava-labs/avalanchego@v1.10.17 blst f
+    local mod="$dir/.bin/localnet-avalanchego-$avago_version" avago="github.com/ava-labs/avalanchego@$avago_version"
+    local tags=avalanchego blst f
+    [[ "$avago_version" == v1.10.* ]] || tags=avalanchego,avalanchego_v1_11
     blst="$(cd "$root/tests/host" && go list -m -f '{{.Version}}' github.com/supranational/blst)"
     rm -rf "$mod"
     for f in "$root"/tests/host/cmd/localnet/*.go "$root"/tests/host/internal/*/*.go; do
@@ -127,7 +170,7 @@ build_localnet_avalanchego() {
     grep "^github.com/supranational/blst $blst[ /]" "$root/tests/host/go.sum" >>"$mod/go.sum"
     (cd "$mod" && go mod edit -require="$avago" -require="github.com/supranational/blst@$blst" &&
         go mod tidy &&
-        go build -tags avalanchego -ldflags="$GO_HOST_LDFLAGS" -o "$localnet.tmp" ./cmd/localnet)
+        go build -tags "$tags" -ldflags="$GO_HOST_LDFLAGS" -o "$localnet.tmp" ./cmd/localnet)
 }
 
 case "$cmd" in
@@ -143,12 +186,17 @@ start)
     fi
     if [[ "$host" == avalanchego ]]; then
         luxd="${AVALANCHEGO:-}"
-        [[ -n "$luxd" ]] || luxd="$(bash "$root/tests/host/build-avalanchego.sh")"
+        [[ -n "$luxd" ]] || luxd="$(bash "$root/tests/host/build-avalanchego.sh" "$avago_version")"
+        # A binary of another version would speak another protocol than the plugin's name says.
+        if ! "$luxd" --version 2>/dev/null | grep -Eq "^avalanche(go)?/${avago_version#v} "; then
+            log "$luxd is not avalanchego $avago_version (--version: $("$luxd" --version 2>&1 | head -1))"
+            exit 2
+        fi
     else
         luxd="${LUXD:-}"
         [[ -n "$luxd" ]] || luxd="$(bash "$root/tests/host/build-luxd.sh")"
     fi
-    log "host: $host ($luxd)"
+    log "host: $host${avago_version:+ $avago_version} ($luxd)"
     build_localnet
     peer_args=()
     for spec in ${LOCALNET_PEER_CHAINS:-}; do peer_args+=(-peer-chain "$spec"); done

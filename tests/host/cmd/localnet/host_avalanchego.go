@@ -1,4 +1,4 @@
-//go:build avalanchego
+//go:build avalanchego && !avalanchego_v1_11
 
 package main
 
@@ -13,12 +13,14 @@ import (
 	"github.com/luxdefi/node/wallet/subnet/primary"
 )
 
-// The host this copy is built for: avalanchego v1.10.17 nodes, where subnet-evm
-// v0.5.10 runs (issue #12). The nodes' flags, genesis format and plugin
-// directory are luxd's; only the wallet's field name differs.
+// The host this copy is built for: avalanchego v1.10.17 nodes (rpcchainvm
+// protocol 30), where subnet-evm v0.5.10 runs (issue #12). The nodes' flags,
+// genesis format and plugin directory are luxd's; only the wallet's field name
+// differs.
 const (
-	hostName   = "avalanchego"
-	hostModule = "github.com/ava-labs/avalanchego v1.10.17"
+	hostName    = "avalanchego"
+	hostVersion = "v1.10.17"
+	hostModule  = "github.com/ava-labs/avalanchego v1.10.17"
 )
 
 // walletConfig is the P-chain wallet's configuration: avalanchego names the

@@ -5,11 +5,18 @@
 // the host's own wallet library (wallet/subnet/primary).
 //
 // The same source, with its imports swapped to github.com/ava-labs/avalanchego and
-// built with -tags avalanchego against avalanchego v1.10.17, runs avalanchego nodes
-// instead (-luxd then names the avalanchego binary): see host_luxd.go and
-// host_avalanchego.go for the differences, and LOCALNET_HOST in
-// scripts/local-network.sh, which makes that copy. A network records its host
-// (network.json "host") and only a localnet of that host starts it again.
+// built with -tags avalanchego against avalanchego v1.10.17 (or with -tags
+// avalanchego,avalanchego_v1_11 against v1.11.9), runs avalanchego nodes instead
+// (-luxd then names the avalanchego binary): see host_luxd.go, host_avalanchego.go
+// and host_avalanchego_v1_11.go for the differences, and LOCALNET_HOST and
+// LOCALNET_AVALANCHEGO_VERSION in scripts/local-network.sh, which makes that copy. A
+// network records its host and version (network.json "host", "hostVersion") and
+// only a localnet of that host and version starts it again.
+//
+// The plugin is installed under the name that tells it the node's rpcchainvm
+// protocol (version.RPCChainVMProtocol of the module this program is built
+// against, the node's own: 30 for luxd and avalanchego v1.10.17, 35 for v1.11.9):
+// plugins/<VM ID> on 30, plugins/<VM ID>.rpcchainvm35 on 35 (internal/vmplugin).
 //
 // scripts/local-network.sh builds this program and the node and calls it; the
 // end-to-end test (tests/host/e2e_test.go) uses that script.
@@ -43,6 +50,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -62,6 +70,7 @@ import (
 	"github.com/luxdefi/node/staking"
 	"github.com/luxdefi/node/utils/constants"
 	"github.com/luxdefi/node/utils/set"
+	"github.com/luxdefi/node/version"
 	"github.com/luxdefi/node/vms/platformvm"
 	"github.com/luxdefi/node/vms/platformvm/txs"
 	"github.com/luxdefi/node/vms/secp256k1fx"
@@ -69,6 +78,7 @@ import (
 
 	"transfervm/tests/host/internal/jsonrpc"
 	"transfervm/tests/host/internal/procfs"
+	"transfervm/tests/host/internal/vmplugin"
 )
 
 const (
@@ -112,6 +122,10 @@ type Node struct {
 	// PID and StartTime name the node's running luxd (see Proc); 0 when stopped.
 	PID       int    `json:"pid"`
 	StartTime uint64 `json:"startTime,omitempty"`
+	// startedHere says this program started the node, and logStart is the size
+	// of the node's logs/main.log then: where chainError starts reading.
+	startedHere bool
+	logStart    int64
 }
 
 // hostOrLuxd is the network's host; a network.json without one is luxd's.
@@ -122,6 +136,27 @@ func (st *State) hostOrLuxd() string {
 	return st.Host
 }
 
+// hostLabel names the network's host and its version ("luxd", "avalanchego
+// v1.11.9"); an avalanchego network recorded without a version is v1.10.17's,
+// the only one an older localnet ran.
+func (st *State) hostLabel() string {
+	v := st.HostVersion
+	if v == "" && st.hostOrLuxd() == "avalanchego" {
+		v = "v1.10.17"
+	}
+	return strings.TrimSpace(st.hostOrLuxd() + " " + v)
+}
+
+// thisHost is hostLabel of a network this localnet creates.
+func thisHost() string { return strings.TrimSpace(hostName + " " + hostVersion) }
+
+// pluginFile is transfervm's plugin file name in a node's --plugin-dir: the
+// name that tells the plugin the protocol the nodes speak (internal/vmplugin),
+// version.RPCChainVMProtocol of the host module this program is built against,
+// which a new network's start checks against what every node reports
+// (waitPrimary).
+func pluginFile(vmID string) string { return vmplugin.FileName(vmID, version.RPCChainVMProtocol) }
+
 // proc is the node's luxd as recorded.
 func (n *Node) proc() Proc { return Proc{PID: n.PID, StartTime: n.StartTime, Node: n.Index} }
 
@@ -131,6 +166,15 @@ type State struct {
 	// Host is the node software, hostName of the localnet that created the
 	// network: "luxd" (also when empty, from an older localnet) or "avalanchego".
 	Host string `json:"host,omitempty"`
+	// HostVersion is hostVersion of the localnet that created the network:
+	// avalanchego's "v1.10.17" (also when empty with Host "avalanchego") or
+	// "v1.11.9"; empty for luxd (tests/host/go.mod's).
+	HostVersion string `json:"hostVersion,omitempty"`
+	// RPCChainVMProtocol is the nodes' rpcchainvm protocol, and PluginFile the
+	// name transfervm's plugin is installed under in every node's plugins
+	// directory, which tells the plugin that protocol (set by every start).
+	RPCChainVMProtocol uint   `json:"rpcchainvmProtocol,omitempty"`
+	PluginFile         string `json:"pluginFile,omitempty"`
 	// Luxd is the node binary (luxd, or avalanchego when Host says so).
 	Luxd         string   `json:"luxd"`
 	NetworkID    uint32   `json:"networkId"`
@@ -369,8 +413,8 @@ func start(ctx context.Context, dir, luxd, plugin, chainGenesisPath string, node
 	if err != nil {
 		return err
 	}
-	if host := st.hostOrLuxd(); host != hostName {
-		return fmt.Errorf("the network in %s runs %s nodes; this localnet is built for %s (LOCALNET_HOST=%s in scripts/local-network.sh)", dir, host, hostName, host)
+	if host := st.hostLabel(); host != thisHost() {
+		return fmt.Errorf("the network in %s runs %s nodes; this localnet is built for %s (LOCALNET_HOST and LOCALNET_AVALANCHEGO_VERSION in scripts/local-network.sh)", dir, host, thisHost())
 	}
 	if luxd != "" {
 		st.Luxd = luxd
@@ -449,6 +493,7 @@ func create(dir, luxd, plugin, chainGenesisPath string, nodes, basePort int) (*S
 	st := &State{
 		Dir:          dir,
 		Host:         hostName,
+		HostVersion:  hostVersion,
 		Luxd:         luxd,
 		NetworkID:    networkID,
 		GenesisFile:  filepath.Join(dir, "genesis.json"),
@@ -484,7 +529,13 @@ func create(dir, luxd, plugin, chainGenesisPath string, nodes, basePort int) (*S
 		if err != nil {
 			return nil, err
 		}
-		nodeID := ids.NodeIDFromCert(staking.CertificateFromX509(tlsCert.Leaf))
+		// ParseCertificate is in all three host modules (CertificateFromX509 is
+		// gone from avalanchego v1.11).
+		cert, err := staking.ParseCertificate(tlsCert.Leaf.Raw)
+		if err != nil {
+			return nil, err
+		}
+		nodeID := ids.NodeIDFromCert(cert)
 		n.NodeID = nodeID.String()
 		st.Nodes = append(st.Nodes, n)
 		stakers = append(stakers, genesis.Staker{
@@ -539,12 +590,15 @@ func pluginVMID(plugin string) (ids.ID, error) {
 }
 
 // installPlugin copies the plugin into every node's --plugin-dir under its VM
-// ID (a copy, so later cargo builds cannot change a running network).
+// ID, with the protocol's extension (pluginFile; a copy, so later cargo builds
+// cannot change a running network).
 func installPlugin(st *State, plugin string) error {
-	return installVM(st, plugin, st.VMID)
+	st.RPCChainVMProtocol, st.PluginFile = version.RPCChainVMProtocol, pluginFile(st.VMID)
+	return installVM(st, plugin, st.PluginFile)
 }
 
-// installPeerPlugins installs every peer chain's plugin under its VM ID.
+// installPeerPlugins installs every peer chain's plugin under its VM ID (no
+// extension: the peers, subnet-evm and xsvm, run on protocol-30 nodes only).
 func installPeerPlugins(st *State) error {
 	for _, pc := range st.PeerChains {
 		if err := installVM(st, pc.Plugin, pc.VMID); err != nil {
@@ -554,14 +608,14 @@ func installPeerPlugins(st *State) error {
 	return nil
 }
 
-// installVM copies a VM's binary into every node's --plugin-dir as vmID.
-func installVM(st *State, plugin, vmID string) error {
+// installVM copies a VM's binary into every node's --plugin-dir as name.
+func installVM(st *State, plugin, name string) error {
 	src, err := os.ReadFile(plugin)
 	if err != nil {
 		return fmt.Errorf("plugin: %w", err)
 	}
 	for _, n := range st.Nodes {
-		dst := filepath.Join(n.Dir, "plugins", vmID)
+		dst := filepath.Join(n.Dir, "plugins", name)
 		tmp := dst + ".tmp"
 		if err := os.WriteFile(tmp, src, 0o755); err != nil {
 			return err
@@ -730,6 +784,10 @@ func startNodes(ctx context.Context, st *State) error {
 			return err
 		}
 		fmt.Fprintf(out, "\n==== localnet: starting node %d at %s ====\n", n.Index, time.Now().UTC().Format(time.RFC3339))
+		n.startedHere, n.logStart = true, 0
+		if fi, err := os.Stat(filepath.Join(n.Dir, "logs", "main.log")); err == nil {
+			n.logStart = fi.Size()
+		}
 		p, err := startProcess(st.Luxd, nodeArgs(st, n), n.Dir, out, n.Index)
 		out.Close()
 		if err != nil {
@@ -899,6 +957,16 @@ func waitPrimary(ctx context.Context, st *State) error {
 					return fmt.Errorf("%s-chain not bootstrapped", chain)
 				}
 			}
+			// The plugin's file name says the protocol of the module this program
+			// is built against; the node must speak that one.
+			v, err := c.GetNodeVersion(ctx)
+			if err != nil {
+				return err
+			}
+			if uint(v.RPCProtocolVersion) != version.RPCChainVMProtocol {
+				return fatalError{fmt.Errorf("node %d (%s) speaks rpcchainvm %d; this localnet is built for %s, protocol %d: is %s the right binary?",
+					n.Index, v.Version, v.RPCProtocolVersion, thisHost(), version.RPCChainVMProtocol, st.Luxd)}
+			}
 			peers, err := c.Peers(ctx)
 			if err != nil {
 				return err
@@ -929,6 +997,9 @@ func waitChain(ctx context.Context, st *State) error {
 			}
 			ok, err := c.IsBootstrapped(ctx, st.ChainID)
 			if err != nil {
+				if line := chainError(n, st.ChainID); line != "" {
+					return fatalError{fmt.Errorf("node %d could not create the chain (%s): %s", n.Index, filepath.Join(n.Dir, "logs", "main.log"), line)}
+				}
 				return err
 			}
 			if !ok {
@@ -964,6 +1035,35 @@ func waitChain(ctx context.Context, st *State) error {
 		}
 	}
 	return nil
+}
+
+// chainError is the node's log line saying it failed to create the chain
+// (chains/manager.go "error creating chain", e.g. a plugin refusing the host's
+// rpcchainvm protocol), logged since this program started the node; "" if none
+// or if the node was not started by this program. The node does not retry, so
+// waiting on would only run into the time limit.
+func chainError(n *Node, chainID string) string {
+	if !n.startedHere {
+		return ""
+	}
+	f, err := os.Open(filepath.Join(n.Dir, "logs", "main.log"))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if _, err := f.Seek(n.logStart, 0); err != nil {
+		return ""
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 64<<20))
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, "error creating chain") && strings.Contains(line, `"chainID": "`+chainID+`"`) {
+			return line
+		}
+	}
+	return ""
 }
 
 // aliasChain gives every node the HTTP alias /ext/bc/transfervm for the chain, and
@@ -1146,9 +1246,9 @@ func createSubnetAndChain(ctx context.Context, st *State) error {
 // ---------------------------------------------------------------------------
 
 func printSummary(st *State) {
-	fmt.Printf("network:   %s (network ID %d, %d %s nodes)\n", st.Dir, st.NetworkID, len(st.Nodes), st.hostOrLuxd())
+	fmt.Printf("network:   %s (network ID %d, %d %s nodes)\n", st.Dir, st.NetworkID, len(st.Nodes), st.hostLabel())
 	fmt.Printf("subnet:    %s\n", st.SubnetID)
-	fmt.Printf("chain:     %s (VM %s)\n", st.ChainID, st.VMID)
+	fmt.Printf("chain:     %s (VM %s, rpcchainvm %d: plugins/%s)\n", st.ChainID, st.VMID, st.RPCChainVMProtocol, st.PluginFile)
 	for _, n := range st.Nodes {
 		fmt.Printf("node %d:    %s  pid %d  %s  (by chain ID: %s)\n", n.Index, n.NodeID, n.PID, aliasURL(n), st.rpcURL(n))
 	}
@@ -1166,7 +1266,7 @@ func status(dir string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("network:   %s (network ID %d, %d %s nodes)\n", st.Dir, st.NetworkID, len(st.Nodes), st.hostOrLuxd())
+	fmt.Printf("network:   %s (network ID %d, %d %s nodes)\n", st.Dir, st.NetworkID, len(st.Nodes), st.hostLabel())
 	fmt.Printf("subnet:    %s\nchain:     %s (VM %s)\n", st.SubnetID, st.ChainID, st.VMID)
 	down := 0
 	for _, n := range st.Nodes {

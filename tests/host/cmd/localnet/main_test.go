@@ -281,3 +281,65 @@ func TestPeerChainSpecsAreCheckedBeforeAnythingStarts(t *testing.T) {
 		}
 	}
 }
+
+// A network recorded by an older localnet has no host version: an avalanchego
+// one is v1.10.17's (the only one it ran), so this build refuses it unless it
+// is that build; luxd's has none.
+func TestHostLabelOfOlderRecords(t *testing.T) {
+	for _, c := range []struct {
+		st   State
+		want string
+	}{
+		{State{}, "luxd"},
+		{State{Host: "luxd"}, "luxd"},
+		{State{Host: "avalanchego"}, "avalanchego v1.10.17"},
+		{State{Host: "avalanchego", HostVersion: "v1.11.9"}, "avalanchego v1.11.9"},
+	} {
+		if got := c.st.hostLabel(); got != c.want {
+			t.Errorf("hostLabel of %+v = %q, want %q", c.st, got, c.want)
+		}
+	}
+	if thisHost() != "luxd" {
+		t.Errorf("thisHost() = %q in the luxd build", thisHost())
+	}
+	if got := pluginFile("vm"); got != "vm" {
+		t.Errorf("pluginFile on luxd (protocol 30) = %q, want the bare VM ID", got)
+	}
+}
+
+// chainError finds the node's "error creating chain" line for the chain only
+// in what the node logged since this program started it.
+func TestChainErrorReadsOnlyThisStartsLog(t *testing.T) {
+	dir := t.TempDir()
+	n := &Node{Dir: dir}
+	logs := filepath.Join(dir, "logs")
+	if err := os.MkdirAll(logs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	line := `[12-02|02:35:11.359] ERROR chains/manager.go:404 error creating chain {"subnetID": "s", "chainID": "C1", "error": "handshake failed"}`
+	old := line + "\n"
+	if err := os.WriteFile(filepath.Join(logs, "main.log"), []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := chainError(n, "C1"); got != "" {
+		t.Fatalf("a node this program did not start: %q", got)
+	}
+	n.startedHere, n.logStart = true, int64(len(old))
+	if got := chainError(n, "C1"); got != "" {
+		t.Fatalf("a line from before the start: %q", got)
+	}
+	f, err := os.OpenFile(filepath.Join(logs, "main.log"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(f, "[12-02|02:36:00.000] INFO other line")
+	fmt.Fprintln(f, strings.Replace(line, "C1", "C2", 1))
+	fmt.Fprintln(f, line)
+	f.Close()
+	if got := chainError(n, "C1"); got != line {
+		t.Fatalf("chainError = %q, want %q", got, line)
+	}
+	if got := chainError(n, "C3"); got != "" {
+		t.Fatalf("another chain's line: %q", got)
+	}
+}

@@ -238,16 +238,16 @@ func measure(ctx context.Context, net *network, target vmTarget, vm string, shap
 	}
 	fmt.Fprintf(os.Stderr, "peerbench: %s: pre-signing %d × %d transfers\n", vm, shape.senders, perSender)
 	cpu0 := -1.0
-	_, pluginName, err := net.chainOf(vm)
+	_, vmID, err := net.chainOf(vm)
 	if err != nil {
 		return err
 	}
 	plugin0 := 0.0
-	res, items, err := runWithStart(ctx, target, shape, perSender, func() { cpu0, plugin0 = treeCPUSeconds(roots, pluginName) })
+	res, items, err := runWithStart(ctx, target, shape, perSender, func() { cpu0, plugin0 = treeCPUSeconds(roots, vmID) })
 	if err != nil {
 		return err
 	}
-	cpu, plugin := treeCPUSeconds(roots, pluginName)
+	cpu, plugin := treeCPUSeconds(roots, vmID)
 	cpu -= cpu0
 	plugin -= plugin0
 	disk := int64(0)

@@ -115,12 +115,16 @@ if [ -f tests/host/run.sh ] && [ "${TRANSFERVM_SKIP_HOST:-0}" != "1" ]; then
 fi
 
 # End-to-end on a local network of 3 real Lux nodes (tests/host/e2e.sh: TestLocalNetworkE2E via
-# scripts/local-network.sh, all on 127.0.0.1, every node stopped at the end). It builds luxd
-# from the Go module proxy the first time (5-7 min on 2 busy cores, cached under
-# ~/.cache/transfervm/luxd-<version>) and compiles the network controller (~1-2 min the first
-# time); the end-to-end test takes 60-80 s and the short fault test (2 kill cycles and a stall,
-# TestLocalNetworkFaults; scripts/faults.sh is the long one) ~3 min: the whole step ~4.5 min when
-# luxd is cached.
+# scripts/local-network.sh, all on 127.0.0.1, every node stopped at the end), then the same test
+# on 3 avalanchego v1.11.9 nodes (rpcchainvm protocol 35, the plugin installed as
+# <VM ID>.rpcchainvm35). It builds luxd from the Go module proxy the first time (5-7 min on 2
+# busy cores, cached under ~/.cache/transfervm/luxd-<version>) and avalanchego v1.11.9 (~7.5 min,
+# cached under ~/.cache/transfervm/avalanchego-v1.11.9), and compiles the network controller
+# against each (~1-2 min and ~2 min the first time); the end-to-end test takes 60-80 s on each
+# host and the short fault test (2 kill cycles and a stall, TestLocalNetworkFaults, luxd only;
+# scripts/faults.sh is the long one) ~3.5 min: the whole step 5-6 min when both nodes are cached,
+# ~17 min more the first time. E2E_SKIP_PROTO35=1 leaves the avalanchego v1.11.9 run (and its
+# build) out.
 # TRANSFERVM_SKIP_E2E=1 skips this step (TRANSFERVM_SKIP_HOST=1 skips it too).
 if [ -f tests/host/e2e.sh ] && [ "${TRANSFERVM_SKIP_E2E:-0}" != "1" ] && [ "${TRANSFERVM_SKIP_HOST:-0}" != "1" ]; then
   echo "== end-to-end on a local network of real Lux nodes (Go)"

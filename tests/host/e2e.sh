@@ -13,14 +13,24 @@
 # same balances on every node (~3 min more). Not the stall of the node the clients
 # submit to: the two others then finalize as little as one block in 30 s (RELIABILITY.md
 # "Stalls"), too little to assert in a short run; scripts/faults.sh reports it.
+# Then TestLocalNetworkE2E again (not the fault test: time) on a network of 3 avalanchego
+# v1.11.9 nodes (LOCALNET_HOST=avalanchego LOCALNET_AVALANCHEGO_VERSION=v1.11.9), rpcchainvm
+# protocol 35: the same plugin binary, installed as plugins/<VM ID>.rpcchainvm35 so that it
+# speaks 35 (the test checks the nodes' protocol and the plugin file the chain runs from).
 #
 # Environment: TRANSFERVM_PLUGIN (skip cargo build), LUXD (skip the node build),
-# E2E_TIMEOUT (go test -timeout, default 30m), E2E_FAULT_CYCLES (default 2),
-# E2E_SKIP_FAULTS=1 (only TestLocalNetworkE2E), LOCALNET_KEEP=1 (keep each network's directory
-# and node logs after a passing run too).
+# E2E_AVALANCHEGO (an avalanchego v1.11.9 binary: skip its build; not AVALANCHEGO, which
+# scripts/bench-peers.sh reads for its v1.10.17), E2E_TIMEOUT (go test
+# -timeout of the luxd run, default 30m; the v1.11.9 run has 20m), E2E_FAULT_CYCLES
+# (default 2), E2E_SKIP_FAULTS=1 (only TestLocalNetworkE2E), E2E_SKIP_PROTO35=1 (no v1.11.9
+# run, nor its build), LOCALNET_KEEP=1 (keep each network's directory and node logs after a
+# passing run too).
 # Measured on 2 busy cores: cold (luxd not yet built) ~5.5 min to build luxd, plus ~2 min
 # to compile the Go test and the network controller, then ~70 s of end-to-end test and
-# ~3 min of fault test; warm ~4.3 min in all.
+# ~3 min of fault test; warm ~4.3 min in all. The v1.11.9 run adds, cold, ~11 min
+# (avalanchego v1.11.9's build ~7.5 min, the network controller compiled against it ~2 min,
+# the test ~70 s), warm 47-69 s (measured on 2 cores shared with other builds: the whole
+# script warm in 4 min 56 s and 6 min 9 s, of which 47 s and 69 s the v1.11.9 run).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -36,18 +46,21 @@ transfervm_plugin e2e.sh
 # does too in case go test is killed before its cleanup runs.
 TRANSFERVM_E2E_DIR="$(mktemp -d "${TMPDIR:-/tmp}/transfervm-e2e-XXXXXX")"
 TRANSFERVM_FAULTS_DIR="$(mktemp -d "${TMPDIR:-/tmp}/transfervm-faults-XXXXXX")"
+E2E35_DIR="$(mktemp -d "${TMPDIR:-/tmp}/transfervm-e2e35-XXXXXX")"
 export TRANSFERVM_PLUGIN TRANSFERVM_E2E_DIR TRANSFERVM_FAULTS_DIR
 cleanup() {
-    for d in "$TRANSFERVM_E2E_DIR" "$TRANSFERVM_FAULTS_DIR"; do
+    for d in "$TRANSFERVM_E2E_DIR" "$TRANSFERVM_FAULTS_DIR" "$E2E35_DIR"; do
         if [[ -f "$d/network.json" ]]; then
             # A node left stopped by a stall would not act on SIGTERM: continue it first.
             for pid in $(grep -o '"pid": [0-9]*' "$d/network.json" | grep -o '[0-9]*$'); do
                 kill -CONT -- "-$pid" 2>/dev/null || true
             done
-            LOCALNET_DIR="$d" bash "$root/scripts/local-network.sh" stop >/dev/null 2>&1 || true
+            # The host and version the directory records, whatever the environment says.
+            LOCALNET_HOST="" LOCALNET_AVALANCHEGO_VERSION="" LOCALNET_DIR="$d" \
+                bash "$root/scripts/local-network.sh" stop >/dev/null 2>&1 || true
         fi
     done
-    rmdir "$TRANSFERVM_FAULTS_DIR" 2>/dev/null || true
+    rmdir "$TRANSFERVM_FAULTS_DIR" "$E2E35_DIR" 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -55,6 +68,13 @@ t0=$(date +%s)
 LUXD="${LUXD:-$(bash "$here/build-luxd.sh")}"
 export LUXD
 log "luxd: $LUXD ($("$LUXD" --version)), ready in $(($(date +%s) - t0)) s"
+proto35=1
+[[ "${E2E_SKIP_PROTO35:-0}" != "1" ]] || proto35=0
+if ((proto35)); then
+    t1=$(date +%s)
+    E2E_AVALANCHEGO="${E2E_AVALANCHEGO:-$(bash "$here/build-avalanchego.sh" v1.11.9)}"
+    log "avalanchego: $E2E_AVALANCHEGO ($("$E2E_AVALANCHEGO" --version)), ready in $(($(date +%s) - t1)) s"
+fi
 
 export TRANSFERVM_E2E=1
 tests='^TestLocalNetworkE2E$'
@@ -66,7 +86,21 @@ if [[ "${E2E_SKIP_FAULTS:-0}" != "1" ]]; then
 fi
 cd "$here"
 status=0
-timeout --kill-after=30s 35m \
+t1=$(date +%s)
+LOCALNET_HOST=luxd timeout --kill-after=30s 35m \
     go test -count=1 -v -ldflags="$GO_HOST_LDFLAGS" -timeout "${E2E_TIMEOUT:-30m}" -run "$tests" . || status=$?
+log "luxd: done in $(($(date +%s) - t1)) s (exit $status)"
+if ((proto35)); then
+    # The same test on avalanchego v1.11.9 (protocol 35), on a network of its own; the
+    # controller it needs is compiled on the way (scripts/local-network.sh, into that
+    # network's directory).
+    t1=$(date +%s)
+    status35=0
+    env -u TRANSFERVM_FAULTS TRANSFERVM_E2E_DIR="$E2E35_DIR" LOCALNET_HOST=avalanchego \
+        LOCALNET_AVALANCHEGO_VERSION=v1.11.9 AVALANCHEGO="$E2E_AVALANCHEGO" timeout --kill-after=30s 25m \
+        go test -count=1 -v -ldflags="$GO_HOST_LDFLAGS" -timeout 20m -run '^TestLocalNetworkE2E$' . || status35=$?
+    log "avalanchego v1.11.9 (rpcchainvm 35): done in $(($(date +%s) - t1)) s (exit $status35)"
+    ((status != 0)) || status=$status35
+fi
 log "done in $(($(date +%s) - t0)) s (exit $status)"
 exit $status

@@ -1,7 +1,11 @@
 package host
 
-// End-to-end test on a local network of real Lux nodes (luxd built from the
-// host module in go.mod), started by scripts/local-network.sh: transfers are
+// End-to-end test on a local network of real nodes, started by
+// scripts/local-network.sh: luxd (built from the host module in go.mod) by default,
+// or whatever host the environment chooses for the script (tests/host/e2e.sh runs it
+// a second time with LOCALNET_HOST=avalanchego LOCALNET_AVALANCHEGO_VERSION=v1.11.9,
+// rpcchainvm protocol 35; what differs between hosts is read in one place,
+// checkHost). Transfers are
 // submitted to different nodes, every node must reach the same last accepted
 // block and the same balances; then one node is killed with SIGKILL, transfers
 // keep flowing through the others, the node is restarted and must catch up.
@@ -40,11 +44,19 @@ const e2eDeadline = 15 * time.Minute
 
 // netState is the part of <dir>/network.json the test reads.
 type netState struct {
-	Dir      string `json:"dir"`
-	SubnetID string `json:"subnetId"`
-	ChainID  string `json:"chainId"`
-	VMID     string `json:"vmId"`
-	Nodes    []struct {
+	Dir string `json:"dir"`
+	// Host and HostVersion name the node software ("luxd", or "avalanchego" and
+	// its version); RPCChainVMProtocol is its rpcchainvm protocol and PluginFile
+	// the name transfervm's plugin is installed under, which tells the plugin that
+	// protocol (cmd/localnet, internal/vmplugin).
+	Host               string `json:"host"`
+	HostVersion        string `json:"hostVersion"`
+	RPCChainVMProtocol uint   `json:"rpcchainvmProtocol"`
+	PluginFile         string `json:"pluginFile"`
+	SubnetID           string `json:"subnetId"`
+	ChainID            string `json:"chainId"`
+	VMID               string `json:"vmId"`
+	Nodes              []struct {
 		Index    int    `json:"index"`
 		NodeID   string `json:"nodeId"`
 		HTTPPort int    `json:"httpPort"`
@@ -248,6 +260,7 @@ func TestLocalNetworkE2E(t *testing.T) {
 		t.Fatalf("network has %d RPC URLs, want at least 3", len(n.rpcs))
 	}
 	n.checkAlias(ctx, "after start")
+	hostLine := n.checkHost(t)
 
 	info := n.rpcs[0].chainInfo(ctx, t)
 	if info.chainID.String() != n.state.ChainID {
@@ -469,7 +482,8 @@ func TestLocalNetworkE2E(t *testing.T) {
 	tip4 := converge("restarted node submits", all(), 2*time.Minute)
 	accepted += len(phase4)
 
-	fmt.Printf("e2e: host module          %s (luxd %s)\n", hostModuleVersion(), luxdVersion(n))
+	fmt.Printf("e2e: host                 %s\n", hostLine)
+	fmt.Printf("e2e: test client module   %s\n", hostModuleVersion())
 	fmt.Printf("e2e: nodes                %d (subnet %s, chain %s)\n", nodes, n.state.SubnetID, n.state.ChainID)
 	fmt.Printf("e2e: transfers sent       %d\n", sent)
 	fmt.Printf("e2e: transfers accepted   %d (on every node; final height %d, block %s)\n", accepted, tip4.Height, tip4.ID)
@@ -580,23 +594,75 @@ func balanceOf(ctx context.Context, t *testing.T, c *netRPC, addr string) uint64
 	return v
 }
 
-// luxdVersion asks node 0 for its version (info.getNodeVersion).
-func luxdVersion(n *e2eNet) string {
+// checkHost is the one place that knows what differs between the hosts the test
+// runs on (luxd v1.10.21, rpcchainvm 30; avalanchego v1.11.9, 35): it fails the test
+// unless every node reports (info.getNodeVersion) the rpcchainvm protocol the
+// network records, and node 0 runs the chain's plugin from the file named for it
+// (plugins/<VM ID>, or plugins/<VM ID>.rpcchainvm35: the name the plugin reads its
+// protocol from), so a pass on avalanchego v1.11.9 is one on protocol 35. It
+// returns the line the summary prints.
+func (n *e2eNet) checkHost(t *testing.T) string {
+	t.Helper()
+	st := n.state
+	if st.RPCChainVMProtocol == 0 || st.PluginFile == "" {
+		t.Fatalf("network.json records no rpcchainvm protocol or plugin file (host %q %q)", st.Host, st.HostVersion)
+	}
+	var version string
+	for _, nd := range st.Nodes {
+		v, proto, err := nodeVersion(nd.HTTPPort)
+		if err != nil {
+			t.Fatalf("info.getNodeVersion on node %d: %v", nd.Index, err)
+		}
+		if proto != st.RPCChainVMProtocol {
+			t.Fatalf("node %d (%s) speaks rpcchainvm %d, network.json says %d", nd.Index, v, proto, st.RPCChainVMProtocol)
+		}
+		version = v
+	}
+	plugin := filepath.Join(st.Nodes[0].Dir, "plugins", st.PluginFile)
+	running := 0
+	for _, pid := range ourProcesses(n.dir) {
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && strings.TrimSuffix(exe, " (deleted)") == plugin {
+			running++
+		}
+	}
+	if running == 0 {
+		t.Fatalf("no process of node 0 runs %s (the plugin file for rpcchainvm %d)", plugin, st.RPCChainVMProtocol)
+	}
+	host := st.Host
+	if st.HostVersion != "" {
+		host += " " + st.HostVersion
+	}
+	procs := "1 process"
+	if running > 1 {
+		procs = fmt.Sprintf("%d processes", running)
+	}
+	return fmt.Sprintf("%s (node %s, rpcchainvm %d; plugin file plugins/%s, %s on node 0)",
+		host, version, st.RPCChainVMProtocol, st.PluginFile, procs)
+}
+
+// nodeVersion asks a node for its version and rpcchainvm protocol
+// (info.getNodeVersion, the same answer on every host).
+func nodeVersion(httpPort int) (string, uint, error) {
 	body := `{"jsonrpc":"2.0","id":1,"method":"info.getNodeVersion"}`
-	url := fmt.Sprintf("http://127.0.0.1:%d/ext/info", n.state.Nodes[0].HTTPPort)
-	res, err := http.Post(url, "application/json", strings.NewReader(body))
+	url := fmt.Sprintf("http://127.0.0.1:%d/ext/info", httpPort)
+	res, err := (&http.Client{Timeout: 15 * time.Second}).Post(url, "application/json", strings.NewReader(body))
 	if err != nil {
-		return "unknown"
+		return "", 0, err
 	}
 	defer res.Body.Close()
 	var r struct {
 		Result struct {
-			Version            string `json:"version"`
-			RPCProtocolVersion any    `json:"rpcProtocolVersion"`
+			Version string `json:"version"`
+			// A quoted number (utils/json.Uint32), read bare too.
+			RPCProtocolVersion json.RawMessage `json:"rpcProtocolVersion"`
 		} `json:"result"`
 	}
-	if json.NewDecoder(res.Body).Decode(&r) != nil {
-		return "unknown"
+	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
+		return "", 0, err
 	}
-	return fmt.Sprintf("%s, rpcchainvm %v", r.Result.Version, r.Result.RPCProtocolVersion)
+	proto, err := strconv.ParseUint(strings.Trim(string(r.Result.RPCProtocolVersion), `"`), 10, 32)
+	if err != nil {
+		return "", 0, fmt.Errorf("rpcProtocolVersion %q: %w", r.Result.RPCProtocolVersion, err)
+	}
+	return r.Result.Version, uint(proto), nil
 }

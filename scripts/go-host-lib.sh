@@ -23,7 +23,10 @@
 #                           first (patches, a main of our own). Cached, and reused while the
 #                           module, version, blst, the Go version and the files STAMP_FILES
 #                           names (relative to the caller's directory; may be empty) are
-#                           unchanged. Run after go_host_env, from tests/host.
+#                           unchanged. Run after go_host_env, from tests/host. One build of a
+#                           CACHE_DIR at a time (flock on CACHE_DIR.lock): scripts/test.sh starts
+#                           the builds in the background early, and a step that needs one waits
+#                           for it rather than building it a second time.
 
 _go_host_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -63,6 +66,16 @@ transfervm_plugin() {
 }
 
 build_from_module() {
+    local cache="$4"
+    mkdir -p "$(dirname "$cache")"
+    # A subshell holds the lock (fd 9) for the check and the build, and releases it on return.
+    (
+        flock 9
+        _build_from_module_locked "$@"
+    ) 9>"$cache.lock"
+}
+
+_build_from_module_locked() {
     local name="$1" module="$2" version="$3" cache="$4" prepare="$5" stamp_files="$6"
     shift 6
     local blst stamp spec first="" cached=1 moddir src start

@@ -29,6 +29,38 @@ fi
 # An old Debian Go fetches the toolchain go.mod asks for from the module proxy.
 export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 
+# The nodes and peer VMs the real-host steps run (luxd with xsvm, avalanchego v1.11.9 and v1.10.17,
+# subnet-evm) take ~20 min of CPU to build on a cold machine; cached, they take none. They build
+# here in the background at the lowest priority, in the order the steps need them, so they use
+# the CPU the steps before them leave idle (links, downloads, a network's waits for blocks)
+# instead of adding their whole time to the run; a step that needs one still being built waits
+# for it (build_from_module's lock in scripts/go-host-lib.sh) and a failed one is built again,
+# with its error shown, by the step. The log is printed at the end only if a build failed there.
+prebuild_pid=""
+if [ "${TRANSFERVM_SKIP_HOST:-0}" != "1" ] && [ -d tests/host ]; then
+  prebuilds=()
+  if [ "${TRANSFERVM_SKIP_E2E:-0}" != "1" ] || [ "${TRANSFERVM_SKIP_PEERS:-0}" != "1" ]; then
+    prebuilds+=("build-luxd.sh")
+  fi
+  if [ "${TRANSFERVM_SKIP_E2E:-0}" != "1" ] && [ "${E2E_SKIP_PROTO35:-0}" != "1" ]; then
+    prebuilds+=("build-avalanchego.sh v1.11.9")
+  fi
+  if [ "${TRANSFERVM_SKIP_PEERS:-0}" != "1" ]; then
+    prebuilds+=("build-avalanchego.sh v1.10.17" "build-subnet-evm.sh")
+  fi
+  prebuild_log="$(mktemp)"
+  # In a session of its own (setsid), so that the whole tree, go build included, can be stopped.
+  setsid bash -c '
+    log="$1"; shift
+    for build in "$@"; do
+      # shellcheck disable=SC2086 # a script name and its arguments
+      nice -n 19 bash tests/host/$build >/dev/null 2>>"$log" || echo "prebuild failed: $build" >>"$log"
+    done' prebuild "$prebuild_log" "${prebuilds[@]}" &
+  prebuild_pid=$!
+  # Never outlive the test command: an unfinished build is stopped (its cache stays unstamped).
+  trap '[ -z "$prebuild_pid" ] || kill -- "-$prebuild_pid" 2>/dev/null || true' EXIT
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
@@ -144,4 +176,14 @@ if [ -f scripts/bench-peers.sh ] && [ "${TRANSFERVM_SKIP_PEERS:-0}" != "1" ] && 
   plugin_target="${CARGO_TARGET_DIR:-target}"
   case "$plugin_target" in /*) ;; *) plugin_target="$PWD/$plugin_target" ;; esac
   PEERS_SMOKE=1 TRANSFERVM_PLUGIN="$plugin_target/debug/transfervm" bash scripts/bench-peers.sh
+fi
+
+if [ -n "$prebuild_pid" ]; then
+  wait "$prebuild_pid" || true
+  if grep -q '^prebuild failed' "$prebuild_log"; then
+    echo "== note: a background build failed and its step built it again; its log:"
+    cat "$prebuild_log"
+  fi
+  rm -f "$prebuild_log"
+  prebuild_pid=""
 fi

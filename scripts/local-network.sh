@@ -148,13 +148,12 @@ build_localnet() {
 # $dir/.bin/localnet-avalanchego-<version>, with every github.com/luxdefi/node replaced by
 # github.com/ava-labs/avalanchego; that module requires avalanchego <version> (go mod tidy
 # through the module proxy; blst raised as in tests/host's go.mod, as
-# tests/host/build-avalanchego.sh does for the node) and is built with the tags that swap
-# host_luxd.go for the version's file: avalanchego (v1.10.17, host_avalanchego.go) or
-# avalanchego,avalanchego_v1_11 (v1.11.9, host_avalanchego_v1_11.go).
+# tests/host/build-avalanchego.sh does for the node) and is built with the tag avalanchego,
+# which swaps host_luxd.go for host_avalanchego.go (the same for both versions: the version
+# is the module's, read from the binary's build information).
 build_localnet_avalanchego() {
     local mod="$dir/.bin/localnet-avalanchego-$avago_version" avago="github.com/ava-labs/avalanchego@$avago_version"
     local tags=avalanchego blst f
-    [[ "$avago_version" == v1.10.* ]] || tags=avalanchego,avalanchego_v1_11
     blst="$(cd "$root/tests/host" && go list -m -f '{{.Version}}' github.com/supranational/blst)"
     rm -rf "$mod"
     for f in "$root"/tests/host/cmd/localnet/*.go "$root"/tests/host/internal/*/*.go; do

@@ -9,9 +9,9 @@ import (
 
 // The host this program is built for: luxd, as tests/host/go.mod pins it. The
 // same source also builds against avalanchego v1.10.17 and v1.11.9, with the
-// imports swapped and the tag avalanchego (host_avalanchego.go, and
-// host_avalanchego_v1_11.go with avalanchego_v1_11 too; scripts/local-network.sh
-// with LOCALNET_HOST=avalanchego); these are the only differences it needs.
+// imports swapped and the tag avalanchego (host_avalanchego.go;
+// scripts/local-network.sh with LOCALNET_HOST=avalanchego); these are the only
+// differences it needs.
 const (
 	hostName = "luxd"
 	// hostVersion is empty: luxd's is tests/host/go.mod's.

@@ -5,10 +5,9 @@
 // the host's own wallet library (wallet/subnet/primary).
 //
 // The same source, with its imports swapped to github.com/ava-labs/avalanchego and
-// built with -tags avalanchego against avalanchego v1.10.17 (or with -tags
-// avalanchego,avalanchego_v1_11 against v1.11.9), runs avalanchego nodes instead
-// (-luxd then names the avalanchego binary): see host_luxd.go, host_avalanchego.go
-// and host_avalanchego_v1_11.go for the differences, and LOCALNET_HOST and
+// built with -tags avalanchego against avalanchego v1.10.17 or v1.11.9, runs
+// avalanchego nodes instead (-luxd then names the avalanchego binary): see
+// host_luxd.go and host_avalanchego.go for the differences, and LOCALNET_HOST and
 // LOCALNET_AVALANCHEGO_VERSION in scripts/local-network.sh, which makes that copy. A
 // network records its host and version (network.json "host", "hostVersion") and
 // only a localnet of that host and version starts it again.
@@ -56,6 +55,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -149,6 +149,24 @@ func (st *State) hostLabel() string {
 
 // thisHost is hostLabel of a network this localnet creates.
 func thisHost() string { return strings.TrimSpace(hostName + " " + hostVersion) }
+
+// dependencyVersion is the version of module path this binary was built with, from its
+// build information ("" if it has none, as in a test binary without module data).
+func dependencyVersion(path string) string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, dep := range info.Deps {
+		if dep.Path == path {
+			if dep.Replace != nil {
+				return dep.Replace.Version
+			}
+			return dep.Version
+		}
+	}
+	return ""
+}
 
 // pluginFile is transfervm's plugin file name in a node's --plugin-dir: the
 // name that tells the plugin the protocol the nodes speak (internal/vmplugin),

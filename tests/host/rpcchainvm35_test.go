@@ -27,16 +27,18 @@ import (
 	"github.com/luxdefi/node/version"
 	"github.com/luxdefi/node/vms/rpcchainvm"
 	"github.com/luxdefi/node/vms/rpcchainvm/runtime"
+
+	"transfervm/tests/host/internal/vmplugin"
 )
 
 // hostProtocol is the rpcchainvm protocol of the host this build targets.
 const hostProtocol = 35
 
 // plugin35Suffix is the file-name extension under which the plugin speaks
-// protocol 35 (under any other name it speaks 30). The host strips a plugin
-// file's extension to find its VM ID, so plugins/<VM ID>.rpcchainvm35 is
-// still that VM's plugin.
-const plugin35Suffix = ".rpcchainvm35"
+// protocol 35 (under any other name it speaks 30), from the one rule for the
+// name (internal/vmplugin). The host strips a plugin file's extension to find
+// its VM ID, so plugins/<VM ID>.rpcchainvm35 is still that VM's plugin.
+var plugin35Suffix = vmplugin.FileName("", hostProtocol)
 
 // pluginForHost is the plugin's path as a protocol-35 host runs it: a
 // symbolic link named transfervm.rpcchainvm35 in a directory of the test's

@@ -125,6 +125,81 @@ async fn a_refused_handshake_names_both_protocols_and_exits_non_zero() {
     }
 }
 
+/// A plugin file named `<VM ID>.rpcchainvm35` announces protocol 35 and serves protocol 35's
+/// `vm.VM`: the messages 35 changed (`Connected` with a semantic version, `AppRequestFailed`
+/// with an error) are taken, and the in-band errors use 35's numbering (state sync "not
+/// implemented" is 3 there, 4 under 30), read here through 35's own client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_named_for_protocol_35_serves_protocol_35() {
+    use transfervm::pb::v35::vm::{self as vm35, vm_client::VmClient as VmClient35};
+    let host = Host::start().await;
+    let name = format!("/plugins/{}.rpcchainvm35", transfervm::cli::vm_id());
+    let started = start_process(LaunchOptions {
+        program_name: Some(name),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(started.announced.0, 35, "{}", started.output());
+    let mut vm = VmClient35::new(channel(&started.announced.1).await);
+    let chain_id = id_from_label("protocol 35");
+    let init = vm
+        .initialize(host.init_request(chain_id))
+        .await
+        .unwrap_or_else(|e| panic!("Initialize: {e}\n{}", started.output()))
+        .into_inner();
+    assert_eq!(init.height, 0);
+
+    vm.connected(vm35::ConnectedRequest {
+        node_id: vec![9; 20],
+        name: "avalanchego".into(),
+        major: 1,
+        minor: 11,
+        patch: 9,
+    })
+    .await
+    .expect("Connected with 35's version fields");
+    vm.app_request_failed(vm35::AppRequestFailedMsg {
+        node_id: vec![9; 20],
+        request_id: 1,
+        error_code: -1,
+        error_message: "timed out".into(),
+    })
+    .await
+    .expect("AppRequestFailed with an error");
+
+    let not_implemented = vm35::Error::StateSyncNotImplemented as i32;
+    assert_eq!(not_implemented, 3);
+    let last = vm.get_last_state_summary(()).await.unwrap().into_inner();
+    assert_eq!(last.err, not_implemented);
+    let accept = vm
+        .state_summary_accept(vm::StateSummaryAcceptRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(accept.err, not_implemented);
+    let unknown = vm
+        .get_block_id_at_height(vm::GetBlockIdAtHeightRequest { height: 99 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(unknown.err, vm35::Error::NotFound as i32);
+    let genesis = vm
+        .get_block_id_at_height(vm::GetBlockIdAtHeightRequest { height: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((genesis.blk_id, genesis.err), (init.last_accepted_id, 0));
+    let health = vm.health(()).await.unwrap().into_inner().details;
+    let health: serde_json::Value = serde_json::from_slice(&health).expect("health is JSON");
+    assert_eq!(health["peers"], 1, "{health}");
+    vm.shutdown(()).await.expect("Shutdown");
+    assert!(
+        !started.output().contains("panicked at"),
+        "{}",
+        started.output()
+    );
+}
+
 /// (b) The whole chain start-up sequence of the engine, then Shutdown + SIGTERM.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_host_start_up_sequence() {

@@ -95,7 +95,8 @@ pub async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-async fn channel(addr: &str) -> Channel {
+/// A gRPC channel to a plugin's announced loopback address.
+pub async fn channel(addr: &str) -> Channel {
     Endpoint::from_shared(format!("http://{addr}"))
         .unwrap()
         .connect_timeout(Duration::from_secs(5))

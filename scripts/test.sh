@@ -149,14 +149,12 @@ fi
 # End-to-end on a local network of 3 real Lux nodes (tests/host/e2e.sh: TestLocalNetworkE2E via
 # scripts/local-network.sh, all on 127.0.0.1, every node stopped at the end), then the same test
 # on 3 avalanchego v1.11.9 nodes (rpcchainvm protocol 35, the plugin installed as
-# <VM ID>.rpcchainvm35). It builds luxd from the Go module proxy the first time (5-7 min on 2
-# busy cores, cached under ~/.cache/transfervm/luxd-<version>) and avalanchego v1.11.9 (~7.5 min,
-# cached under ~/.cache/transfervm/avalanchego-v1.11.9), and compiles the network controller
-# against each (~1-2 min and ~2 min the first time); the end-to-end test takes 60-80 s on each
-# host and the short fault test (2 kill cycles and a stall, TestLocalNetworkFaults, luxd only;
-# scripts/faults.sh is the long one) ~3.5 min: the whole step 5-6 min when both nodes are cached,
-# ~17 min more the first time. E2E_SKIP_PROTO35=1 leaves the avalanchego v1.11.9 run (and its
-# build) out.
+# <VM ID>.rpcchainvm35). The nodes are the background builds' (above: on their own, luxd ~6 min
+# and avalanchego v1.11.9 ~7.5 min on 2 cores, cached under ~/.cache/transfervm/<node>-<version>);
+# the network controller is compiled against each the first time (~1-2 min). The end-to-end test
+# takes 55-105 s on each host (a v1.11.9 network starts in ~90 s) and the short fault test (2
+# kill cycles and a stall, TestLocalNetworkFaults, luxd only; scripts/faults.sh is the long one)
+# ~3 min: the whole step ~6 min. E2E_SKIP_PROTO35=1 leaves the avalanchego v1.11.9 run out.
 # TRANSFERVM_SKIP_E2E=1 skips this step (TRANSFERVM_SKIP_HOST=1 skips it too).
 if [ -f tests/host/e2e.sh ] && [ "${TRANSFERVM_SKIP_E2E:-0}" != "1" ] && [ "${TRANSFERVM_SKIP_HOST:-0}" != "1" ]; then
   echo "== end-to-end on a local network of real Lux nodes (Go)"
@@ -166,8 +164,9 @@ fi
 # The peer benchmark's smoke run (scripts/bench-peers.sh, issue #12): on 1 luxd validator
 # transfervm and xsvm, on 1 avalanchego v1.10.17 validator transfervm and subnet-evm v0.5.10,
 # 200 transfers of each VM in each shape, every one of which must be accepted and found in the
-# balances on the node. The first time it builds avalanchego (~5 min on 2 cores) and subnet-evm
-# (~1.5 min), cached like luxd, and localnet against avalanchego (~1.5 min); the runs take ~4 min.
+# balances on the node. avalanchego v1.10.17 and subnet-evm are the background builds' (on their
+# own ~5 and ~1.5 min); localnet against avalanchego compiles the first time (~1.5 min); the runs
+# take ~4 min.
 # It uses the debug plugin the steps above built. TRANSFERVM_SKIP_PEERS=1 skips this step
 # (TRANSFERVM_SKIP_HOST=1 skips it too).
 if [ -f scripts/bench-peers.sh ] && [ "${TRANSFERVM_SKIP_PEERS:-0}" != "1" ] && [ "${TRANSFERVM_SKIP_HOST:-0}" != "1" ]; then

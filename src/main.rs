@@ -49,19 +49,17 @@ fn main() {
                 init_logging("info");
                 // The name the host started us under chooses the protocol (plugin::protocol).
                 let program = std::env::args_os().next().unwrap_or_default();
-                match Protocol::chosen_by(&program) {
+                let served =
+                    Protocol::chosen_by(&program)
+                        .map_err(Into::into)
+                        .and_then(|protocol| {
+                            runtime.block_on(transfervm::plugin::run(engine_addr, protocol))
+                        });
+                match served {
+                    Ok(()) => 0,
                     Err(e) => {
                         eprintln!("transfervm plugin: {e}");
                         1
-                    }
-                    Ok(protocol) => {
-                        match runtime.block_on(transfervm::plugin::run(engine_addr, protocol)) {
-                            Ok(()) => 0,
-                            Err(e) => {
-                                eprintln!("transfervm plugin: {e}");
-                                1
-                            }
-                        }
                     }
                 }
             }
@@ -74,7 +72,7 @@ fn main() {
                      transfervm vm-id      print the VM ID (the plugin's file name in Luxd's plugin dir)\n  \
                      transfervm --help     everything else",
                     env!("CARGO_PKG_VERSION"),
-                    cli::protocol_numbers()
+                    Protocol::numbers()
                 );
                 2
             }

@@ -58,15 +58,6 @@ pub fn version_json() -> Value {
     })
 }
 
-/// The protocols this binary speaks, as "30 and 35", for one-line messages.
-pub fn protocol_numbers() -> String {
-    Protocol::ALL
-        .iter()
-        .map(|p| p.number().to_string())
-        .collect::<Vec<_>>()
-        .join(" and ")
-}
-
 fn print_json(value: &Value) {
     println!(
         "{}",
@@ -307,7 +298,7 @@ fn version(args: VersionArgs) -> Result<(), CliError> {
         println!(
             "transfervm {} (rpcchainvm protocols {}: plugin file <VM ID> for {}, <VM ID>.rpcchainvm<N> for N)",
             env!("CARGO_PKG_VERSION"),
-            protocol_numbers(),
+            Protocol::numbers(),
             Protocol::DEFAULT.number()
         );
     }

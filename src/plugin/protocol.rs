@@ -91,6 +91,15 @@ impl Protocol {
             })
     }
 
+    /// The protocols this binary speaks, as "30 and 35", for one-line messages.
+    pub fn numbers() -> String {
+        Protocol::ALL
+            .iter()
+            .map(|p| p.number().to_string())
+            .collect::<Vec<_>>()
+            .join(" and ")
+    }
+
     /// The protocols this binary speaks and the file name of each, as one phrase.
     fn spoken() -> String {
         Protocol::ALL

@@ -12,6 +12,16 @@
 #                                         each luxd it recorded (by pid and start time, so a
 #                                         reused pid is never signalled) and their plugins
 #   scripts/local-network.sh kill N       SIGKILL node N (for failure tests; `start` restarts it)
+#   scripts/local-network.sh add-node [-chain-config JSON] [-wait=false]
+#                                         add a node to the running network: a non-validator
+#                                         (of the primary network and of the subnet) that tracks
+#                                         the subnet and bootstraps the chain from the validators,
+#                                         with its own transfervm chain config, e.g.
+#                                         -chain-config '{"stateSync":{"enabled":true,"summaryInterval":64}}';
+#                                         it waits until the node serves the chain at its alias
+#                                         URL (-wait=false: only until its process runs). The
+#                                         node is the network's next index: stop, status, kill
+#                                         and start take it like the others
 #   LOCALNET_HOST=avalanchego LOCALNET_AVALANCHEGO_VERSION=v1.11.9 scripts/local-network.sh start
 #                                         start a network of avalanchego v1.11.9 nodes
 #                                         (rpcchainvm 35); later commands on its directory
@@ -44,14 +54,20 @@
 # Environment:
 #   LOCALNET_DIR         state directory (default /tmp/transfervm-localnet)
 #   LOCALNET_NODES       number of nodes for a new network (default 3)
-#   LOCALNET_BASE_PORT   node i gets HTTP base+2i and staking base+2i+1 (default 9650); a
-#                        busy port stops a new network's start with one line naming it;
-#                        0 uses free ports the kernel picks
+#   LOCALNET_BASE_PORT   node i gets HTTP base+2i and staking base+2i+1 (default 9650; an added
+#                        node too); a busy port stops a new network's start (or add-node) with
+#                        one line naming it; 0 uses free ports the kernel picks
 #   LOCALNET_GENESIS     transfervm genesis (default genesis/local.json); at most ~64 KB, the
 #                        P-chain's limit for the CreateChainTx (`transfervm genesis --accounts 400`
 #                        fits; 1000 accounts do not)
 #   LOCALNET_LOG_LEVEL   the nodes' log level (default info)
-#   LOCALNET_TIMEOUT     time limit for `start` (default 10m)
+#   LOCALNET_TIMEOUT     time limit for `start` and `add-node` (default 10m)
+#   LOCALNET_CHAIN_CONFIG
+#                        the transfervm chain's config (a JSON object: the config bytes luxd
+#                        hands the VM) for the validators, the nodes `start` creates; written to
+#                        <node>/configs/chains/<chainID>/config.json as they start, kept for later
+#                        starts of the directory; set to {} to remove it. Unset: the recorded one
+#                        (none for a new network). Nodes of add-node have their own (-chain-config)
 #   LOCALNET_PROPOSER_MIN_BLOCK_DELAY
 #                        the transfervm subnet's proposerMinBlockDelay on every node (a Go
 #                        duration, e.g. 0s or 250ms; kept for later starts of the directory).
@@ -197,9 +213,10 @@ start)
     fi
     log "host: $host${avago_version:+ $avago_version} ($luxd)"
     build_localnet
-    peer_args=()
-    for spec in ${LOCALNET_PEER_CHAINS:-}; do peer_args+=(-peer-chain "$spec"); done
-    "$localnet" start -dir "$dir" -luxd "$luxd" -plugin "$plugin" ${peer_args[@]+"${peer_args[@]}"} \
+    extra_args=()
+    for spec in ${LOCALNET_PEER_CHAINS:-}; do extra_args+=(-peer-chain "$spec"); done
+    [[ -z "${LOCALNET_CHAIN_CONFIG:-}" ]] || extra_args+=(-chain-config "$LOCALNET_CHAIN_CONFIG")
+    "$localnet" start -dir "$dir" -luxd "$luxd" -plugin "$plugin" ${extra_args[@]+"${extra_args[@]}"} \
         -chain-genesis "${LOCALNET_GENESIS:-$root/genesis/local.json}" \
         -nodes "${LOCALNET_NODES:-3}" -base-port "${LOCALNET_BASE_PORT:-9650}" \
         -timeout "${LOCALNET_TIMEOUT:-10m}" \
@@ -213,6 +230,16 @@ stop | status)
     fi
     [[ -x "$localnet" ]] || build_localnet
     "$localnet" "$cmd" -dir "$dir" </dev/null
+    ;;
+add-node)
+    if [[ ! -f "$dir/network.json" ]]; then
+        log "no network in $dir: start one first"
+        exit 2
+    fi
+    # Built afresh, as start does: an older build of the directory may not know add-node.
+    build_localnet
+    "$localnet" add-node -dir "$dir" -base-port "${LOCALNET_BASE_PORT:-9650}" \
+        -timeout "${LOCALNET_TIMEOUT:-10m}" "${@:2}" </dev/null
     ;;
 kill)
     [[ -n "${2:-}" ]] || { log "usage: $0 kill NODE_INDEX"; exit 2; }

@@ -2,6 +2,11 @@
 //!
 //! Layout: `version: u8`, `parent_id: [u8;32]`, `height: u64`, `timestamp_ms: u64`,
 //! `txs: Vec<SignedTx>` (compact length prefix), `state_digest: [u8;32]`.
+//!
+//! Version 2 (this one) commits to the state with `commitment.rs`'s bucketed lattice hash.
+//! Version 1's digest, a sum of SHA-256 leaves modulo 2^256, detected diverged state but could
+//! not authenticate state fetched from a stranger; its blocks are refused, and a store written
+//! by it does not open (its genesis block, hence its chain, differs).
 
 use super::error::BlockError;
 use super::ids::Id;
@@ -9,7 +14,7 @@ use super::tx::{SignedTx, SIGNED_TX_LEN};
 use parity_scale_codec::{Compact, Decode, Encode};
 
 /// The only block version this release produces and accepts.
-pub const BLOCK_VERSION: u8 = 1;
+pub const BLOCK_VERSION: u8 = 2;
 
 /// Bytes before the transaction list.
 const HEADER_LEN: usize = 1 + 32 + 8 + 8;
@@ -29,7 +34,7 @@ pub struct Block {
     pub timestamp_ms: u64,
     /// Transfers, applied in order.
     pub txs: Vec<SignedTx>,
-    /// Digest of the state after applying `txs` (see `state::DigestAccumulator`).
+    /// Commitment to the state after applying `txs` (see `commitment::StateCommitment`).
     pub state_digest: Id,
 }
 

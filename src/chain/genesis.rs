@@ -2,9 +2,10 @@
 //! derived from them deterministically.
 
 use super::block::{Block, SealedBlock};
+use super::commitment::StateCommitment;
 use super::ids::{amount_string, Address, Id};
 use super::maps::{address_map_with_capacity, AddressMap};
-use super::state::{Account, DigestAccumulator};
+use super::state::Account;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -151,7 +152,7 @@ pub struct GenesisState {
     /// Initial accounts.
     pub accounts: AddressMap<Account>,
     /// Their digest accumulator.
-    pub digest: DigestAccumulator,
+    pub digest: StateCommitment,
     /// Sum of all balances, which every later state must preserve (with burned fees).
     pub supply: u64,
     /// The genesis block (height 0).
@@ -196,7 +197,7 @@ impl Genesis {
     /// Builds the initial state and the genesis block.
     pub fn into_state(self) -> Result<GenesisState, GenesisError> {
         let mut accounts = address_map_with_capacity(self.allocations.len());
-        let mut digest = DigestAccumulator::default();
+        let mut digest = StateCommitment::default();
         let mut supply: u64 = 0;
         // A BTreeMap to find duplicates in an order that does not depend on hashing.
         let mut seen = BTreeMap::new();

@@ -5,6 +5,7 @@
 //! nothing depends on hash-map iteration order, all arithmetic is checked.
 
 pub mod block;
+pub mod commitment;
 pub mod engine;
 pub mod error;
 pub mod genesis;

@@ -1,15 +1,12 @@
-//! Account state: balances and nonces, the transfer rule, and the state digest.
-//!
-//! The digest must be cheap to update per block (1M accounts cannot be re-hashed for every
-//! block) and independent of iteration order (consensus). It is a sum, modulo 2^256, of one
-//! SHA-256 leaf per non-empty account: updating an account subtracts its old leaf and adds its
-//! new one. It detects diverged state; it is not a Merkle root and gives no inclusion proofs.
+//! Account state: balances and nonces, and the transfer rule. A transition collects, per
+//! touched account, its state before and after, and updates the block's state commitment
+//! (`commitment.rs`) once per account.
 
+use super::commitment::StateCommitment;
 use super::error::TxError;
-use super::ids::{Address, Id};
+use super::ids::Address;
 use super::maps::{address_map_with_capacity, AddressMap};
 use super::tx::TxBody;
-use sha2::{Digest, Sha256};
 
 /// One account's state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -36,110 +33,6 @@ impl Account {
             balance: u64::from_le_bytes(bytes[..8].try_into().ok()?),
             nonce: u64::from_le_bytes(bytes[8..].try_into().ok()?),
         })
-    }
-
-    fn is_empty(self) -> bool {
-        self == Account::default()
-    }
-}
-
-/// A 256-bit accumulator of account leaves (wrapping arithmetic, little-endian limbs).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DigestAccumulator([u64; 4]);
-
-impl DigestAccumulator {
-    fn leaf(address: &Address, account: Account) -> [u64; 4] {
-        if account.is_empty() {
-            return [0; 4];
-        }
-        let mut hasher = Sha256::new();
-        hasher.update(b"transfervm/leaf/v1");
-        hasher.update(address.0);
-        hasher.update(account.to_bytes());
-        let hash: [u8; 32] = hasher.finalize().into();
-        let mut limbs = [0u64; 4];
-        for (limb, chunk) in limbs.iter_mut().zip(hash.chunks_exact(8)) {
-            *limb = u64::from_le_bytes(chunk.try_into().expect("8-byte chunk"));
-        }
-        limbs
-    }
-
-    fn add(&mut self, other: [u64; 4]) {
-        let mut carry = false;
-        for (limb, add) in self.0.iter_mut().zip(other) {
-            let (sum, c1) = limb.overflowing_add(add);
-            let (sum, c2) = sum.overflowing_add(carry as u64);
-            *limb = sum;
-            carry = c1 || c2;
-        }
-    }
-
-    fn sub(&mut self, other: [u64; 4]) {
-        let mut borrow = false;
-        for (limb, sub) in self.0.iter_mut().zip(other) {
-            let (diff, b1) = limb.overflowing_sub(sub);
-            let (diff, b2) = diff.overflowing_sub(borrow as u64);
-            *limb = diff;
-            borrow = b1 || b2;
-        }
-    }
-
-    /// Records that `address` changed from `before` to `after`.
-    pub fn update(&mut self, address: &Address, before: Account, after: Account) {
-        if before != after {
-            self.sub(Self::leaf(address, before));
-            self.add(Self::leaf(address, after));
-        }
-    }
-
-    /// Adds an account that was not there before (used when loading a whole state).
-    pub fn insert(&mut self, address: &Address, account: Account) {
-        self.add(Self::leaf(address, account));
-    }
-
-    /// The accumulator of a whole state, computed on every core: at start-up the chain hashes
-    /// every account (1M accounts are ~1M SHA-256 leaves), and the sum does not depend on the
-    /// order the leaves are added in, so splitting the work cannot change the result.
-    pub fn of_accounts(accounts: &[(Address, Account)]) -> Self {
-        const MIN_CHUNK: usize = 16_384;
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = accounts.len().div_ceil(threads).max(MIN_CHUNK);
-        let sum_of = |part: &[(Address, Account)]| {
-            let mut acc = DigestAccumulator::default();
-            for (address, account) in part {
-                acc.insert(address, *account);
-            }
-            acc
-        };
-        if accounts.len() <= chunk {
-            return sum_of(accounts);
-        }
-        std::thread::scope(|scope| {
-            let mut parts = accounts.chunks(chunk);
-            let first = parts.next().unwrap_or_default();
-            let others: Vec<_> = parts
-                .map(|part| scope.spawn(move || sum_of(part)))
-                .collect();
-            let mut total = sum_of(first);
-            for handle in others {
-                // Hashing cannot panic; if a thread ever did, so does start-up (a clear error
-                // beats a wrong digest, which would be reported as a corrupt store).
-                let part = handle.join().expect("digest thread");
-                total.add(part.0);
-            }
-            total
-        })
-    }
-
-    /// The digest a block commits to: the accumulator together with the burned total.
-    pub fn finish(&self, burned: u64) -> Id {
-        let mut hasher = Sha256::new();
-        hasher.update(b"transfervm/state/v1");
-        for limb in self.0 {
-            hasher.update(limb.to_le_bytes());
-        }
-        hasher.update(burned.to_le_bytes());
-        Id(hasher.finalize().into())
     }
 }
 
@@ -181,12 +74,12 @@ pub struct Transition<'a, V: AccountView + ?Sized> {
     /// Fees burned by the transfers applied so far.
     burned: u64,
     /// The parent's accumulator.
-    parent_digest: DigestAccumulator,
+    parent_digest: StateCommitment,
 }
 
 impl<'a, V: AccountView + ?Sized> Transition<'a, V> {
     /// Starts an empty transition on `parent`, whose accumulator is `digest`.
-    pub fn new(parent: &'a V, digest: DigestAccumulator) -> Self {
+    pub fn new(parent: &'a V, digest: StateCommitment) -> Self {
         Transition {
             parent,
             changes: AddressMap::default(),
@@ -222,7 +115,7 @@ impl<'a, V: AccountView + ?Sized> Transition<'a, V> {
 
     /// The block's overlay and the accumulator after it: two leaves per changed account,
     /// summed in whatever order the map gives (the sum does not depend on it).
-    pub fn finish(self) -> (Overlay, DigestAccumulator) {
+    pub fn finish(self) -> (Overlay, StateCommitment) {
         let mut digest = self.parent_digest;
         let mut accounts = address_map_with_capacity(self.changes.len());
         for (address, change) in self.changes {
@@ -315,8 +208,8 @@ mod tests {
         )])
     }
 
-    fn full_digest(state: &AddressMap<Account>) -> DigestAccumulator {
-        let mut acc = DigestAccumulator::default();
+    fn full_digest(state: &AddressMap<Account>) -> StateCommitment {
+        let mut acc = StateCommitment::default();
         for (address, account) in state {
             acc.insert(address, *account);
         }
@@ -349,7 +242,7 @@ mod tests {
     fn failed_transfers_change_nothing() {
         let state = base();
         let before = full_digest(&state);
-        let mut t = Transition::new(&state, before);
+        let mut t = Transition::new(&state, before.clone());
         assert!(matches!(
             t.apply(&transfer(1, 2, 96, 5, 0)),
             Err(TxError::InsufficientFunds { .. })
@@ -402,32 +295,6 @@ mod tests {
                 balance: 92,
                 nonce: 2
             }
-        );
-    }
-
-    #[test]
-    fn whole_state_digest_is_the_same_however_it_is_split() {
-        let accounts: Vec<(Address, Account)> = (0..40_000u32)
-            .map(|i| {
-                let mut a = [0u8; 32];
-                a[..4].copy_from_slice(&i.to_le_bytes());
-                (
-                    Address(a),
-                    Account {
-                        balance: u64::from(i) * 3 + 1,
-                        nonce: u64::from(i % 7),
-                    },
-                )
-            })
-            .collect();
-        let mut serial = DigestAccumulator::default();
-        for (address, account) in accounts.iter().rev() {
-            serial.insert(address, *account);
-        }
-        assert_eq!(DigestAccumulator::of_accounts(&accounts), serial);
-        assert_eq!(
-            DigestAccumulator::of_accounts(&accounts[..10]),
-            full_digest(&accounts[..10].iter().copied().collect())
         );
     }
 

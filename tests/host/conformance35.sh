@@ -15,7 +15,7 @@
 # (gossip calls, VerifyHeightIndex, CreateStaticHandlers, AppRequestFailed's error, ...) is in
 # rpcchainvm30_test.go (`!rpcchainvm35`) and rpcchainvm35*_test.go (`-tags rpcchainvm35`, plus
 # `avalanchego` for that host's factory and asset field). The local-network tests (e2e_test.go,
-# faults_test.go) and rpcchainvm30_test.go are not copied.
+# faults_test.go, statesync_test.go) and rpcchainvm30_test.go are not copied.
 #
 # The plugin speaks 35 when run under a file name ending in .rpcchainvm35 (the tests launch it
 # through such a symbolic link; TestProtocolMismatchNamed launches it under its own name and
@@ -90,7 +90,7 @@ hostsrc="$(cd "$cache" && go mod download -json "$module@$version" |
 for f in "$here"/*.go "$here"/internal/*/*.go; do
     rel="${f#"$here"/}"
     case "$rel" in
-    e2e_test.go | faults_test.go | rpcchainvm30_test.go | internal/*_test.go) continue ;;
+    e2e_test.go | faults_test.go | statesync_test.go | rpcchainvm30_test.go | internal/*_test.go) continue ;;
     esac
     mkdir -p "$(dirname "$mod/$rel")"
     sed "s#github\.com/luxdefi/node#$module#g" "$f" >"$mod/$rel"

@@ -13,6 +13,15 @@
 # same balances on every node (~3 min more). Not the stall of the node the clients
 # submit to: the two others then finalize as little as one block in 30 s (RELIABILITY.md
 # "Stalls"), too little to assert in a short run; scripts/faults.sh reports it.
+# Then the state sync test at CI scale (TestLocalNetworkStateSync in statesync_test.go,
+# issue #13; scripts/bench-statesync.sh runs it at benchmark scale) on a network of its
+# own: 3 luxd validators with the chain config's stateSync.summaryInterval 64 build a chain
+# of 20 000 new accounts over at least 600 blocks (rounds of ~34 transfers, the subnet's
+# proposerMinBlockDelay 0s), then a fourth node joins as a non-validator with state sync on
+# (scripts/local-network.sh add-node) and a fifth with it off (replay); each is timed until
+# it has the validators' height and stateDigest, and transfers sent through the fourth must
+# be accepted on all five with equal balances. Until the plugin state-syncs, the fourth node
+# replays too (the test says so; STATESYNC_EXPECT_SYNC=1 fails it then).
 # Then TestLocalNetworkE2E again (not the fault test: time) on a network of 3 avalanchego
 # v1.11.9 nodes (LOCALNET_HOST=avalanchego LOCALNET_AVALANCHEGO_VERSION=v1.11.9), rpcchainvm
 # protocol 35: the same plugin binary, installed as plugins/<VM ID>.rpcchainvm35 so that it
@@ -22,9 +31,10 @@
 # E2E_AVALANCHEGO (an avalanchego v1.11.9 binary: skip its build; not AVALANCHEGO, which
 # scripts/bench-peers.sh reads for its v1.10.17), E2E_TIMEOUT (go test
 # -timeout of the luxd run, default 30m; the v1.11.9 run has 20m), E2E_FAULT_CYCLES
-# (default 2), E2E_SKIP_FAULTS=1 (only TestLocalNetworkE2E), E2E_SKIP_PROTO35=1 (no v1.11.9
-# run, nor its build), LOCALNET_KEEP=1 (keep each network's directory and node logs after a
-# passing run too).
+# (default 2), E2E_SKIP_FAULTS=1 (only TestLocalNetworkE2E), E2E_SKIP_STATESYNC=1 (no state
+# sync test; its knobs STATESYNC_* are read by the test, see statesync_test.go),
+# E2E_SKIP_PROTO35=1 (no v1.11.9 run, nor its build), LOCALNET_KEEP=1 (keep each network's
+# directory and node logs after a passing run too).
 # Measured on 2 busy cores: cold (luxd not yet built) ~5.5 min to build luxd, plus ~2 min
 # to compile the Go test and the network controller, then ~70 s of end-to-end test and
 # ~3 min of fault test; warm ~4.3 min in all. The v1.11.9 run adds, cold, ~11 min
@@ -46,10 +56,11 @@ transfervm_plugin e2e.sh
 # does too in case go test is killed before its cleanup runs.
 TRANSFERVM_E2E_DIR="$(mktemp -d "${TMPDIR:-/tmp}/transfervm-e2e-XXXXXX")"
 TRANSFERVM_FAULTS_DIR="$(mktemp -d "${TMPDIR:-/tmp}/transfervm-faults-XXXXXX")"
+STATESYNC_DIR="$(mktemp -d "${TMPDIR:-/tmp}/transfervm-statesync-XXXXXX")"
 E2E35_DIR="$(mktemp -d "${TMPDIR:-/tmp}/transfervm-e2e35-XXXXXX")"
 export TRANSFERVM_PLUGIN TRANSFERVM_E2E_DIR TRANSFERVM_FAULTS_DIR
 cleanup() {
-    for d in "$TRANSFERVM_E2E_DIR" "$TRANSFERVM_FAULTS_DIR" "$E2E35_DIR"; do
+    for d in "$TRANSFERVM_E2E_DIR" "$TRANSFERVM_FAULTS_DIR" "$STATESYNC_DIR" "$E2E35_DIR"; do
         if [[ -f "$d/network.json" ]]; then
             # A node left stopped by a stall would not act on SIGTERM: continue it first.
             for pid in $(grep -o '"pid": [0-9]*' "$d/network.json" | grep -o '[0-9]*$'); do
@@ -60,7 +71,7 @@ cleanup() {
                 bash "$root/scripts/local-network.sh" stop >/dev/null 2>&1 || true
         fi
     done
-    rmdir "$TRANSFERVM_FAULTS_DIR" "$E2E35_DIR" 2>/dev/null || true
+    rmdir "$TRANSFERVM_FAULTS_DIR" "$STATESYNC_DIR" "$E2E35_DIR" 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -90,6 +101,17 @@ t1=$(date +%s)
 LOCALNET_HOST=luxd timeout --kill-after=30s 35m \
     go test -count=1 -v -ldflags="$GO_HOST_LDFLAGS" -timeout "${E2E_TIMEOUT:-30m}" -run "$tests" . || status=$?
 log "luxd: done in $(($(date +%s) - t1)) s (exit $status)"
+if [[ "${E2E_SKIP_STATESYNC:-0}" != "1" ]]; then
+    # The state sync test at CI scale, on a network of its own (3 validators, then 2 nodes
+    # that join later); the test's defaults are the CI scale (STATESYNC_* override them).
+    t1=$(date +%s)
+    status_ss=0
+    env -u TRANSFERVM_FAULTS TRANSFERVM_STATESYNC=1 TRANSFERVM_STATESYNC_DIR="$STATESYNC_DIR" LOCALNET_HOST=luxd \
+        timeout --kill-after=30s 25m \
+        go test -count=1 -v -ldflags="$GO_HOST_LDFLAGS" -timeout 20m -run '^TestLocalNetworkStateSync$' . || status_ss=$?
+    log "state sync (luxd): done in $(($(date +%s) - t1)) s (exit $status_ss)"
+    ((status != 0)) || status=$status_ss
+fi
 if ((proto35)); then
     # The same test on avalanchego v1.11.9 (protocol 35), on a network of its own; the
     # controller it needs is compiled on the way (scripts/local-network.sh, into that

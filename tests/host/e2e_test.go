@@ -500,10 +500,11 @@ func TestLocalNetworkE2E(t *testing.T) {
 
 // startLocalNetwork starts a network of real nodes with scripts/local-network.sh
 // in $dirVar (or a new temporary directory) on free ports, with a private copy
-// of the plugin, and registers a cleanup that stops every node and fails the
-// test if any process of the network outlives the stop. It returns the network
-// and the time its start took.
-func startLocalNetwork(ctx context.Context, t *testing.T, dirVar, tmpPrefix string) (*e2eNet, time.Duration) {
+// of the plugin and extraEnv (NAME=value, e.g. LOCALNET_CHAIN_CONFIG) in the
+// script's environment, and registers a cleanup that stops every node (those
+// added later with add-node too) and fails the test if any process of the
+// network outlives the stop. It returns the network and the time its start took.
+func startLocalNetwork(ctx context.Context, t *testing.T, dirVar, tmpPrefix string, extraEnv ...string) (*e2eNet, time.Duration) {
 	t.Helper()
 	root := repoRoot(t)
 	plugin := pluginPath(t)
@@ -529,6 +530,7 @@ func startLocalNetwork(ctx context.Context, t *testing.T, dirVar, tmpPrefix stri
 		"TRANSFERVM_PLUGIN="+plugin,
 		"CI=true",
 	)
+	env = append(env, extraEnv...)
 	n := &e2eNet{t: t, script: filepath.Join(root, "scripts", "local-network.sh"), env: env, dir: dir}
 
 	// Always stop every node, even on failure; keep the logs of a failed run, or

@@ -38,7 +38,7 @@ impl Chain {
         let mut chosen: Vec<(Id, SignedTx)> = Vec::new();
         let mut dropped: Vec<(Id, TxError)> = Vec::new();
         let mut last_sender = self.build_cursor;
-        let (overlay, digest) = {
+        let (overlay, mut digest) = {
             let view = self.branch_view(parent_id);
             let mut transition = Transition::new(&view, parent.digest);
             'senders: for sender in self.mempool.senders_from(self.build_cursor) {

@@ -32,13 +32,14 @@ pub use tree::{AcceptWrite, AcceptWritten, AcceptedBlock};
 pub use verify::{CheckedBlock, SignatureProof, SignatureWork, MAX_BLOCK_SKEW_MS};
 
 use super::block::SealedBlock;
+use super::commitment::StateCommitment;
 use super::error::OpenError;
 use super::genesis::{source_hash, ChainParams, Genesis, GenesisHeader, GenesisState};
 use super::ids::{Address, Id};
 use super::maps::{AddressMap, IdMap, IdSet};
 use super::mempool::{Mempool, MempoolLimits};
 use super::rules::StatelessRules;
-use super::state::{Account, AccountView, DigestAccumulator};
+use super::state::{Account, AccountView};
 use super::status::StatusBook;
 use super::tx::SignedTx;
 use crate::storage::{KvStore, StoreError};
@@ -160,7 +161,7 @@ pub struct Chain {
     /// The accepted accounts, all of them: state is served from memory, never the store.
     accounts: AddressMap<Account>,
     /// Order-independent digest of `accounts`, updated per touched account.
-    digest: DigestAccumulator,
+    digest: StateCommitment,
     /// Fees burned up to the last accepted block.
     burned: u64,
     /// The last accepted block: the root of the processing tree.
@@ -400,7 +401,7 @@ impl Chain {
             genesis_id: genesis_block.id,
             store,
             accounts: AddressMap::default(),
-            digest: DigestAccumulator::default(),
+            digest: StateCommitment::default(),
             burned: 0,
             preferred: genesis_block.id,
             last_accepted: genesis_block,
@@ -448,7 +449,7 @@ impl Chain {
         // Only a hint: if no table of that size can be had, the table grows as it fills.
         let _ = accounts.try_reserve(presized_accounts(stored_count));
         let sized_for = accounts.capacity();
-        let (accounts, digest) = load_accounts(store, accounts)?;
+        let (accounts, mut digest) = load_accounts(store, accounts)?;
         let computed = digest.finish(head.burned);
         let last = head.last_accepted;
         if computed != last.block.state_digest {
@@ -541,7 +542,7 @@ impl Chain {
     /// The digest of the accepted state, recomputed from scratch (O(accounts); for tests and
     /// health checks).
     pub fn recompute_digest(&self) -> Id {
-        let mut digest = DigestAccumulator::default();
+        let mut digest = StateCommitment::default();
         for (address, account) in &self.accounts {
             digest.insert(address, *account);
         }
@@ -590,7 +591,7 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 fn load_accounts<Table: Extend<(Address, Account)> + Send>(
     store: &dyn KvStore,
     mut accounts: Table,
-) -> Result<(Table, DigestAccumulator), OpenError> {
+) -> Result<(Table, StateCommitment), OpenError> {
     let (to_table, chunks) =
         std::sync::mpsc::sync_channel::<Vec<(Address, Account)>>(CHUNKS_IN_FLIGHT);
     std::thread::scope(|scope| {
@@ -600,7 +601,7 @@ fn load_accounts<Table: Extend<(Address, Account)> + Send>(
             }
             accounts
         });
-        let mut digest = DigestAccumulator::default();
+        let mut digest = StateCommitment::default();
         let scanned = layout::scan_accounts(store, &mut |chunk| {
             for (address, account) in &chunk {
                 digest.insert(address, *account);

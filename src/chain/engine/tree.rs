@@ -3,9 +3,10 @@
 //! through it; accepted blocks leave it for the store.
 
 use super::super::block::SealedBlock;
+use super::super::commitment::StateCommitment;
 use super::super::error::BlockError;
 use super::super::ids::{Address, Id};
-use super::super::state::{Account, AccountView, DigestAccumulator, Overlay};
+use super::super::state::{Account, AccountView, Overlay};
 use super::super::status::TxStatus;
 use super::{layout, BlockStatus, Chain};
 use crate::storage::{KvStore, StoreError, WriteBatch};
@@ -19,7 +20,7 @@ pub(super) struct ProcessingBlock {
     /// The accounts it changes, over its parent's state.
     pub(super) overlay: Overlay,
     /// The state digest accumulated up to it (before the burned total is folded in).
-    pub(super) digest: DigestAccumulator,
+    pub(super) digest: StateCommitment,
     /// Fees burned up to and including it.
     pub(super) burned_total: u64,
 }
@@ -103,7 +104,7 @@ pub(super) struct TipState {
     /// Timestamp of the tip (a child may not be older).
     pub(super) timestamp_ms: u64,
     /// Digest accumulated up to the tip.
-    pub(super) digest: DigestAccumulator,
+    pub(super) digest: StateCommitment,
     /// Fees burned up to the tip.
     pub(super) burned: u64,
 }
@@ -133,10 +134,10 @@ impl Chain {
     /// The state a child of `id` starts from, if `id` is a live tip.
     pub(super) fn tip_state(&self, id: Id) -> Option<TipState> {
         let (sealed, digest, burned) = if id == self.last_accepted.id {
-            (&self.last_accepted, self.digest, self.burned)
+            (&self.last_accepted, self.digest.clone(), self.burned)
         } else {
             let p = self.processing.get(&id)?;
-            (&p.sealed, p.digest, p.burned_total)
+            (&p.sealed, p.digest.clone(), p.burned_total)
         };
         Some(TipState {
             height: sealed.block.height,

@@ -7,10 +7,11 @@
 //! [`Chain::verify_block`] takes the result.
 
 use super::super::block::SealedBlock;
+use super::super::commitment::StateCommitment;
 use super::super::error::{BlockError, TxError};
 use super::super::ids::Id;
 use super::super::signature;
-use super::super::state::{DigestAccumulator, Overlay, Transition};
+use super::super::state::{Overlay, Transition};
 use super::super::tx::SignedTx;
 use super::tree::TipState;
 use super::{Chain, ProcessingBlock};
@@ -59,7 +60,7 @@ pub struct CheckedBlock {
     /// The accounts it changes over its parent's state.
     overlay: Overlay,
     /// The accumulator after it (before the burned total is folded in).
-    digest: DigestAccumulator,
+    digest: StateCommitment,
     /// Fees burned up to and including it.
     burned_total: u64,
 }
@@ -204,7 +205,7 @@ impl Chain {
             ));
         }
         let ids = &sealed.tx_ids;
-        let (overlay, digest) = {
+        let (overlay, mut digest) = {
             let view = self.branch_view(block.parent_id);
             let mut transition = Transition::new(&view, parent.digest);
             for (index, tx) in block.txs.iter().enumerate() {

@@ -20,14 +20,22 @@
 // scripts/local-network.sh builds this program and the node and calls it; the
 // end-to-end test (tests/host/e2e_test.go) uses that script.
 //
-//	localnet start  -dir DIR -luxd PATH -plugin PATH -chain-genesis FILE [-nodes 3] [-base-port N]
-//	                [-proposer-min-block-delay D]
-//	localnet stop   -dir DIR
-//	localnet status -dir DIR
-//	localnet kill   -dir DIR -node I        (SIGKILL one node, for tests)
+//	localnet start    -dir DIR -luxd PATH -plugin PATH -chain-genesis FILE [-nodes 3] [-base-port N]
+//	                  [-proposer-min-block-delay D] [-chain-config JSON]
+//	localnet add-node -dir DIR [-chain-config JSON] [-base-port N] [-wait=false]
+//	localnet stop     -dir DIR
+//	localnet status   -dir DIR
+//	localnet kill     -dir DIR -node I        (SIGKILL one node, for tests)
 //
 // `start` is idempotent: on a directory that already holds a network it starts
 // the nodes that are not running and waits until they serve the chain again.
+//
+// `add-node` adds one node to a network whose chain exists (see addNode): a
+// non-validator that tracks the subnet and bootstraps (or state-syncs) the
+// chain from the validators, with its own chain config for the transfervm chain.
+// It is a node of the network from then on: `stop` stops it, `start` restarts
+// it, `kill` and `status` take its index. The validators' chain config is
+// start's -chain-config (see chainConfigOf).
 // Node processes run in their own sessions and outlive this program; `stop`
 // ends them (SIGTERM, then SIGKILL after a grace period).
 //
@@ -122,6 +130,15 @@ type Node struct {
 	// PID and StartTime name the node's running luxd (see Proc); 0 when stopped.
 	PID       int    `json:"pid"`
 	StartTime uint64 `json:"startTime,omitempty"`
+	// NonValidator marks a node added to a running network by add-node: it
+	// validates neither the primary network nor the subnet, only tracks the
+	// subnet, and bootstraps from the validators (nodeArgs). Nodes created with
+	// the network are the validators (false, also in older records).
+	NonValidator bool `json:"nonValidator,omitempty"`
+	// ChainConfig is a non-validator's own config of the transfervm chain
+	// (add-node -chain-config); empty for none. The validators use the
+	// network's (State.ChainConfig).
+	ChainConfig json.RawMessage `json:"chainConfig,omitempty"`
 	// startedHere says this program started the node, and logStart is the size
 	// of the node's logs/main.log then: where chainError starts reading.
 	startedHere bool
@@ -211,6 +228,11 @@ type State struct {
 	// least time the node's proposervm leaves between a block and its child,
 	// one second unless configured. Unset keeps luxd's default.
 	ProposerMinBlockDelay *time.Duration `json:"proposerMinBlockDelay,omitempty"`
+	// ChainConfig, when set, is the validators' config of the transfervm chain
+	// (start -chain-config, kept for later starts): the JSON luxd hands the VM as
+	// its config bytes, written to <node>/configs/chains/<chainID>/config.json
+	// (writeChainConfig). Unset: no file, the VM's defaults.
+	ChainConfig json.RawMessage `json:"chainConfig,omitempty"`
 	// Procs is every luxd this directory's network started that has not been
 	// seen stopped: stop ends each one still alive (by pid and start time), not
 	// only the one each node now records, so a process a failed or interrupted
@@ -304,6 +326,8 @@ func main() {
 	nodeIdx := fs.Int("node", -1, "node index (kill)")
 	timeout := fs.Duration("timeout", 10*time.Minute, "overall time limit (start)")
 	minBlockDelay := fs.Duration("proposer-min-block-delay", -1, "the transfervm subnet's proposerMinBlockDelay on every node (start; kept for later starts); negative keeps luxd's default (1s)")
+	chainConfig := fs.String("chain-config", "", "config of the transfervm chain, a JSON object: the validators' (start; kept for later starts, empty keeps the recorded one, {} for none) or the added node's (add-node)")
+	wait := fs.Bool("wait", true, "wait until the added node serves the chain at its alias URL (add-node); false returns once its process runs")
 	var peers []*PeerChain
 	fs.Func("peer-chain", "NAME:VMID:PLUGIN:GENESIS: also create a chain of that VM on the subnet (start, new network only; repeatable)", func(v string) error {
 		pc, err := parsePeerChain(v)
@@ -324,7 +348,17 @@ func main() {
 	case "start":
 		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 		defer cancel()
-		err = start(ctx, *dir, *luxd, *plugin, *chainGenesis, *nodes, *basePort, *minBlockDelay, peers)
+		var cfg json.RawMessage
+		if cfg, err = parseChainConfig(*chainConfig); err == nil {
+			err = start(ctx, *dir, *luxd, *plugin, *chainGenesis, *nodes, *basePort, *minBlockDelay, cfg, peers)
+		}
+	case "add-node":
+		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+		defer cancel()
+		var cfg json.RawMessage
+		if cfg, err = parseChainConfig(*chainConfig); err == nil {
+			err = addNode(ctx, *dir, cfg, *basePort, *wait)
+		}
 	case "stop":
 		err = stop(*dir)
 	case "status":
@@ -348,7 +382,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: localnet start|stop|status|kill -dir DIR [flags]")
+	fmt.Fprintln(os.Stderr, "usage: localnet start|add-node|stop|status|kill -dir DIR [flags]")
 	os.Exit(2)
 }
 
@@ -411,7 +445,7 @@ func chainRPC(n *Node, chain string) string {
 // start
 // ---------------------------------------------------------------------------
 
-func start(ctx context.Context, dir, luxd, plugin, chainGenesisPath string, nodes, basePort int, minBlockDelay time.Duration, peers []*PeerChain) error {
+func start(ctx context.Context, dir, luxd, plugin, chainGenesisPath string, nodes, basePort int, minBlockDelay time.Duration, chainConfig json.RawMessage, peers []*PeerChain) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -439,6 +473,13 @@ func start(ctx context.Context, dir, luxd, plugin, chainGenesisPath string, node
 	}
 	if minBlockDelay >= 0 {
 		st.ProposerMinBlockDelay = &minBlockDelay
+	}
+	if chainConfig != nil {
+		// A running validator reads it at its next start; {} clears it.
+		st.ChainConfig = chainConfig
+		if string(chainConfig) == "{}" {
+			st.ChainConfig = nil
+		}
 	}
 	if plugin != "" {
 		if err := installPlugin(st, plugin); err != nil {
@@ -470,22 +511,172 @@ func start(ctx context.Context, dir, luxd, plugin, chainGenesisPath string, node
 	if err := startNodes(ctx, st); err != nil {
 		return err
 	}
-	if err := waitChain(ctx, st); err != nil {
+	if err := waitChain(ctx, st, st.Nodes); err != nil {
 		return err
 	}
-	if err := aliasChain(ctx, st); err != nil {
+	if err := aliasChain(ctx, st, st.Nodes); err != nil {
 		return err
 	}
-	st.RPCURLs, st.AliasURLs = nil, nil
-	for _, n := range st.Nodes {
-		st.RPCURLs = append(st.RPCURLs, st.rpcURL(n))
-		st.AliasURLs = append(st.AliasURLs, aliasURL(n))
-	}
+	st.setURLs()
 	if err := st.save(); err != nil {
 		return err
 	}
 	printSummary(st)
 	return nil
+}
+
+// ---------------------------------------------------------------------------
+// add-node
+// ---------------------------------------------------------------------------
+
+// addNode adds one node to the running network in dir, whose chain must exist,
+// and starts it: a fresh staking identity (in no genesis, and never made a
+// subnet validator, so it validates neither the primary network nor the
+// subnet), the network's plugins (copied from node 0's plugin directory: the
+// very binaries the validators run), its own config of the transfervm chain
+// (chainConfig, nil for none), and the validators' flags (nodeArgs):
+// --track-subnets with the subnet, the subnet config, the same consensus
+// parameters, and the validators as --bootstrap-ips/--bootstrap-ids. Ports:
+// base+2i and base+2i+1 for node i when basePort > 0 (the continuation of
+// start's layout), else ports the kernel picks. With wait, it waits until the
+// node serves the chain and gives it the alias (waitChain and aliasChain, for
+// this node alone); without, it returns once the process runs, so a caller can
+// time the node's bootstrap itself. A node whose start or wait fails is
+// stopped and stays recorded (stopped): stop and status see it, and start
+// restarts it.
+//
+// What luxd (github.com/luxdefi/node v1.10.21) needs for such a node, read in
+// its source:
+//   - A subnet's chains run on a node only when it tracks the subnet
+//     (--track-subnets): its P-chain queues the chain as it executes the
+//     CreateChainTx (vms/platformvm/config/config.go CreateChain), and the
+//     chain is created once the P-chain has bootstrapped (chains/manager.go:
+//     the chain creator waits for it), with the config in
+//     <chain-config-dir>/<chainID>/config.json (writeChainConfig).
+//   - Beacons: --bootstrap-ips/--bootstrap-ids are the primary network's; a
+//     subnet chain bootstraps from, and state-syncs from, the subnet's
+//     validators (chains/manager.go createChain: beacons = m.Validators for
+//     every chain but the P-chain; createSnowmanChain passes them to the
+//     bootstrapper and, unless --state-sync-ids names other nodes (node-wide:
+//     every chain), to the state syncer, syncer.NewConfig). Both wait until
+//     3/4 of the beacons' weight is connected (tracker.NewStartup).
+//   - Nothing marks a node as a non-validator: any node not in the validator
+//     sets may connect to the validators (--network-allow-private-ips for
+//     127.0.0.1) and follows the chain; it polls the validators but nobody
+//     samples it.
+func addNode(ctx context.Context, dir string, chainConfig json.RawMessage, basePort int, wait bool) error {
+	st, err := loadState(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no network in %s: start one first", dir)
+	}
+	if err != nil {
+		return err
+	}
+	if host := st.hostLabel(); host != thisHost() {
+		return fmt.Errorf("the network in %s runs %s nodes; this localnet is built for %s", dir, host, thisHost())
+	}
+	if st.ChainID == "" || st.SubnetID == "" {
+		return fmt.Errorf("the network in %s has no chain yet (its first start did not finish): run start first", dir)
+	}
+	if _, err := os.Stat(st.Luxd); err != nil {
+		return fmt.Errorf("luxd binary: %w", err)
+	}
+	up := 0
+	for _, v := range st.validators() {
+		if running(v) {
+			up++
+		}
+	}
+	if up == 0 {
+		return fmt.Errorf("no validator of the network in %s is running: start it first", dir)
+	}
+	idx := len(st.Nodes)
+	base := 0
+	if basePort > 0 {
+		base = basePort + 2*idx
+	}
+	ports, err := choosePorts(2, base, idx)
+	if err != nil {
+		return err
+	}
+	n, _, err := newNode(dir, idx, ports[0], ports[1])
+	if err != nil {
+		return err
+	}
+	n.NonValidator, n.ChainConfig = true, chainConfig
+	if err := copyPlugins(st.Nodes[0], n); err != nil {
+		return err
+	}
+	st.Nodes = append(st.Nodes, n)
+	st.setURLs()
+	if err := st.save(); err != nil {
+		return err
+	}
+	cfg := "none"
+	if len(chainConfig) > 0 {
+		cfg = string(chainConfig)
+	}
+	logf("node %d (%s) added to %s as a non-validator tracking subnet %s; chain config %s", idx, n.NodeID, dir, st.SubnetID, cfg)
+	t0 := time.Now()
+	err = startNode(st, n)
+	if err == nil && wait {
+		if err = waitChain(ctx, st, []*Node{n}); err == nil {
+			err = aliasChain(ctx, st, []*Node{n})
+		}
+	}
+	if err != nil {
+		printLogTail(n)
+		if n.PID > 0 && os.Getenv("LOCALNET_KEEP_ON_FAILURE") != "1" {
+			serr := stopProcs([]Proc{n.proc()}, nil)
+			if !running(n) {
+				n.PID, n.StartTime = 0, 0
+			}
+			if serr != nil {
+				logf("stopping node %d: %v", idx, serr)
+			}
+		}
+		if serr := st.save(); serr != nil {
+			logf("saving %s: %v", stateFile, serr)
+		}
+		return err
+	}
+	if wait {
+		logf("node %d serves chain %s after %s", idx, st.ChainID, time.Since(t0).Round(time.Millisecond))
+	}
+	printNode(st, n)
+	return nil
+}
+
+// copyPlugins copies every plugin in from's plugin directory into to's (the
+// same files under the same names: transfervm's and any peer chain's VM).
+func copyPlugins(from, to *Node) error {
+	src := filepath.Join(from.Dir, "plugins")
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		return fmt.Errorf("plugins of node %d: %w", from.Index, err)
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() || strings.HasSuffix(e.Name(), ".tmp") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(to.Dir, "plugins", e.Name()), b, 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setURLs records every node's JSON-RPC URLs of the chain.
+func (st *State) setURLs() {
+	st.RPCURLs, st.AliasURLs = nil, nil
+	for _, n := range st.Nodes {
+		st.RPCURLs = append(st.RPCURLs, st.rpcURL(n))
+		st.AliasURLs = append(st.AliasURLs, aliasURL(n))
+	}
 }
 
 // create writes a new network: certificates, genesis, node directories.
@@ -504,7 +695,7 @@ func create(dir, luxd, plugin, chainGenesisPath string, nodes, basePort int) (*S
 	if err != nil {
 		return nil, err
 	}
-	ports, err := choosePorts(2*nodes, basePort)
+	ports, err := choosePorts(2*nodes, basePort, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -522,39 +713,10 @@ func create(dir, luxd, plugin, chainGenesisPath string, nodes, basePort int) (*S
 	}
 	var stakers []genesis.Staker
 	for i := 0; i < nodes; i++ {
-		n := &Node{
-			Index:       i,
-			HTTPPort:    ports[2*i],
-			StakingPort: ports[2*i+1],
-			Dir:         filepath.Join(dir, fmt.Sprintf("node%d", i)),
-		}
-		for _, sub := range []string{"plugins", filepath.Join("configs", "chains")} {
-			if err := os.MkdirAll(filepath.Join(n.Dir, sub), 0o755); err != nil {
-				return nil, err
-			}
-		}
-		certPEM, keyPEM, err := staking.NewCertAndKeyBytes()
+		n, nodeID, err := newNode(dir, i, ports[2*i], ports[2*i+1])
 		if err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(filepath.Join(n.Dir, "staker.crt"), certPEM, 0o600); err != nil {
-			return nil, err
-		}
-		if err := os.WriteFile(filepath.Join(n.Dir, "staker.key"), keyPEM, 0o600); err != nil {
-			return nil, err
-		}
-		tlsCert, err := staking.LoadTLSCertFromBytes(keyPEM, certPEM)
-		if err != nil {
-			return nil, err
-		}
-		// ParseCertificate is in all three host modules (CertificateFromX509 is
-		// gone from avalanchego v1.11).
-		cert, err := staking.ParseCertificate(tlsCert.Leaf.Raw)
-		if err != nil {
-			return nil, err
-		}
-		nodeID := ids.NodeIDFromCert(cert)
-		n.NodeID = nodeID.String()
 		st.Nodes = append(st.Nodes, n)
 		stakers = append(stakers, genesis.Staker{
 			NodeID:        nodeID,
@@ -586,6 +748,45 @@ func create(dir, luxd, plugin, chainGenesisPath string, nodes, basePort int) (*S
 	}
 	logf("new network %d in %s: %d nodes, genesis %s", networkID, dir, nodes, st.GenesisFile)
 	return st, nil
+}
+
+// newNode makes node i's directory (plugins, chain configs) and a fresh staking
+// certificate and key, whose hash is its node ID.
+func newNode(dir string, i, httpPort, stakingPort int) (*Node, ids.NodeID, error) {
+	n := &Node{
+		Index:       i,
+		HTTPPort:    httpPort,
+		StakingPort: stakingPort,
+		Dir:         filepath.Join(dir, fmt.Sprintf("node%d", i)),
+	}
+	for _, sub := range []string{"plugins", filepath.Join("configs", "chains")} {
+		if err := os.MkdirAll(filepath.Join(n.Dir, sub), 0o755); err != nil {
+			return nil, ids.EmptyNodeID, err
+		}
+	}
+	certPEM, keyPEM, err := staking.NewCertAndKeyBytes()
+	if err != nil {
+		return nil, ids.EmptyNodeID, err
+	}
+	if err := os.WriteFile(filepath.Join(n.Dir, "staker.crt"), certPEM, 0o600); err != nil {
+		return nil, ids.EmptyNodeID, err
+	}
+	if err := os.WriteFile(filepath.Join(n.Dir, "staker.key"), keyPEM, 0o600); err != nil {
+		return nil, ids.EmptyNodeID, err
+	}
+	tlsCert, err := staking.LoadTLSCertFromBytes(keyPEM, certPEM)
+	if err != nil {
+		return nil, ids.EmptyNodeID, err
+	}
+	// ParseCertificate is in all three host modules (CertificateFromX509 is
+	// gone from avalanchego v1.11).
+	cert, err := staking.ParseCertificate(tlsCert.Leaf.Raw)
+	if err != nil {
+		return nil, ids.EmptyNodeID, err
+	}
+	nodeID := ids.NodeIDFromCert(cert)
+	n.NodeID = nodeID.String()
+	return n, nodeID, nil
 }
 
 // pluginVMID asks the plugin binary for its VM ID (`transfervm vm-id`).
@@ -645,11 +846,11 @@ func installVM(st *State, plugin, name string) error {
 	return nil
 }
 
-// choosePorts returns count distinct TCP ports on 127.0.0.1: base, base+1, …
-// when base > 0, all of which must be free (a busy one is an error naming it:
-// moving silently elsewhere hid a node left running by an earlier start), else
-// ports the kernel picks.
-func choosePorts(count, base int) ([]int, error) {
+// choosePorts returns count distinct TCP ports on 127.0.0.1 for nodes
+// firstNode, firstNode+1, …: base, base+1, … when base > 0, all of which must
+// be free (a busy one is an error naming it: moving silently elsewhere hid a
+// node left running by an earlier start), else ports the kernel picks.
+func choosePorts(count, base, firstNode int) ([]int, error) {
 	var ports []int
 	var held []net.Listener
 	defer func() {
@@ -664,7 +865,7 @@ func choosePorts(count, base int) ([]int, error) {
 		}
 		l, err := net.Listen("tcp", addr)
 		if err != nil && base > 0 {
-			return nil, busyPortError(base+i, fmt.Sprintf("node %d's %s port", i/2, []string{"HTTP", "staking"}[i%2]),
+			return nil, busyPortError(base+i, fmt.Sprintf("node %d's %s port", firstNode+i/2, []string{"HTTP", "staking"}[i%2]),
 				"set LOCALNET_BASE_PORT to another free range, or to 0 for ports the kernel picks")
 		}
 		if err != nil {
@@ -756,8 +957,12 @@ func nodeArgs(st *State, n *Node) []string {
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Max < 32768 {
 		args = append(args, fmt.Sprintf("--fd-limit=%d", lim.Max))
 	}
+	// Every node bootstraps from the validators (the primary network's, which
+	// are the subnet's): not from an added non-validator, which a validator's
+	// start would otherwise wait for (luxd starts bootstrapping once 3/4 of
+	// its beacons' weight is connected).
 	var bIPs, bIDs []string
-	for _, o := range st.Nodes {
+	for _, o := range st.validators() {
 		if o.Index == n.Index {
 			continue
 		}
@@ -784,43 +989,55 @@ func startNodes(ctx context.Context, st *State) error {
 		if running(n) {
 			continue
 		}
-		if err := writeSubnetConfig(st, n); err != nil {
+		if err := startNode(st, n); err != nil {
 			return err
 		}
-		// A busy port would make luxd exit with the reason deep in its log.
-		for _, p := range []struct {
-			port int
-			what string
-		}{{n.HTTPPort, "HTTP"}, {n.StakingPort, "staking"}} {
-			if !portFree(p.port) {
-				return busyPortError(p.port, fmt.Sprintf("node %d's %s port, fixed in %s", n.Index, p.what, filepath.Join(st.Dir, stateFile)),
-					"start this network in a new directory")
-			}
-		}
-		out, err := os.OpenFile(filepath.Join(n.Dir, "luxd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "\n==== localnet: starting node %d at %s ====\n", n.Index, time.Now().UTC().Format(time.RFC3339))
-		n.startedHere, n.logStart = true, 0
-		if fi, err := os.Stat(filepath.Join(n.Dir, "logs", "main.log")); err == nil {
-			n.logStart = fi.Size()
-		}
-		p, err := startProcess(st.Luxd, nodeArgs(st, n), n.Dir, out, n.Index)
-		out.Close()
-		if err != nil {
-			return fmt.Errorf("start node %d: %w", n.Index, err)
-		}
-		n.PID, n.StartTime = p.PID, p.StartTime
-		st.Procs = append(st.Procs, p)
-		// Recorded at once: if this start fails later, stop (and the failure
-		// path) must find every process it started.
-		if err := st.save(); err != nil {
-			return err
-		}
-		logf("node %d (%s) started: pid %d, http %d, staking %d", n.Index, n.NodeID, n.PID, n.HTTPPort, n.StakingPort)
 	}
 	return st.save()
+}
+
+// startNode starts node n (not running), with its subnet and chain configs
+// written first, and records its process at once.
+func startNode(st *State, n *Node) error {
+	if err := writeSubnetConfig(st, n); err != nil {
+		return err
+	}
+	if err := writeChainConfig(st, n); err != nil {
+		return err
+	}
+	// A busy port would make luxd exit with the reason deep in its log.
+	for _, p := range []struct {
+		port int
+		what string
+	}{{n.HTTPPort, "HTTP"}, {n.StakingPort, "staking"}} {
+		if !portFree(p.port) {
+			return busyPortError(p.port, fmt.Sprintf("node %d's %s port, fixed in %s", n.Index, p.what, filepath.Join(st.Dir, stateFile)),
+				"start this network in a new directory")
+		}
+	}
+	out, err := os.OpenFile(filepath.Join(n.Dir, "luxd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n==== localnet: starting node %d at %s ====\n", n.Index, time.Now().UTC().Format(time.RFC3339))
+	n.startedHere, n.logStart = true, 0
+	if fi, err := os.Stat(filepath.Join(n.Dir, "logs", "main.log")); err == nil {
+		n.logStart = fi.Size()
+	}
+	p, err := startProcess(st.Luxd, nodeArgs(st, n), n.Dir, out, n.Index)
+	out.Close()
+	if err != nil {
+		return fmt.Errorf("start node %d: %w", n.Index, err)
+	}
+	n.PID, n.StartTime = p.PID, p.StartTime
+	st.Procs = append(st.Procs, p)
+	// Recorded at once: if this start fails later, stop (and the failure
+	// path) must find every process it started.
+	if err := st.save(); err != nil {
+		return err
+	}
+	logf("node %d (%s) started: pid %d, http %d, staking %d%s", n.Index, n.NodeID, n.PID, n.HTTPPort, n.StakingPort, n.role())
+	return nil
 }
 
 // writeSubnetConfig writes the node's config of the transfervm subnet
@@ -840,6 +1057,88 @@ func writeSubnetConfig(st *State, n *Node) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, st.SubnetID+".json"), body, 0o644)
+}
+
+// chainConfigOf is the transfervm chain's config node n runs with: its own if
+// it is an added non-validator, else the network's (the validators'); nil for
+// none.
+func chainConfigOf(st *State, n *Node) json.RawMessage {
+	if n.NonValidator {
+		return n.ChainConfig
+	}
+	return st.ChainConfig
+}
+
+// chainConfigPath is the file luxd reads the transfervm chain's config from
+// (--chain-config-dir, then the chain's ID: <dir>/<chainID>/config.json; an
+// alias would do too, but the node knows the alias only once admin.aliasChain
+// gave it, after the chain started).
+func chainConfigPath(st *State, n *Node) string {
+	return filepath.Join(n.Dir, "configs", "chains", st.ChainID, "config.json")
+}
+
+// writeChainConfig writes node n's config of the transfervm chain
+// (chainConfigOf) where luxd reads it as the node starts, or removes the file
+// when there is none, so a config cleared since the last start is gone. Before
+// the chain exists there is nothing to write.
+func writeChainConfig(st *State, n *Node) error {
+	if st.ChainID == "" {
+		return nil
+	}
+	path := chainConfigPath(st, n)
+	cfg := chainConfigOf(st, n)
+	if len(cfg) == 0 {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(append([]byte(nil), cfg...), '\n'), 0o644)
+}
+
+// parseChainConfig checks a -chain-config value: "" is none (nil), anything
+// else must be one JSON object, returned compacted. What its keys mean is the
+// VM's business: it refuses a config it does not understand when the chain
+// starts (the node then logs "error creating chain", which waitChain reports).
+func parseChainConfig(v string) (json.RawMessage, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, nil
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(v), &obj); err != nil {
+		return nil, fmt.Errorf("-chain-config %q: want a JSON object: %w", v, err)
+	}
+	if obj == nil {
+		return nil, fmt.Errorf("-chain-config %q: want a JSON object", v)
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, []byte(v)); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// validators are the nodes created with the network: the primary network's
+// genesis validators and the subnet's validators.
+func (st *State) validators() []*Node {
+	var out []*Node
+	for _, n := range st.Nodes {
+		if !n.NonValidator {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// role is "" for a validator and a note for an added node, for log lines.
+func (n *Node) role() string {
+	if n.NonValidator {
+		return " (non-validator)"
+	}
+	return ""
 }
 
 // stopNodes ends every process this directory's network started and that
@@ -947,9 +1246,9 @@ func poll(ctx context.Context, what string, interval time.Duration, f func(conte
 // fatalError ends a poll at once.
 type fatalError struct{ error }
 
-// checkAlive fails (fatally) as soon as a node process has died.
-func checkAlive(st *State) error {
-	for _, n := range st.Nodes {
+// checkAlive fails (fatally) as soon as the process of one of nodes has died.
+func checkAlive(nodes []*Node) error {
+	for _, n := range nodes {
 		if !running(n) {
 			return fatalError{fmt.Errorf("node %d (pid %d) exited, %s (see %s)", n.Index, n.PID, exitStatus(n.PID), filepath.Join(n.Dir, "luxd.log"))}
 		}
@@ -959,11 +1258,12 @@ func checkAlive(st *State) error {
 
 func waitPrimary(ctx context.Context, st *State) error {
 	start := time.Now()
-	for _, n := range st.Nodes {
+	nodes := st.Nodes
+	for _, n := range nodes {
 		n := n
 		c := info.NewClient(n.uri())
 		err := poll(ctx, fmt.Sprintf("node %d to bootstrap the primary network", n.Index), time.Second, func(ctx context.Context) error {
-			if err := checkAlive(st); err != nil {
+			if err := checkAlive(nodes); err != nil {
 				return err
 			}
 			for _, chain := range []string{"P", "X", "C"} {
@@ -989,8 +1289,8 @@ func waitPrimary(ctx context.Context, st *State) error {
 			if err != nil {
 				return err
 			}
-			if len(peers) < len(st.Nodes)-1 {
-				return fmt.Errorf("%d peers, want %d", len(peers), len(st.Nodes)-1)
+			if len(peers) < len(nodes)-1 {
+				return fmt.Errorf("%d peers, want %d", len(peers), len(nodes)-1)
 			}
 			return nil
 		})
@@ -1002,15 +1302,15 @@ func waitPrimary(ctx context.Context, st *State) error {
 	return nil
 }
 
-// waitChain waits until every node serves transfervm.info for the chain and
+// waitChain waits until each of nodes serves transfervm.info for the chain and
 // reports the chain bootstrapped.
-func waitChain(ctx context.Context, st *State) error {
+func waitChain(ctx context.Context, st *State, nodes []*Node) error {
 	start := time.Now()
-	for _, n := range st.Nodes {
+	for _, n := range nodes {
 		n := n
 		c := info.NewClient(n.uri())
 		err := poll(ctx, fmt.Sprintf("node %d to serve chain %s", n.Index, st.ChainID), time.Second, func(ctx context.Context) error {
-			if err := checkAlive(st); err != nil {
+			if err := checkAlive(nodes); err != nil {
 				return err
 			}
 			ok, err := c.IsBootstrapped(ctx, st.ChainID)
@@ -1030,12 +1330,12 @@ func waitChain(ctx context.Context, st *State) error {
 			return err
 		}
 	}
-	logf("chain %s served by %d nodes in %s", st.ChainID, len(st.Nodes), time.Since(start).Round(time.Millisecond))
+	logf("chain %s served by %d nodes in %s", st.ChainID, len(nodes), time.Since(start).Round(time.Millisecond))
 	for _, pc := range st.PeerChains {
-		for _, n := range st.Nodes {
+		for _, n := range nodes {
 			c := info.NewClient(n.uri())
 			err := poll(ctx, fmt.Sprintf("node %d to bootstrap peer chain %s (%s)", n.Index, pc.Name, pc.ChainID), time.Second, func(ctx context.Context) error {
-				if err := checkAlive(st); err != nil {
+				if err := checkAlive(nodes); err != nil {
 					return err
 				}
 				ok, err := c.IsBootstrapped(ctx, pc.ChainID)
@@ -1109,14 +1409,14 @@ func chainError(n *Node, chainID string) string {
 //     refused: "alias already mapped to an ID" (ids/aliases.go:100-106), and the router
 //     refuses a reserved route (api/server/router.go:118-121).
 //   - An alias may be at most 512 characters (api/admin/service.go:31,165).
-func aliasChain(ctx context.Context, st *State) error {
+func aliasChain(ctx context.Context, st *State, nodes []*Node) error {
 	t0 := time.Now()
-	for _, n := range st.Nodes {
+	for _, n := range nodes {
 		n := n
 		c := admin.NewClient(n.uri())
 		actx, cancel := context.WithTimeout(ctx, aliasBound)
 		err := poll(actx, fmt.Sprintf("node %d to serve the chain at %s", n.Index, aliasURL(n)), time.Second, func(ctx context.Context) error {
-			if err := checkAlive(st); err != nil {
+			if err := checkAlive(nodes); err != nil {
 				return err
 			}
 			aliases, err := c.GetChainAliases(ctx, st.ChainID)
@@ -1146,7 +1446,7 @@ func aliasChain(ctx context.Context, st *State) error {
 			return err
 		}
 	}
-	logf("alias %s given to chain %s on %d nodes in %s", chainAlias, st.ChainID, len(st.Nodes), time.Since(t0).Round(time.Millisecond))
+	logf("alias %s given to chain %s on %d nodes in %s", chainAlias, st.ChainID, len(nodes), time.Since(t0).Round(time.Millisecond))
 	return nil
 }
 
@@ -1183,7 +1483,8 @@ func createSubnetAndChain(ctx context.Context, st *State) error {
 	// the genesis stakes end.
 	startTime := time.Now().Add(20 * time.Second)
 	endTime := startTime.Add(30 * 24 * time.Hour)
-	for _, n := range st.Nodes {
+	vdrNodes := st.validators()
+	for _, n := range vdrNodes {
 		nodeID, err := ids.NodeIDFromString(n.NodeID)
 		if err != nil {
 			return err
@@ -1247,15 +1548,15 @@ func createSubnetAndChain(ctx context.Context, st *State) error {
 		for _, v := range vdrs {
 			have.Add(v.NodeID)
 		}
-		if have.Len() < len(st.Nodes) {
-			return fmt.Errorf("%d of %d subnet validators current", have.Len(), len(st.Nodes))
+		if have.Len() < len(vdrNodes) {
+			return fmt.Errorf("%d of %d subnet validators current", have.Len(), len(vdrNodes))
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	logf("all %d nodes validate subnet %s", len(st.Nodes), subnetID)
+	logf("all %d nodes validate subnet %s", len(vdrNodes), subnetID)
 	return st.save()
 }
 
@@ -1268,11 +1569,16 @@ func printSummary(st *State) {
 	fmt.Printf("subnet:    %s\n", st.SubnetID)
 	fmt.Printf("chain:     %s (VM %s, rpcchainvm %d: plugins/%s)\n", st.ChainID, st.VMID, st.RPCChainVMProtocol, st.PluginFile)
 	for _, n := range st.Nodes {
-		fmt.Printf("node %d:    %s  pid %d  %s  (by chain ID: %s)\n", n.Index, n.NodeID, n.PID, aliasURL(n), st.rpcURL(n))
+		printNode(st, n)
 	}
 	for _, pc := range st.PeerChains {
 		fmt.Printf("peer:      %s chain %s (VM %s) at %s/ext/bc/%s\n", pc.Name, pc.ChainID, pc.VMID, st.Nodes[0].uri(), pc.ChainID)
 	}
+}
+
+// printNode prints node n's summary line.
+func printNode(st *State, n *Node) {
+	fmt.Printf("node %d:    %s  pid %d  %s  (by chain ID: %s)%s\n", n.Index, n.NodeID, n.PID, aliasURL(n), st.rpcURL(n), n.role())
 }
 
 func status(dir string) error {
@@ -1301,7 +1607,7 @@ func status(dir string) error {
 		if st.ChainID != "" {
 			url = fmt.Sprintf("%s  (by chain ID: %s)", aliasURL(n), st.rpcURL(n))
 		}
-		fmt.Printf("node %d:    %s  %s  %s\n", n.Index, n.NodeID, url, state)
+		fmt.Printf("node %d:    %s  %s  %s%s\n", n.Index, n.NodeID, url, state, n.role())
 	}
 	if down > 0 {
 		return fmt.Errorf("%d of %d nodes are not running", down, len(st.Nodes))
@@ -1332,17 +1638,22 @@ func chainStatus(st *State, n *Node) string {
 // printLogTails prints the end of every node's output and main log.
 func printLogTails(st *State) {
 	for _, n := range st.Nodes {
-		for _, f := range []string{"luxd.log", filepath.Join("logs", "main.log")} {
-			p := filepath.Join(n.Dir, f)
-			b, err := os.ReadFile(p)
-			if err != nil {
-				continue
-			}
-			lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-			if len(lines) > 25 {
-				lines = lines[len(lines)-25:]
-			}
-			fmt.Fprintf(os.Stderr, "---- node %d: tail of %s ----\n%s\n", n.Index, p, strings.Join(lines, "\n"))
+		printLogTail(n)
+	}
+}
+
+// printLogTail prints the end of node n's output and main log.
+func printLogTail(n *Node) {
+	for _, f := range []string{"luxd.log", filepath.Join("logs", "main.log")} {
+		p := filepath.Join(n.Dir, f)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
 		}
+		lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+		if len(lines) > 25 {
+			lines = lines[len(lines)-25:]
+		}
+		fmt.Fprintf(os.Stderr, "---- node %d: tail of %s ----\n%s\n", n.Index, p, strings.Join(lines, "\n"))
 	}
 }

@@ -223,7 +223,7 @@ func TestABusyPortIsNamed(t *testing.T) {
 	}
 	defer l.Close()
 	busy := l.Addr().(*net.TCPAddr).Port
-	_, err = choosePorts(4, busy-2)
+	_, err = choosePorts(4, busy-2, 0)
 	want := fmt.Sprintf("port 127.0.0.1:%d (node 1's HTTP port) is in use by pid %d", busy, os.Getpid())
 	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "LOCALNET_BASE_PORT") {
 		t.Fatalf("choosePorts over a busy port: %v; want an error containing %q and the remedy", err, want)
@@ -231,7 +231,7 @@ func TestABusyPortIsNamed(t *testing.T) {
 	if strings.Contains(err.Error(), "\n") {
 		t.Fatalf("not one line: %q", err)
 	}
-	ports, err := choosePorts(4, 0)
+	ports, err := choosePorts(4, 0, 0)
 	if err != nil || len(ports) != 4 {
 		t.Fatalf("kernel-picked ports: %v, %v", ports, err)
 	}
@@ -341,5 +341,143 @@ func TestChainErrorReadsOnlyThisStartsLog(t *testing.T) {
 	}
 	if got := chainError(n, "C3"); got != "" {
 		t.Fatalf("another chain's line: %q", got)
+	}
+}
+
+// The transfervm chain's config reaches luxd only as
+// <chain-config-dir>/<chainID>/config.json: the validators get the network's,
+// an added node its own, a node without one no file (one left from an earlier
+// config is removed), and nothing is written before the chain exists.
+func TestChainConfigIsWrittenPerNode(t *testing.T) {
+	dir := t.TempDir()
+	vdr := &Node{Index: 0, Dir: filepath.Join(dir, "node0")}
+	added := &Node{Index: 1, Dir: filepath.Join(dir, "node1"), NonValidator: true}
+	st := &State{Dir: dir, Nodes: []*Node{vdr, added}}
+	read := func(n *Node) (string, bool) {
+		b, err := os.ReadFile(filepath.Join(n.Dir, "configs", "chains", "2chain", "config.json"))
+		if os.IsNotExist(err) {
+			return "", false
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b), true
+	}
+
+	var err error
+	st.ChainConfig, err = parseChainConfig(` {"stateSync": {"enabled": false, "summaryInterval": 64}} `)
+	if err != nil {
+		t.Fatal(err)
+	}
+	added.ChainConfig, _ = parseChainConfig(`{"stateSync":{"enabled":true,"summaryInterval":64}}`)
+	for _, n := range st.Nodes {
+		if err := writeChainConfig(st, n); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := read(n); ok {
+			t.Fatalf("no chain yet, yet node %d has a chain config: %s", n.Index, got)
+		}
+	}
+
+	st.ChainID = "2chain"
+	for _, n := range st.Nodes {
+		if err := writeChainConfig(st, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := read(vdr); got != `{"stateSync":{"enabled":false,"summaryInterval":64}}`+"\n" {
+		t.Fatalf("validator's chain config %q", got)
+	}
+	if got, _ := read(added); got != `{"stateSync":{"enabled":true,"summaryInterval":64}}`+"\n" {
+		t.Fatalf("added node's chain config %q", got)
+	}
+	if args := nodeArgs(st, added); !contains(args, "--chain-config-dir="+filepath.Join(added.Dir, "configs", "chains")) {
+		t.Fatalf("the node is not pointed at its chain config dir: %v", args)
+	}
+
+	// Cleared: the next start must not find the old file.
+	st.ChainConfig = nil
+	if err := writeChainConfig(st, vdr); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := read(vdr); ok {
+		t.Fatalf("config cleared, yet the file holds %q", got)
+	}
+
+	for _, bad := range []string{`[1]`, `null`, `{"a":`, `"x"`} {
+		if _, err := parseChainConfig(bad); err == nil {
+			t.Errorf("parseChainConfig(%q) accepted", bad)
+		}
+	}
+	if cfg, err := parseChainConfig(""); err != nil || cfg != nil {
+		t.Errorf(`parseChainConfig("") = %q, %v; want none`, cfg, err)
+	}
+}
+
+// Every node bootstraps from the validators only: an added non-validator is
+// nobody's beacon (a validator's restart would wait for it), and it has the
+// validators' flags otherwise, --track-subnets included.
+func TestAddedNodesBootstrapFromTheValidators(t *testing.T) {
+	dir := t.TempDir()
+	st := &State{Dir: dir, SubnetID: "2subnet", ChainID: "2chain"}
+	for i := 0; i < 5; i++ {
+		st.Nodes = append(st.Nodes, &Node{
+			Index: i, NodeID: fmt.Sprintf("NodeID-%d", i), HTTPPort: 9650 + 2*i, StakingPort: 9651 + 2*i,
+			Dir: filepath.Join(dir, fmt.Sprintf("node%d", i)), NonValidator: i >= 3,
+		})
+	}
+	if got := len(st.validators()); got != 3 {
+		t.Fatalf("%d validators, want 3", got)
+	}
+	want := map[int]string{
+		0: "--bootstrap-ips=127.0.0.1:9653,127.0.0.1:9655",
+		2: "--bootstrap-ips=127.0.0.1:9651,127.0.0.1:9653",
+		3: "--bootstrap-ips=127.0.0.1:9651,127.0.0.1:9653,127.0.0.1:9655",
+		4: "--bootstrap-ips=127.0.0.1:9651,127.0.0.1:9653,127.0.0.1:9655",
+	}
+	for i, w := range want {
+		args := nodeArgs(st, st.Nodes[i])
+		if !contains(args, w) {
+			t.Errorf("node %d: want %s in %v", i, w, args)
+		}
+		if !contains(args, "--track-subnets=2subnet") {
+			t.Errorf("node %d does not track the subnet: %v", i, args)
+		}
+	}
+	if args := nodeArgs(st, st.Nodes[4]); !contains(args, "--bootstrap-ids=NodeID-0,NodeID-1,NodeID-2") {
+		t.Errorf("node 4's bootstrap IDs: %v", args)
+	}
+}
+
+// copyPlugins gives an added node the very plugin files the network runs.
+func TestCopyPlugins(t *testing.T) {
+	dir := t.TempDir()
+	from := &Node{Index: 0, Dir: filepath.Join(dir, "node0")}
+	to := &Node{Index: 3, Dir: filepath.Join(dir, "node3")}
+	for _, n := range []*Node{from, to} {
+		if err := os.MkdirAll(filepath.Join(n.Dir, "plugins"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, body := range map[string]string{"vmA": "a", "vmB.rpcchainvm35": "b", "vmC.tmp": "half"} {
+		if err := os.WriteFile(filepath.Join(from.Dir, "plugins", name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := copyPlugins(from, to); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"vmA": "a", "vmB.rpcchainvm35": "b"} {
+		p := filepath.Join(to.Dir, "plugins", name)
+		b, err := os.ReadFile(p)
+		if err != nil || string(b) != want {
+			t.Errorf("%s: %q, %v", p, b, err)
+		}
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm()&0o100 == 0 {
+			t.Errorf("%s is not executable (%v)", p, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(to.Dir, "plugins", "vmC.tmp")); !os.IsNotExist(err) {
+		t.Errorf("a half-written plugin was copied (%v)", err)
 	}
 }

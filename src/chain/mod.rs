@@ -17,6 +17,7 @@ pub mod rules;
 pub mod signature;
 pub mod state;
 pub mod status;
+pub mod sync;
 pub mod tx;
 
 pub use block::{Block, SealedBlock};

@@ -223,10 +223,12 @@ impl Chain {
         // first so the marker can record progress.
         let last = self.last_accepted.block.height;
         let mut from = marker.unwrap_or(last.saturating_add(1));
+        // A node that state-synced has no blocks below the height it synced to.
+        let floor = layout::synced_from(store)?.unwrap_or(1).max(1);
         let mut batch = WriteBatch::default();
         let mut blocks_in_batch = 0;
         let mut indexed = 0u64;
-        while from > 1 {
+        while from > floor {
             let height = from - 1;
             let block = layout::stored_block_at(store, height)?;
             layout::add_history(&mut batch, &block);

@@ -14,6 +14,9 @@
 //! | `m/account-count` | accounts at the last open (little-endian u64): a hint to size the account table, trusted for nothing else |
 //! | `x/<address><u64::MAX − height, big-endian><u32::MAX − index, big-endian>` | account history entry (only when enabled): tx ID, counterparty, amount, fee, nonce, block timestamp, direction (SCALE, 97 bytes); the inverted position makes a forward scan newest first |
 //! | `m/history-from` | history index marker: complete for every height at or above it (little-endian u64); absent when the index is off or was never built |
+//! | `m/sync-target` | the state summary a state sync is writing (its bytes), while one is under way: the accounts are then partial and the last accepted block is not theirs |
+//! | `y/<bucket, big-endian u16>` | a bucket the state sync under way has written (empty value) |
+//! | `m/synced-from` | the height this node state-synced to (little-endian u64): blocks and transfers below it were never here |
 
 use super::super::block::SealedBlock;
 use super::super::error::HistoryError;
@@ -22,6 +25,7 @@ use super::super::genesis::ChainParams;
 use super::super::ids::{Address, Id};
 use super::super::maps::AddressMap;
 use super::super::state::Account;
+use super::super::sync::StateSummary;
 use super::history::{Direction, HistoryEntry, HistoryPosition};
 use super::{ProcessingBlock, TxLocation};
 use crate::storage::{KvStore, StoreError, WriteBatch};
@@ -49,6 +53,12 @@ const KEY_ACCOUNT_COUNT: &[u8] = b"m/account-count";
 const KEY_HISTORY: &[u8] = b"x/";
 /// The lowest height from which the history index is complete.
 const KEY_HISTORY_FROM: &[u8] = b"m/history-from";
+/// The summary of the state sync under way.
+const KEY_SYNC_TARGET: &[u8] = b"m/sync-target";
+/// Buckets the state sync under way has written.
+const KEY_SYNCED_BUCKET: &[u8] = b"y/";
+/// The height the node state-synced to.
+const KEY_SYNCED_FROM: &[u8] = b"m/synced-from";
 /// `x/` + address + height + index.
 const HISTORY_KEY_LEN: usize = 2 + 32 + 8 + 4;
 
@@ -519,4 +529,104 @@ pub(super) fn history_entry_count(store: &dyn KvStore) -> usize {
         })
         .expect("the store scans");
     count
+}
+
+/// The summary of the state sync under way, if one is (its stored bytes must read back).
+pub(super) fn sync_target(store: &dyn KvStore) -> Result<Option<StateSummary>, OpenError> {
+    match store.get(KEY_SYNC_TARGET)? {
+        Some(bytes) => StateSummary::from_bytes(&bytes)
+            .map(Some)
+            .map_err(|e| corrupt(format!("stored state sync target: {e}"))),
+        None => Ok(None),
+    }
+}
+
+/// Buckets already written by the sync under way.
+pub(super) fn synced_buckets(store: &dyn KvStore) -> Result<Vec<usize>, StoreError> {
+    let mut done = Vec::new();
+    store.scan_prefix(KEY_SYNCED_BUCKET, &mut |k, _| {
+        if let Ok(bytes) = <[u8; 2]>::try_from(&k[KEY_SYNCED_BUCKET.len()..]) {
+            done.push(usize::from(u16::from_be_bytes(bytes)));
+        }
+        Ok(())
+    })?;
+    Ok(done)
+}
+
+/// Every key under `prefix`, for a batch that deletes them.
+fn keys_under(store: &dyn KvStore, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreError> {
+    let mut keys = Vec::new();
+    store.scan_prefix(prefix, &mut |k, _| {
+        keys.push(k.to_vec());
+        Ok(())
+    })?;
+    Ok(keys)
+}
+
+/// Starts a state sync to `summary` from scratch: every account and bucket mark goes, the
+/// target is recorded, in one batch. The last accepted block stays what it was until the sync
+/// ends, so a node killed now never reports the partial accounts as accepted state.
+pub(super) fn begin_sync(store: &dyn KvStore, summary: &StateSummary) -> Result<(), StoreError> {
+    let mut batch = WriteBatch::default();
+    batch.deletes = keys_under(store, KEY_ACCOUNT)?;
+    batch.deletes.extend(keys_under(store, KEY_SYNCED_BUCKET)?);
+    batch.put(KEY_SYNC_TARGET.to_vec(), summary.to_bytes());
+    store.write(batch)
+}
+
+/// Writes verified buckets of the sync under way, each with its mark, in one batch.
+pub(super) fn write_synced_buckets(
+    store: &dyn KvStore,
+    buckets: &[(usize, Vec<(Address, Account)>)],
+) -> Result<(), StoreError> {
+    let mut batch = WriteBatch::default();
+    for (bucket, accounts) in buckets {
+        for (address, account) in accounts {
+            batch.put(key(KEY_ACCOUNT, &address.0), account.to_bytes().to_vec());
+        }
+        batch.put(
+            key(KEY_SYNCED_BUCKET, &(*bucket as u16).to_be_bytes()),
+            Vec::new(),
+        );
+    }
+    batch.sort_puts();
+    store.write(batch)
+}
+
+/// Ends the sync under way: the summary's block becomes the last accepted one, with its burned
+/// total, height and transfer index, and the marks go, in one batch.
+pub(super) fn finish_sync(
+    store: &dyn KvStore,
+    block: &SealedBlock,
+    burned: u64,
+    account_count: usize,
+    history: bool,
+) -> Result<(), StoreError> {
+    let height = block.block.height;
+    let mut batch = WriteBatch::default();
+    batch.put(key(KEY_BLOCK, &block.id.0), block.bytes.clone());
+    batch.put(key(KEY_HEIGHT, &height.to_be_bytes()), block.id.0.to_vec());
+    for (index, tx_id) in block.tx_ids.iter().enumerate() {
+        let mut location = height.to_be_bytes().to_vec();
+        location.extend_from_slice(&(index as u32).to_le_bytes());
+        batch.put(key(KEY_TX, &tx_id.0), location);
+    }
+    batch.put(KEY_LAST.to_vec(), block.id.0.to_vec());
+    batch.put(KEY_BURNED.to_vec(), burned.to_le_bytes().to_vec());
+    batch.put(KEY_SYNCED_FROM.to_vec(), height.to_le_bytes().to_vec());
+    set_account_count(&mut batch, account_count);
+    if history {
+        add_history(&mut batch, block);
+        set_history_from(&mut batch, height);
+    } else {
+        batch.deletes.push(KEY_HISTORY_FROM.to_vec());
+    }
+    batch.deletes.push(KEY_SYNC_TARGET.to_vec());
+    batch.deletes.extend(keys_under(store, KEY_SYNCED_BUCKET)?);
+    store.write(batch)
+}
+
+/// The height this node state-synced to, if it did.
+pub(super) fn synced_from(store: &dyn KvStore) -> Result<Option<u64>, StoreError> {
+    read_u64(store, KEY_SYNCED_FROM)
 }

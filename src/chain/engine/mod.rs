@@ -13,11 +13,13 @@
 //! | `build.rs` | block building |
 //! | `verify.rs` | block verification, with signatures checked outside the lock |
 //! | `history.rs` | the optional account-history index: pages, backfill at open |
+//! | `state_sync.rs` | snapshots at summary heights; the store steps of a state sync |
 
 mod admit;
 mod build;
 mod history;
 mod layout;
+mod state_sync;
 mod tree;
 mod verify;
 
@@ -41,6 +43,7 @@ use super::mempool::{Mempool, MempoolLimits};
 use super::rules::StatelessRules;
 use super::state::{Account, AccountView};
 use super::status::StatusBook;
+use super::sync::StateSnapshot;
 use super::tx::SignedTx;
 use crate::storage::{KvStore, StoreError};
 use layout::{GenesisRecord, KnownGenesis, KnownHeader};
@@ -74,6 +77,10 @@ pub struct ChainConfig {
     /// Keep the account-history index (`accountTransfers`): off by default on nodes, where it
     /// costs store space and accept time most validators do not need; on for the dev chain.
     pub account_history: bool,
+    /// Keep the state servable to syncing peers at every accepted height that is a multiple of
+    /// this (`None`: serve no state summaries). Every node of a chain should use the same
+    /// value: validators vote on summaries by height.
+    pub summary_interval: Option<u64>,
 }
 
 impl ChainConfig {
@@ -86,6 +93,7 @@ impl ChainConfig {
             max_remembered_statuses: 100_000,
             block_cache: 512,
             account_history: false,
+            summary_interval: None,
         }
     }
 }
@@ -187,6 +195,13 @@ pub struct Chain {
     /// The block whose accept batch is being written outside the lock, if any: it may not be
     /// rejected or accepted again until the write ends.
     accepting: Option<Id>,
+    /// The accepted state at the latest summary heights, oldest first, served to syncing peers.
+    snapshots: VecDeque<Arc<StateSnapshot>>,
+    /// The height this node state-synced to, if it did: nothing below it was ever here.
+    synced_from: Option<u64>,
+    /// A state sync began and has not ended: the store's accounts are partial and none are
+    /// loaded; the chain serves nothing until the sync ends.
+    sync_pending: bool,
 }
 
 /// A chain whose accepted state is loaded from its store but not yet opened (see
@@ -376,8 +391,11 @@ impl Chain {
         if count_stale {
             layout::record_account_count(&*self.store, self.accounts.len())?;
         }
-        self.prepare_history()?;
-        Ok(self)
+        let mut chain = self;
+        chain.synced_from = layout::synced_from(&*chain.store)?;
+        chain.prepare_history()?;
+        chain.snapshot_if_due();
+        Ok(chain)
     }
 
     /// A chain at genesis with no state loaded yet.
@@ -411,6 +429,9 @@ impl Chain {
             recent_order: VecDeque::new(),
             build_cursor: None,
             accepting: None,
+            snapshots: VecDeque::new(),
+            synced_from: None,
+            sync_pending: false,
             config,
         }
     }
@@ -444,6 +465,19 @@ impl Chain {
     fn load(&mut self) -> Result<bool, OpenError> {
         let store = &*self.store;
         let head = layout::load_head(store, &self.config.chain_id, &self.rules.params)?;
+        if layout::sync_target(store)?.is_some() {
+            // A state sync was under way: the stored accounts are partial, and belong to no
+            // block. They are not loaded; the sync resumes or starts again, and until it ends
+            // the chain holds no accounts and cannot be used.
+            self.accounts = AddressMap::default();
+            self.digest = StateCommitment::default();
+            self.burned = head.burned;
+            self.preferred = head.last_accepted.id;
+            self.last_accepted = head.last_accepted;
+            self.sync_pending = true;
+            return Ok(false);
+        }
+        self.sync_pending = false;
         let stored_count = layout::account_count(store)?;
         let mut accounts = std::mem::take(&mut self.accounts);
         // Only a hint: if no table of that size can be had, the table grows as it fills.

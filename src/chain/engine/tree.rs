@@ -273,6 +273,7 @@ impl Chain {
         if !self.is_live(self.preferred) {
             self.preferred = id;
         }
+        self.snapshot_if_due();
         Ok(accepted)
     }
 

@@ -14,6 +14,7 @@
 //! | `properties.rs` | random workloads with random forks against a model |
 //! | `pool_model.rs` | the property test's model of where each held transfer may go, and why |
 //! | `history.rs` | the account-history index: entries, order, pages, backfill |
+//! | `state_sync.rs` | a sync between two chains by hand: pieces checked, resumed after a kill |
 //!
 //! Chains, transfers and the clock come from [`crate::test_utils`]; this file holds only what
 //! is particular to engine tests. Time is always passed in; every test uses fixed times around
@@ -30,6 +31,7 @@ mod mempool_full;
 mod pool_model;
 mod properties;
 mod restart;
+mod state_sync;
 mod validity;
 
 use crate::chain::tx::address_of;

@@ -25,7 +25,7 @@ use super::super::genesis::ChainParams;
 use super::super::ids::{Address, Id};
 use super::super::maps::AddressMap;
 use super::super::state::Account;
-use super::super::sync::StateSummary;
+use super::super::sync::{StateSummary, SyncedBucket};
 use super::history::{Direction, HistoryEntry, HistoryPosition};
 use super::{ProcessingBlock, TxLocation};
 use crate::storage::{KvStore, StoreError, WriteBatch};
@@ -567,8 +567,10 @@ fn keys_under(store: &dyn KvStore, prefix: &[u8]) -> Result<Vec<Vec<u8>>, StoreE
 /// target is recorded, in one batch. The last accepted block stays what it was until the sync
 /// ends, so a node killed now never reports the partial accounts as accepted state.
 pub(super) fn begin_sync(store: &dyn KvStore, summary: &StateSummary) -> Result<(), StoreError> {
-    let mut batch = WriteBatch::default();
-    batch.deletes = keys_under(store, KEY_ACCOUNT)?;
+    let mut batch = WriteBatch {
+        deletes: keys_under(store, KEY_ACCOUNT)?,
+        ..WriteBatch::default()
+    };
     batch.deletes.extend(keys_under(store, KEY_SYNCED_BUCKET)?);
     batch.put(KEY_SYNC_TARGET.to_vec(), summary.to_bytes());
     store.write(batch)
@@ -577,7 +579,7 @@ pub(super) fn begin_sync(store: &dyn KvStore, summary: &StateSummary) -> Result<
 /// Writes verified buckets of the sync under way, each with its mark, in one batch.
 pub(super) fn write_synced_buckets(
     store: &dyn KvStore,
-    buckets: &[(usize, Vec<(Address, Account)>)],
+    buckets: &[SyncedBucket],
 ) -> Result<(), StoreError> {
     let mut batch = WriteBatch::default();
     for (bucket, accounts) in buckets {

@@ -2,7 +2,7 @@
 //! steps of a sync to a summary (begin, write verified buckets, finish and reload).
 
 use super::super::error::OpenError;
-use super::super::sync::{StateSnapshot, StateSummary, SyncHead};
+use super::super::sync::{StateSnapshot, StateSummary, SyncHead, SyncedBucket};
 use super::super::{Account, Address};
 use super::{layout, Chain};
 use crate::storage::StoreError;
@@ -25,7 +25,7 @@ impl Chain {
             return;
         }
         let height = self.last_accepted.block.height;
-        if height == 0 || interval == 0 || height % interval != 0 {
+        if height == 0 || interval == 0 || !height.is_multiple_of(interval) {
             return;
         }
         if self.snapshots.back().map(|s| s.summary().height) == Some(height) {
@@ -88,10 +88,7 @@ impl Chain {
     }
 
     /// Writes buckets a sync received and verified.
-    pub fn write_synced_buckets(
-        &self,
-        buckets: &[(usize, Vec<(Address, Account)>)],
-    ) -> Result<(), StoreError> {
+    pub fn write_synced_buckets(&self, buckets: &[SyncedBucket]) -> Result<(), StoreError> {
         layout::write_synced_buckets(&*self.store, buckets)
     }
 

@@ -15,7 +15,7 @@ mod snapshot;
 mod summary;
 mod wire;
 
-pub use restore::{verify_buckets, SyncError, SyncHead};
+pub use restore::{verify_buckets, SyncError, SyncHead, SyncedBucket};
 pub use snapshot::{StateSnapshot, MAX_RESPONSE_ENTRY_BYTES};
 pub use summary::StateSummary;
 pub use wire::{SyncRequest, SyncResponse, WireAccount, MAX_SYNC_MESSAGE_BYTES};

@@ -82,13 +82,16 @@ impl SyncHead {
     }
 }
 
+/// A bucket's index and its accounts, in address order.
+pub type SyncedBucket = (usize, Vec<(Address, Account)>);
+
 /// Checks a bucket response asked from `first`: returns the buckets it holds, each with its
 /// accounts, every one verified against `head`. At least one bucket, none beyond the last.
 pub fn verify_buckets(
     head: &SyncHead,
     first: usize,
     response: SyncResponse,
-) -> Result<Vec<(usize, Vec<(Address, Account)>)>, SyncError> {
+) -> Result<Vec<SyncedBucket>, SyncError> {
     let (got_first, buckets) = match response {
         SyncResponse::Buckets { first, buckets } => (usize::from(first), buckets),
         SyncResponse::Unavailable { reason } => return Err(SyncError::Unavailable(reason)),

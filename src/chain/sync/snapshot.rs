@@ -44,7 +44,7 @@ impl StateSnapshot {
         mut accounts: Vec<(Address, Account)>,
     ) -> Self {
         accounts.retain(|(_, account)| *account != Account::default());
-        accounts.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        accounts.sort_unstable_by_key(|(address, _)| *address);
         let starts = (0..=BUCKETS)
             .map(|bucket| accounts.partition_point(|(address, _)| bucket_of(address) < bucket))
             .collect();

@@ -236,8 +236,13 @@ add-node)
         log "no network in $dir: start one first"
         exit 2
     fi
-    # Built afresh, as start does: an older build of the directory may not know add-node.
-    build_localnet
+    # Rebuilt when missing or older than its source (a build of the directory from before
+    # add-node existed would not know it); start rebuilds it always.
+    if [[ ! -x "$localnet" ]] || [[ -n "$(find "$root/tests/host/cmd/localnet" "$root/tests/host/internal" \
+        "$root/tests/host/go.mod" -newer "$localnet" \( -name go.mod -o -name '*.go' ! -name '*_test.go' \) |
+        head -1)" ]]; then
+        build_localnet
+    fi
     "$localnet" add-node -dir "$dir" -base-port "${LOCALNET_BASE_PORT:-9650}" \
         -timeout "${LOCALNET_TIMEOUT:-10m}" "${@:2}" </dev/null
     ;;

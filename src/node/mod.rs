@@ -10,8 +10,10 @@
 mod combiner;
 mod environment;
 mod parsed;
+mod state_sync;
 
 pub use environment::{Clock, NoEvents, NodeEvents, Source, SystemClock};
+pub use state_sync::{sync_state, PeerId, PeerReply, SyncPeers};
 
 use crate::chain::engine::{AcceptedBlock, BlockSummary};
 use crate::chain::genesis::ChainParams;

@@ -4,11 +4,13 @@ package host
 // (nodes 0-2) build a chain with many accounts over many small blocks, then two
 // nodes join it later as non-validators tracking the subnet
 // (scripts/local-network.sh add-node): node 3, the fourth, with the chain config's
-// stateSync enabled, then node 4, the fifth, with it off (it replays every block). For each the test measures the time from its start until its chain
-// answers and until it has the validators' last accepted block with the same
-// stateDigest; then transfers sent through node 3 must be accepted on all five nodes
-// with equal balances everywhere (a sample of the accounts the load created, the
-// senders and the new recipients), equal to what the transfers imply.
+// stateSync enabled, then node 4, the fifth, with it off (it replays every block).
+// For each the test measures the time from its start until its chain answers
+// (luxd answers a chain's API only in normal operation: before, HTTP 503) and until
+// it has the validators' last accepted block with the same stateDigest; then
+// transfers sent through node 3 must be accepted on all five nodes with equal
+// balances everywhere (a sample of the accounts the load created, the senders and
+// the new recipients), equal to what the transfers imply.
 //
 // Until the plugin implements state sync (it refuses the stateSync chain config
 // key, or answers StateSyncEnabled false) node 3 bootstraps by replay like node 4:
@@ -173,7 +175,15 @@ type joinResult struct {
 	// AddNodeSeconds is what local-network.sh add-node -wait=false took (the
 	// controller's build and the node's set-up), before the node's clock starts.
 	AddNodeSeconds float64 `json:"addNodeSeconds"`
-	// AnswerSeconds: from its start until its chain first answered getBlock {}.
+	// ChainSeconds: from its start until its node served the chain's route at
+	// all: HTTP 503 "not done bootstrapping" (luxd rejects a chain's API calls
+	// until the chain is in normal operation, api/server/server.go
+	// rejectMiddleware, so neither state sync nor bootstrapping can be watched
+	// through the chain's JSON-RPC) or an answer. Before, the node is bootstrapping
+	// the primary network, and the chain does not exist yet.
+	ChainSeconds float64 `json:"chainSeconds"`
+	// AnswerSeconds: from its start until its chain first answered getBlock {}:
+	// when it reached normal operation.
 	AnswerSeconds float64 `json:"answerSeconds"`
 	// CaughtUpSeconds: from its start until its getBlock {} had the validators'
 	// height and stateDigest.
@@ -326,8 +336,8 @@ func TestLocalNetworkStateSync(t *testing.T) {
 		res.Accounts, res.Transfers, res.Blocks, res.Height, res.StateDigest, res.SummaryInterval)
 	fmt.Printf("statesync: network start         %.1f s (3 validators); load %.1f s\n", res.NetworkStartSecs, res.LoadSeconds)
 	for _, jr := range res.Joined {
-		fmt.Printf("statesync: node %d %-10s      answered after %.1f s (height %d), caught up to height %d with the same stateDigest after %.1f s; state summary accepted %v; getBlock {\"height\":1}: %s\n",
-			jr.Node, jr.Mode, jr.AnswerSeconds, jr.FirstHeight, jr.Height, jr.CaughtUpSeconds, jr.Synced, jr.Height1)
+		fmt.Printf("statesync: node %d %-10s      chain route up after %.1f s, answered after %.1f s (height %d), caught up to height %d with the same stateDigest after %.1f s; state summary accepted %v; getBlock {\"height\":1}: %s\n",
+			jr.Node, jr.Mode, jr.ChainSeconds, jr.AnswerSeconds, jr.FirstHeight, jr.Height, jr.CaughtUpSeconds, jr.Synced, jr.Height1)
 	}
 	fmt.Printf("statesync: after joining         transfers through node %d accepted on all %d nodes (final height %d), %d accounts equal everywhere\n",
 		synced.Node, len(n.rpcs), res.FinalHeight, res.CheckedAccounts)
@@ -398,7 +408,7 @@ func (n *e2eNet) joinNode(ctx context.Context, t *testing.T, mode, chainConfig s
 	rpc := n.rpcs[idx]
 	fast := &netRPC{url: rpc.url, client: &http.Client{Timeout: 5 * time.Second}}
 	deadline := t0.Add(limit)
-	answered := false
+	answered, routed := false, false
 	var lastErr error
 	var last blockView
 	nextLog := t0.Add(30 * time.Second)
@@ -406,6 +416,10 @@ func (n *e2eNet) joinNode(ctx context.Context, t *testing.T, mode, chainConfig s
 		var b blockView
 		err := fast.call(ctx, "transfervm.getBlock", map[string]any{}, &b)
 		now := time.Now()
+		if !routed && (err == nil || strings.Contains(err.Error(), "HTTP 503")) {
+			routed = true
+			jr.ChainSeconds = now.Sub(t0).Seconds()
+		}
 		if err == nil {
 			if !answered {
 				answered = true
@@ -438,8 +452,8 @@ func (n *e2eNet) joinNode(ctx context.Context, t *testing.T, mode, chainConfig s
 		time.Sleep(100 * time.Millisecond)
 	}
 	jr.HostLog, jr.Synced = stateSyncLines(filepath.Join(nd.Dir, "logs", n.state.ChainID+".log"))
-	t.Logf("node %d (%s) caught up to height %d with the validators' stateDigest in %s (answered after %.1f s); state sync lines in its chain log: %d, summary accepted: %v",
-		idx, mode, jr.Height, time.Since(t0).Round(time.Millisecond), jr.AnswerSeconds, len(jr.HostLog), jr.Synced)
+	t.Logf("node %d (%s) caught up to height %d with the validators' stateDigest in %s (chain route up after %.1f s, answered after %.1f s); state sync lines in its chain log: %d, summary accepted: %v",
+		idx, mode, jr.Height, time.Since(t0).Round(time.Millisecond), jr.ChainSeconds, jr.AnswerSeconds, len(jr.HostLog), jr.Synced)
 	for _, l := range jr.HostLog {
 		t.Logf("  node %d: %s", idx, l)
 	}
@@ -460,7 +474,8 @@ func stateSyncLines(path string) ([]string, bool) {
 	accepted := false
 	for _, l := range strings.Split(string(b), "\n") {
 		low := strings.ToLower(l)
-		if !strings.Contains(low, "state sync") && !strings.Contains(low, "state summary") && !strings.Contains(low, "statesync") {
+		if !strings.Contains(low, "state sync") && !strings.Contains(low, "state summary") &&
+			!strings.Contains(low, "statesync") && !strings.Contains(low, "state_sync") {
 			continue
 		}
 		if strings.Contains(l, "accepted state summary") && (strings.Contains(l, `"syncMode": "Static"`) || strings.Contains(l, `"syncMode": "Dynamic"`)) {

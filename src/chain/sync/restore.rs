@@ -85,11 +85,13 @@ impl SyncHead {
 /// A bucket's index and its accounts, in address order.
 pub type SyncedBucket = (usize, Vec<(Address, Account)>);
 
-/// Checks a bucket response asked from `first`: returns the buckets it holds, each with its
-/// accounts, every one verified against `head`. At least one bucket, none beyond the last.
+/// Checks a response to a request for buckets `first..end`: returns the buckets it holds, each
+/// with its accounts, every one verified against `head`. At least one bucket, none at or
+/// beyond `end`.
 pub fn verify_buckets(
     head: &SyncHead,
     first: usize,
+    end: usize,
     response: SyncResponse,
 ) -> Result<Vec<SyncedBucket>, SyncError> {
     let (got_first, buckets) = match response {
@@ -101,7 +103,7 @@ pub fn verify_buckets(
             ))
         }
     };
-    if got_first != first || buckets.is_empty() || first + buckets.len() > BUCKETS {
+    if got_first != first || buckets.is_empty() || first + buckets.len() > end.min(BUCKETS) {
         return Err(SyncError::Malformed(format!(
             "buckets {got_first}..+{} do not answer a request from bucket {first}",
             buckets.len()

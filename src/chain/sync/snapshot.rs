@@ -81,17 +81,18 @@ impl StateSnapshot {
         }
     }
 
-    /// The answer to a bucket request from `first` on: whole buckets, in order, while they fit
-    /// in the response budget (always at least one; one too large for a message is refused).
-    pub fn buckets(&self, first: usize) -> SyncResponse {
-        if first >= BUCKETS {
+    /// The answer to a request for buckets `first..end`: whole buckets from `first` on, in
+    /// order, while they fit in the response budget (always at least one; one too large for a
+    /// message is refused).
+    pub fn buckets(&self, first: usize, end: usize) -> SyncResponse {
+        if first >= end || end > BUCKETS {
             return SyncResponse::Unavailable {
-                reason: format!("bucket {first} does not exist"),
+                reason: format!("buckets {first}..{end} are not a range of the {BUCKETS}"),
             };
         }
         let mut buckets = Vec::new();
         let mut bytes = 0usize;
-        for bucket in first..BUCKETS {
+        for bucket in first..end {
             let entries = &self.accounts[self.starts[bucket]..self.starts[bucket + 1]];
             let size = entries.len() * MAX_RESPONSE_ENTRY_BYTES;
             if !buckets.is_empty() && bytes + size > RESPONSE_BUDGET {

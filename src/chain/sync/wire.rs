@@ -22,12 +22,15 @@ pub enum SyncRequest {
         /// Summary height.
         height: u64,
     },
-    /// Buckets from `first` on, as many whole buckets as fit in one response.
+    /// Buckets `first` up to (not including) `end`: as many whole buckets of them, from
+    /// `first` on, as fit in one response.
     Buckets {
         /// Summary height.
         height: u64,
         /// First bucket wanted.
         first: u16,
+        /// The bucket after the last one wanted.
+        end: u16,
     },
 }
 
@@ -115,10 +118,10 @@ impl SyncRequest {
     /// Reads a request; a bucket beyond the last is an error.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
         let request: SyncRequest = decode(bytes, "sync request")?;
-        if let SyncRequest::Buckets { first, .. } = request {
-            if usize::from(first) >= BUCKETS {
+        if let SyncRequest::Buckets { first, end, .. } = request {
+            if first >= end || usize::from(end) > BUCKETS {
                 return Err(format!(
-                    "bucket {first} does not exist (there are {BUCKETS})"
+                    "buckets {first}..{end} are not a range of the {BUCKETS} buckets"
                 ));
             }
         }
@@ -149,6 +152,7 @@ mod tests {
             SyncRequest::Buckets {
                 height: 9,
                 first: 1023,
+                end: 1024,
             },
         ] {
             assert_eq!(SyncRequest::from_bytes(&request.to_bytes()), Ok(request));
@@ -176,13 +180,16 @@ mod tests {
         let mut trailing = SyncRequest::Head { height: 1 }.to_bytes();
         trailing.push(0);
         assert!(SyncRequest::from_bytes(&trailing).is_err());
-        let beyond = SyncRequest::Buckets {
-            height: 1,
-            first: BUCKETS as u16,
-        };
-        assert!(SyncRequest::from_bytes(&beyond.to_bytes())
-            .unwrap_err()
-            .contains("does not exist"));
+        for (first, end) in [(0, BUCKETS as u16 + 1), (5, 5), (6, 5)] {
+            let bad = SyncRequest::Buckets {
+                height: 1,
+                first,
+                end,
+            };
+            assert!(SyncRequest::from_bytes(&bad.to_bytes())
+                .unwrap_err()
+                .contains("not a range"));
+        }
         // A length prefix claiming far more buckets than the bytes hold allocates nothing big.
         let mut forged = vec![WIRE_VERSION, 1, 0, 0];
         forged.extend(parity_scale_codec::Compact(u32::MAX).encode());

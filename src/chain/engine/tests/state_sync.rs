@@ -65,7 +65,7 @@ fn fetch_buckets(
             next += 1;
             continue;
         }
-        match verify_buckets(head, next, serve(next)) {
+        match verify_buckets(head, next, BUCKETS, serve(next)) {
             Ok(buckets) => {
                 next = buckets.last().unwrap().0 + 1;
                 syncing.write_synced_buckets(&buckets).unwrap();
@@ -92,7 +92,12 @@ fn a_synced_chain_ends_with_the_servers_state_and_follows_it() {
     let mut syncing = open_chain_on(store.clone(), config());
     assert_eq!(syncing.begin_sync(&summary).unwrap(), Vec::<usize>::new());
     let head = SyncHead::verify(summary, snapshot.head()).unwrap();
-    fetch_buckets(&syncing, &head, &|first| snapshot.buckets(first), &[]);
+    fetch_buckets(
+        &syncing,
+        &head,
+        &|first| snapshot.buckets(first, BUCKETS),
+        &[],
+    );
     syncing.finish_sync(&head).unwrap();
 
     assert_eq!(syncing.last_accepted().id, summary.block_id);
@@ -153,13 +158,13 @@ fn bad_heads_and_chunks_are_refused() {
 
     // Find a non-empty bucket and corrupt its answer in every way a peer could.
     let bucket = (0..BUCKETS)
-        .find(|b| match snapshot.buckets(*b) {
+        .find(|b| match snapshot.buckets(*b, BUCKETS) {
             SyncResponse::Buckets { buckets, .. } => !buckets[0].is_empty(),
             _ => false,
         })
         .unwrap();
     let answer = |change: &dyn Fn(&mut Vec<Vec<crate::chain::sync::WireAccount>>)| {
-        let SyncResponse::Buckets { first, mut buckets } = snapshot.buckets(bucket) else {
+        let SyncResponse::Buckets { first, mut buckets } = snapshot.buckets(bucket, BUCKETS) else {
             panic!()
         };
         change(&mut buckets);
@@ -167,23 +172,31 @@ fn bad_heads_and_chunks_are_refused() {
     };
     let corrupt = answer(&|b| b[0][0].balance += 1);
     assert!(matches!(
-        verify_buckets(&head, bucket, corrupt),
+        verify_buckets(&head, bucket, BUCKETS, corrupt),
         Err(SyncError::Mismatch(_))
     ));
     let truncated = answer(&|b| {
         b[0].pop();
     });
-    assert!(verify_buckets(&head, bucket, truncated).is_err());
+    assert!(verify_buckets(&head, bucket, BUCKETS, truncated).is_err());
     let reordered = answer(&|b| b[0].reverse());
-    if matches!(&snapshot.buckets(bucket), SyncResponse::Buckets { buckets, .. } if buckets[0].len() > 1)
+    if matches!(&snapshot.buckets(bucket, BUCKETS), SyncResponse::Buckets { buckets, .. } if buckets[0].len() > 1)
     {
-        assert!(verify_buckets(&head, bucket, reordered).is_err());
+        assert!(verify_buckets(&head, bucket, BUCKETS, reordered).is_err());
     }
     let none = answer(&|b| b.clear());
-    assert!(verify_buckets(&head, bucket, none).is_err());
-    assert!(verify_buckets(&head, bucket + 1, snapshot.buckets(bucket)).is_err());
-    assert!(verify_buckets(&head, bucket, snapshot.head()).is_err());
-    assert!(verify_buckets(&head, bucket, snapshot.buckets(bucket)).is_ok());
+    assert!(verify_buckets(&head, bucket, BUCKETS, none).is_err());
+    assert!(verify_buckets(
+        &head,
+        bucket + 1,
+        BUCKETS,
+        snapshot.buckets(bucket, BUCKETS)
+    )
+    .is_err());
+    assert!(verify_buckets(&head, bucket, BUCKETS, snapshot.head()).is_err());
+    assert!(verify_buckets(&head, bucket, BUCKETS, snapshot.buckets(bucket, BUCKETS)).is_ok());
+    // More buckets than were asked for are refused.
+    assert!(verify_buckets(&head, 0, bucket, snapshot.buckets(0, bucket + 1)).is_err());
 }
 
 #[test]
@@ -200,7 +213,8 @@ fn a_sync_cut_short_reports_nothing_partial_and_resumes() {
     let mut written = Vec::new();
     let mut next = 0;
     while next < BUCKETS / 2 {
-        let buckets = verify_buckets(&head, next, snapshot.buckets(next)).unwrap();
+        let buckets =
+            verify_buckets(&head, next, BUCKETS, snapshot.buckets(next, BUCKETS)).unwrap();
         next = buckets.last().unwrap().0 + 1;
         written.extend(buckets.iter().map(|(b, _)| *b));
         syncing.write_synced_buckets(&buckets).unwrap();
@@ -219,7 +233,12 @@ fn a_sync_cut_short_reports_nothing_partial_and_resumes() {
     let mut done = reopened.begin_sync(&summary).unwrap();
     done.sort();
     assert_eq!(done, written, "the same sync resumes where it stopped");
-    fetch_buckets(&reopened, &head, &|first| snapshot.buckets(first), &done);
+    fetch_buckets(
+        &reopened,
+        &head,
+        &|first| snapshot.buckets(first, BUCKETS),
+        &done,
+    );
     reopened.finish_sync(&head).unwrap();
     assert_eq!(reopened.recompute_digest(), server.recompute_digest());
     assert_accepted_invariants(&reopened);
@@ -229,7 +248,9 @@ fn a_sync_cut_short_reports_nothing_partial_and_resumes() {
     let mut other = open_chain_on(store2, config());
     other.begin_sync(&summary).unwrap();
     other
-        .write_synced_buckets(&verify_buckets(&head, 0, snapshot.buckets(0)).unwrap())
+        .write_synced_buckets(
+            &verify_buckets(&head, 0, BUCKETS, snapshot.buckets(0, BUCKETS)).unwrap(),
+        )
         .unwrap();
     let older = server.state_summary_at(4).unwrap().summary();
     assert_eq!(other.begin_sync(&older).unwrap(), Vec::<usize>::new());

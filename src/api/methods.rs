@@ -4,7 +4,7 @@ use super::errors::{history_error, internal, invalid_params, not_found, tx_error
 use super::openrpc;
 use super::params::{AnyParams, MethodParams};
 use super::types::*;
-use crate::chain::{BlockStatus, SignedTx, TxError, MAX_HISTORY_PAGE};
+use crate::chain::{BlockStatus, SignedTx, TxError, TxStatus, MAX_HISTORY_PAGE};
 use crate::node::{Node, Source};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::RpcModule;
@@ -250,18 +250,34 @@ fn simulate_tx(ctx: &ApiContext, p: TxParams) -> RpcResult<SimulateResult> {
 
 /// `txStatus`: where a transaction is (pending, in a block, dropped, unknown).
 fn tx_status(ctx: &ApiContext, p: TxIdParams) -> RpcResult<TxStatusResult> {
+    let status = ctx.node.tx_status(&p.tx_id);
+    let known_from = match status {
+        TxStatus::Unknown => ctx.node.synced_from(),
+        _ => None,
+    };
     Ok(TxStatusResult {
         tx_id: p.tx_id,
-        status: ctx.node.tx_status(&p.tx_id),
+        status,
+        known_from,
     })
+}
+
+/// What a node that state-synced to `from` says of a block or transfer it does not have.
+fn not_known_here(what: String, from: Option<u64>) -> ErrorObjectOwned {
+    match from {
+        Some(height) => not_found(format!(
+            "{what} is not known here: this node state-synced to height {height} and has no \
+             blocks or transfers below it; ask a node that replayed the chain"
+        )),
+        None => not_found(format!("{what} not found")),
+    }
 }
 
 /// `getTx`: a known transaction, decoded and as bytes, with its status.
 fn get_tx(ctx: &ApiContext, p: TxIdParams) -> RpcResult<GetTxResult> {
-    let (tx, status) = ctx
-        .node
-        .tx(&p.tx_id)
-        .ok_or_else(|| not_found(format!("transaction {} not found", p.tx_id)))?;
+    let (tx, status) = ctx.node.tx(&p.tx_id).ok_or_else(|| {
+        not_known_here(format!("transaction {}", p.tx_id), ctx.node.synced_from())
+    })?;
     Ok(GetTxResult {
         tx_id: p.tx_id,
         tx: TxView::from(&tx),
@@ -287,13 +303,18 @@ fn get_block(ctx: &ApiContext, p: BlockParams) -> RpcResult<BlockView> {
         (None, Some(height)) => node
             .block_id_at_height(height)
             .map_err(|e| internal(e.to_string()))?
-            .ok_or_else(|| not_found(format!("no accepted block at height {height}")))?,
+            .ok_or_else(|| match ctx.node.synced_from() {
+                Some(from) if height < from => {
+                    not_known_here(format!("the block at height {height}"), Some(from))
+                }
+                _ => not_found(format!("no accepted block at height {height}")),
+            })?,
         (None, None) => node.last_accepted().id,
     };
     let (block, status) = node
         .block_with_status(&id)
         .map_err(|e| internal(e.to_string()))?
-        .ok_or_else(|| not_found(format!("block {id} not found")))?;
+        .ok_or_else(|| not_known_here(format!("block {id}"), node.synced_from()))?;
     Ok(BlockView::new(&block, status_label(status)))
 }
 

@@ -221,6 +221,10 @@ pub struct TxStatusResult {
     /// Status with its details (`status`, and `blockId`/`height`/`reason` where they apply).
     #[serde(flatten)]
     pub status: TxStatus,
+    /// On a node that state-synced, the height it synced to, given with `unknown`: a transfer
+    /// accepted below it is not known here, which is not the same as never accepted.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub known_from: Option<u64>,
 }
 
 /// A decoded transaction.

@@ -288,11 +288,13 @@ async fn fetch_head(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::http_entry::{Api, ApiLimits, ChainInfo};
     use crate::chain::ChainConfig;
     use crate::test_utils::{
         assert_accepted_invariants, chain_config, memory_store, node_on, open_chain_on, Transfer,
         NOW_MS,
     };
+    use serde_json::{json, Value};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
 
@@ -385,5 +387,31 @@ mod tests {
             server
                 .inspect(|served| assert_eq!(chain.recompute_digest(), served.recompute_digest()));
         });
+
+        // Blocks and transfers from before the summary are "not known here", not "never were".
+        let api = Api::new(syncing.clone(), ChainInfo::DEV, ApiLimits::default());
+        let server_api = Api::new(server.clone(), ChainInfo::DEV, ApiLimits::default());
+        let old = ask(&api, "transfervm.getBlock", json!({"height": 1})).await;
+        let message = old["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("not known here") && message.contains("height 2"),
+            "{old}"
+        );
+        let served = ask(&server_api, "transfervm.getBlock", json!({"height": 1})).await;
+        let first_tx = served["result"]["txIds"][0].clone();
+        let status = ask(&api, "transfervm.txStatus", json!({"txId": first_tx})).await;
+        assert_eq!(status["result"]["status"], "unknown", "{status}");
+        assert_eq!(status["result"]["knownFrom"], 2, "{status}");
+        let current = ask(&api, "transfervm.getBlock", json!({"height": 2})).await;
+        assert_eq!(current["result"]["height"], 2, "{current}");
+    }
+
+    async fn ask(api: &Api, method: &str, params: Value) -> Value {
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let request = http::Request::post("/ext/bc/x/rpc")
+            .header("Content-Type", "application/json")
+            .body(hyper::body::Bytes::from(body.to_string()))
+            .unwrap();
+        serde_json::from_slice(api.handle(request).await.body()).unwrap()
     }
 }

@@ -37,6 +37,40 @@ pub fn set_log_level_hook(hook: LogLevelHook) -> bool {
 const LOG_LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
 
 /// The parsed chain config.
+/// Summary interval when the chain config names none: a summary every 1024 accepted blocks.
+pub(crate) const DEFAULT_SUMMARY_INTERVAL: u64 = 1024;
+
+/// The chain config's `stateSync` object.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct StateSyncConfig {
+    /// Whether this node asks the host to state-sync it (`StateSyncEnabled`); off, a node
+    /// that joins replays every block from genesis.
+    #[serde(default)]
+    pub(crate) enabled: bool,
+    /// Keep the state servable at every accepted height that is a multiple of this
+    /// (default [`DEFAULT_SUMMARY_INTERVAL`]). The same on every node of a chain: validators
+    /// vote on summaries by height.
+    #[serde(default)]
+    pub(crate) summary_interval: Option<u64>,
+    /// Skip (replay instead) a summary fewer than this many blocks ahead of the node's last
+    /// accepted block (default: the summary interval).
+    #[serde(default)]
+    pub(crate) min_blocks_ahead: Option<u64>,
+}
+
+impl StateSyncConfig {
+    /// The interval in force.
+    pub(crate) fn interval(&self) -> u64 {
+        self.summary_interval.unwrap_or(DEFAULT_SUMMARY_INTERVAL)
+    }
+
+    /// The least lead a summary needs to be synced to.
+    pub(crate) fn min_blocks_ahead(&self) -> u64 {
+        self.min_blocks_ahead.unwrap_or_else(|| self.interval())
+    }
+}
+
 #[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct PluginConfig {
@@ -55,6 +89,9 @@ pub(crate) struct PluginConfig {
     /// Keep the account-history index (off unless set).
     #[serde(default)]
     pub(crate) account_history: Option<bool>,
+    /// State sync: whether to sync, how often to keep a summary, what lead is worth it.
+    #[serde(default)]
+    pub(crate) state_sync: StateSyncConfig,
 }
 
 impl PluginConfig {
@@ -65,7 +102,8 @@ impl PluginConfig {
         }
         const EXPECTED: &str = "expected a JSON object with optional keys mempool {maxTxs, \
                                 maxBytes, maxPerSender, maxNonceGap}, blockCache, \
-                                maxRememberedStatuses, logLevel, accountHistory";
+                                maxRememberedStatuses, logLevel, accountHistory, stateSync {enabled, \
+                                summaryInterval, minBlocksAhead}";
         let value: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| format!("invalid chain config (config_bytes): {e}; {EXPECTED}"))?;
         if !value.is_object() {
@@ -87,6 +125,9 @@ impl PluginConfig {
                         .into(),
                 );
             }
+        }
+        if self.state_sync.summary_interval == Some(0) {
+            return Err("invalid chain config: stateSync summaryInterval must be above 0".into());
         }
         if let Some(level) = &self.log_level {
             if !LOG_LEVELS.contains(&level.to_ascii_lowercase().as_str()) {
@@ -114,6 +155,7 @@ impl PluginConfig {
         if let Some(on) = self.account_history {
             config.account_history = on;
         }
+        config.summary_interval = Some(self.state_sync.interval());
         config
     }
 
@@ -167,6 +209,31 @@ mod tests {
         assert!(on.chain_config(7, Id([1; 32])).account_history);
         let off = PluginConfig::parse(br#"{"accountHistory": false}"#).unwrap();
         assert!(!off.chain_config(7, Id([1; 32])).account_history);
+    }
+
+    #[test]
+    fn state_sync_is_off_by_default_and_summaries_are_kept_every_1024_blocks() {
+        let default = PluginConfig::parse(b"{}").unwrap();
+        assert!(!default.state_sync.enabled);
+        assert_eq!(
+            default.chain_config(7, Id([1; 32])).summary_interval,
+            Some(DEFAULT_SUMMARY_INTERVAL)
+        );
+        assert_eq!(
+            default.state_sync.min_blocks_ahead(),
+            DEFAULT_SUMMARY_INTERVAL
+        );
+        let on = PluginConfig::parse(
+            br#"{"stateSync": {"enabled": true, "summaryInterval": 64, "minBlocksAhead": 10}}"#,
+        )
+        .unwrap();
+        assert!(on.state_sync.enabled);
+        assert_eq!(on.chain_config(7, Id([1; 32])).summary_interval, Some(64));
+        assert_eq!(on.state_sync.min_blocks_ahead(), 10);
+        let zero = PluginConfig::parse(br#"{"stateSync": {"summaryInterval": 0}}"#).unwrap_err();
+        assert!(zero.contains("summaryInterval"), "{zero}");
+        let unknown = PluginConfig::parse(br#"{"stateSync": {"enable": true}}"#).unwrap_err();
+        assert!(unknown.contains("unknown field `enable`"), "{unknown}");
     }
 
     #[test]

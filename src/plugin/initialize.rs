@@ -5,7 +5,8 @@
 //! scan), and only then are the host's messenger and app-sender wired in, so nothing is
 //! announced to the host for a chain that failed to open.
 
-use super::config::PluginConfig;
+use super::app_requests::AppRequests;
+use super::config::{PluginConfig, StateSyncConfig};
 use super::grpc;
 use super::host_events::{HostEvents, BUILD_REMINDER};
 use super::protocol::Protocol;
@@ -34,6 +35,16 @@ pub(crate) struct Ready {
     pub(crate) peers: Mutex<HashSet<Vec<u8>>>,
     /// The engine state last set by `SetState` (`vm.State` value; 0 before the first).
     pub(crate) state: AtomicI32,
+    /// This node's ID, as the host names it: never a peer to sync from.
+    pub(crate) node_id: Vec<u8>,
+    /// The host's `server_addr` (Messenger, AppSender).
+    pub(crate) host: tonic::transport::Channel,
+    /// State-sync requests to peers in flight, and the answers to theirs.
+    pub(crate) requests: Arc<AppRequests>,
+    /// The chain config's `stateSync` settings.
+    pub(crate) state_sync: StateSyncConfig,
+    /// Whether a state sync task is running (the host accepts one summary at a time).
+    pub(crate) syncing: std::sync::atomic::AtomicBool,
 }
 
 impl Ready {
@@ -62,6 +73,7 @@ pub(crate) async fn initialize(
 ) -> Result<Ready, Status> {
     let chain_id = super::convert::parse_id(&request.chain_id, "chain_id")?;
     let network_id = request.network_id;
+    let node_id = request.node_id.clone();
     let config = PluginConfig::parse(&request.config_bytes).map_err(Status::invalid_argument)?;
     config.apply_log_level();
     if request.db_server_addr.is_empty() {
@@ -107,7 +119,7 @@ pub(crate) async fn initialize(
         .map_err(Status::invalid_argument)?
         .connect_lazy();
     node.set_events(Arc::new(HostEvents::start(
-        host,
+        host.clone(),
         protocol,
         stop,
         Arc::downgrade(&node),
@@ -133,5 +145,10 @@ pub(crate) async fn initialize(
         store,
         peers: Mutex::new(HashSet::new()),
         state: AtomicI32::new(State::Unspecified as i32),
+        requests: Arc::new(AppRequests::new(host.clone())),
+        node_id,
+        host,
+        state_sync: config.state_sync.clone(),
+        syncing: std::sync::atomic::AtomicBool::new(false),
     })
 }

@@ -26,6 +26,7 @@
 //! * [`health`] — the `VM.Health` report.
 //! * [`shutdown`] — SIGTERM/SIGINT and the `Shutdown` RPC as one stop signal.
 
+mod app_requests;
 mod blocks;
 mod config;
 mod convert;
@@ -40,6 +41,7 @@ pub mod protocol;
 // Crate-visible so the test fixtures hand benches this very client (`test_utils::rpcdb_store_at`).
 pub(crate) mod rpcdb_store;
 mod shutdown;
+mod state_sync;
 mod v35;
 mod vm_service;
 

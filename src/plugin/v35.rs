@@ -139,7 +139,9 @@ impl vm35::vm_server::Vm for Vm35 {
             message = %failed.error_message,
             "AppRequestFailed for request {}", failed.request_id
         );
-        self.0.ignore("AppRequestFailed")
+        let why = format!("{} (code {})", failed.error_message, failed.error_code);
+        self.0
+            .app_request_failed_with(&failed.node_id, failed.request_id, &why)
     }
 
     async fn app_response(&self, request: Request<AppResponseMsg>) -> Reply<()> {

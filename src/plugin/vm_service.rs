@@ -17,9 +17,8 @@ use super::convert::{block_error, parse_id, store_error, task_error, timestamp};
 use super::initialize::{self, Ready};
 use super::protocol::Protocol;
 use super::shutdown::StopSignal;
-use super::{gather, health, http_service};
+use super::{gather, health, http_service, state_sync};
 use crate::metrics::Metrics;
-use crate::pb::vm::state_summary_accept_response::Mode;
 use crate::pb::vm::vm_server::Vm;
 use crate::pb::vm::*;
 use std::sync::atomic::Ordering;
@@ -84,6 +83,12 @@ impl VmService {
         Ok(Response::new(()))
     }
 
+    /// `AppRequestFailed` (either protocol's): the request will not be answered.
+    pub(crate) fn app_request_failed_with(&self, node_id: &[u8], id: u32, why: &str) -> Reply<()> {
+        self.ready()?.requests.fail(node_id, id, why);
+        Ok(Response::new(()))
+    }
+
     /// `Connected`: remembers the peer (for health); `version` is only logged.
     pub(crate) fn peer_connected(&self, node_id: Vec<u8>, version: &str) -> Reply<()> {
         let ready = self.ready()?;
@@ -139,6 +144,13 @@ impl Vm for VmService {
         }
         let last = self
             .blocking(move |ready| {
+                if state != State::StateSyncing as i32 && ready.node.sync_pending() {
+                    return Err(Status::failed_precondition(
+                        "a state sync began and did not end, and the host moved on without it: \
+                         this node holds no usable state. Start it again with stateSync enabled \
+                         (it resumes the sync), or delete the chain's data to replay from genesis",
+                    ));
+                }
                 ready.state.store(state, Ordering::Relaxed);
                 info!("engine state: {}", ready.state_name());
                 LastAccepted::of(&ready.node)
@@ -245,16 +257,37 @@ impl Vm for VmService {
         Ok(Response::new(VersionResponse { version: version() }))
     }
 
-    async fn app_request(&self, _: Request<AppRequestMsg>) -> Reply<()> {
-        self.ignore("AppRequest")
+    async fn app_request(&self, request: Request<AppRequestMsg>) -> Reply<()> {
+        let ready = self.ready()?;
+        let AppRequestMsg {
+            node_id,
+            request_id,
+            request,
+            ..
+        } = request.into_inner();
+        ready
+            .requests
+            .serve(ready.node.clone(), node_id, request_id, request);
+        Ok(Response::new(()))
     }
 
-    async fn app_request_failed(&self, _: Request<AppRequestFailedMsg>) -> Reply<()> {
-        self.ignore("AppRequestFailed")
+    async fn app_request_failed(&self, request: Request<AppRequestFailedMsg>) -> Reply<()> {
+        let AppRequestFailedMsg {
+            node_id,
+            request_id,
+        } = request.into_inner();
+        self.app_request_failed_with(&node_id, request_id, "no reason given (protocol 30)")
     }
 
-    async fn app_response(&self, _: Request<AppResponseMsg>) -> Reply<()> {
-        self.ignore("AppResponse")
+    async fn app_response(&self, request: Request<AppResponseMsg>) -> Reply<()> {
+        let ready = self.ready()?;
+        let AppResponseMsg {
+            node_id,
+            request_id,
+            response,
+        } = request.into_inner();
+        ready.requests.respond(&node_id, request_id, response);
+        Ok(Response::new(()))
     }
 
     async fn app_gossip(&self, request: Request<AppGossipMsg>) -> Reply<()> {
@@ -367,52 +400,40 @@ impl Vm for VmService {
     }
 
     async fn state_sync_enabled(&self, _: Request<()>) -> Reply<StateSyncEnabledResponse> {
-        self.ready()?;
-        Ok(Response::new(StateSyncEnabledResponse {
-            enabled: false,
-            err: 0,
-        }))
+        Ok(Response::new(state_sync::enabled(&*self.ready()?)))
     }
 
     async fn get_ongoing_sync_state_summary(
         &self,
         _: Request<()>,
     ) -> Reply<GetOngoingSyncStateSummaryResponse> {
-        self.ready()?;
-        Ok(Response::new(GetOngoingSyncStateSummaryResponse {
-            err: Error::StateSyncNotImplemented as i32,
-            ..Default::default()
-        }))
+        let response = self.blocking(state_sync::ongoing).await?;
+        Ok(Response::new(response))
     }
 
     async fn get_last_state_summary(&self, _: Request<()>) -> Reply<GetLastStateSummaryResponse> {
-        self.ready()?;
-        Ok(Response::new(GetLastStateSummaryResponse {
-            err: Error::StateSyncNotImplemented as i32,
-            ..Default::default()
-        }))
+        Ok(Response::new(state_sync::last(&*self.ready()?)))
     }
 
     async fn parse_state_summary(
         &self,
-        _: Request<ParseStateSummaryRequest>,
+        request: Request<ParseStateSummaryRequest>,
     ) -> Reply<ParseStateSummaryResponse> {
         self.ready()?;
-        Ok(Response::new(ParseStateSummaryResponse {
-            err: Error::StateSyncNotImplemented as i32,
-            ..Default::default()
-        }))
+        Ok(Response::new(state_sync::parse(
+            &request.into_inner().bytes,
+        )?))
     }
 
     async fn get_state_summary(
         &self,
-        _: Request<GetStateSummaryRequest>,
+        request: Request<GetStateSummaryRequest>,
     ) -> Reply<GetStateSummaryResponse> {
-        self.ready()?;
-        Ok(Response::new(GetStateSummaryResponse {
-            err: Error::StateSyncNotImplemented as i32,
-            ..Default::default()
-        }))
+        let height = request.into_inner().height;
+        Ok(Response::new(state_sync::at_height(
+            &*self.ready()?,
+            height,
+        )))
     }
 
     async fn block_verify(
@@ -459,12 +480,10 @@ impl Vm for VmService {
 
     async fn state_summary_accept(
         &self,
-        _: Request<StateSummaryAcceptRequest>,
+        request: Request<StateSummaryAcceptRequest>,
     ) -> Reply<StateSummaryAcceptResponse> {
-        self.ready()?;
-        Ok(Response::new(StateSummaryAcceptResponse {
-            mode: Mode::Unspecified as i32,
-            err: Error::StateSyncNotImplemented as i32,
-        }))
+        let ready = self.ready()?;
+        let bytes = request.into_inner().bytes;
+        Ok(Response::new(state_sync::accept(&ready, &bytes)?))
     }
 }

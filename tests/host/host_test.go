@@ -273,7 +273,7 @@ func TestTransferThroughRealHost(t *testing.T) {
 	if enabled, err := vm.StateSyncEnabled(callCtx(t)); err != nil || enabled {
 		t.Errorf("StateSyncEnabled = %v, %v; want false, nil", enabled, err)
 	}
-	checkNoStateSync(t, vm)
+	checkNoSummaryYet(t, vm)
 	if err := vm.SetState(callCtx(t), snow.Bootstrapping); err != nil {
 		t.Fatalf("SetState(Bootstrapping): %v", err)
 	}
@@ -689,13 +689,13 @@ func checkHTTPEdges(t *testing.T, rpc *rpcClient) {
 	}
 }
 
-// checkNoStateSync checks that each state-sync call answers the host's "not
-// implemented" (in-band Error enum, whose number differs between protocols 30
-// and 35: the host maps it to block.ErrStateSyncableVMNotImplemented), the
-// answer of a VM without state sync. The other protocol's number is caught:
-// under 35 the 30 number (4) maps to no error and a nil summary, under 30 the
-// 35 number (3) to "index incomplete".
-func checkNoStateSync(t *testing.T, vm *rpcchainvm.VMClient) {
+// checkNoSummaryYet checks what a fresh chain (no summary height reached, no sync
+// under way) answers each state-summary call through the host's client: "not found"
+// (the in-band ERROR_NOT_FOUND, which the host maps to database.ErrNotFound, the
+// answer the host's syncer expects from a VM that has no summary) for the summaries,
+// and a parse error for bytes that are no summary. Under the wrong protocol's
+// numbering NOT_FOUND would still be 2 in both, so this also pins that 2 is sent.
+func checkNoSummaryYet(t *testing.T, vm *rpcchainvm.VMClient) {
 	t.Helper()
 	calls := []struct {
 		name string
@@ -703,17 +703,17 @@ func checkNoStateSync(t *testing.T, vm *rpcchainvm.VMClient) {
 	}{
 		{"GetOngoingSyncStateSummary", vm.GetOngoingSyncStateSummary},
 		{"GetLastStateSummary", vm.GetLastStateSummary},
-		{"ParseStateSummary", func(ctx context.Context) (block.StateSummary, error) {
-			return vm.ParseStateSummary(ctx, []byte("a summary"))
-		}},
 		{"GetStateSummary", func(ctx context.Context) (block.StateSummary, error) {
 			return vm.GetStateSummary(ctx, 1)
 		}},
 	}
 	for _, c := range calls {
 		summary, err := c.call(callCtx(t))
-		if !errors.Is(err, block.ErrStateSyncableVMNotImplemented) {
-			t.Errorf("%s = %v, %v; want the host's %q", c.name, summary, err, block.ErrStateSyncableVMNotImplemented)
+		if !errors.Is(err, database.ErrNotFound) {
+			t.Errorf("%s = %v, %v; want the host's %q", c.name, summary, err, database.ErrNotFound)
 		}
+	}
+	if summary, err := vm.ParseStateSummary(callCtx(t), []byte("a summary")); err == nil {
+		t.Errorf("ParseStateSummary(\"a summary\") = %v, nil; want an error", summary)
 	}
 }

@@ -8,7 +8,11 @@
 # replays every block). Each is timed from its start until its chain answers and until it has
 # the validators' last accepted height and stateDigest; then transfers sent through the fourth
 # must be accepted on all five with equal balances. It prints the test's result lines and the
-# result as JSON (also kept in $BENCH_STATESYNC_OUT/result.json).
+# result as JSON (also kept in $BENCH_STATESYNC_OUT/result.json). Measured on 2 cores
+# (2026-12-02, plugin of 92d1831): 6.4 min in all, of which 45 s to start the network and
+# 271 s of load (11 blocks/s, 370 transfers/s); the fourth node state-synced to height 2 944
+# (100 007 accounts fetched and checked in 2.2 s) and had the validators' height 3 000 and
+# stateDigest 3.6 s after its start, the fifth replayed the 3 000 blocks in 33.8 s.
 #
 # Until the plugin state-syncs (the stateSync chain config key refused, or StateSyncEnabled
 # false) the fourth node replays too, and the result says so (plugin.configKnown,

@@ -20,8 +20,9 @@
 # proposerMinBlockDelay 0s), then a fourth node joins as a non-validator with state sync on
 # (scripts/local-network.sh add-node) and a fifth with it off (replay); each is timed until
 # it has the validators' height and stateDigest, and transfers sent through the fourth must
-# be accepted on all five with equal balances. Until the plugin state-syncs, the fourth node
-# replays too (the test says so; STATESYNC_EXPECT_SYNC=1 fails it then).
+# be accepted on all five with equal balances. STATESYNC_EXPECT_SYNC=1 (set here) makes
+# the test fail unless the fourth node really state-synced: luxd logs its accepted summary,
+# and it answers getBlock at height 1 with "not known here" while the others return it.
 # Then TestLocalNetworkE2E again (not the fault test: time) on a network of 3 avalanchego
 # v1.11.9 nodes (LOCALNET_HOST=avalanchego LOCALNET_AVALANCHEGO_VERSION=v1.11.9), rpcchainvm
 # protocol 35: the same plugin binary, installed as plugins/<VM ID>.rpcchainvm35 so that it
@@ -37,9 +38,11 @@
 # directory and node logs after a passing run too).
 # Measured on 2 busy cores: cold (luxd not yet built) ~5.5 min to build luxd, plus ~2 min
 # to compile the Go test and the network controller, then ~70 s of end-to-end test and
-# ~3 min of fault test; warm ~4.3 min in all. The v1.11.9 run adds, cold, ~11 min
-# (avalanchego v1.11.9's build ~7.5 min, the network controller compiled against it ~2 min,
-# the test ~70 s), warm 47-69 s (measured on 2 cores shared with other builds: the whole
+# ~3 min of fault test; warm ~4.3 min in all. The state sync test adds ~2 min (warm, 2 cores:
+# 126-128 s, of which ~42 s to start its network, 46-48 s of load, and for the joining nodes
+# 1.8 s to state-sync (plugin of 92d1831) against 4-5 s to replay). The v1.11.9 run adds, cold,
+# ~11 min (avalanchego v1.11.9's build ~7.5 min, the network controller compiled against it
+# ~2 min, the test ~70 s), warm 47-69 s (measured on 2 cores shared with other builds: the whole
 # script warm in 4 min 56 s and 6 min 9 s, of which 47 s and 69 s the v1.11.9 run).
 set -euo pipefail
 
@@ -106,7 +109,8 @@ if [[ "${E2E_SKIP_STATESYNC:-0}" != "1" ]]; then
     # that join later); the test's defaults are the CI scale (STATESYNC_* override them).
     t1=$(date +%s)
     status_ss=0
-    env -u TRANSFERVM_FAULTS TRANSFERVM_STATESYNC=1 TRANSFERVM_STATESYNC_DIR="$STATESYNC_DIR" LOCALNET_HOST=luxd \
+    env -u TRANSFERVM_FAULTS TRANSFERVM_STATESYNC=1 STATESYNC_EXPECT_SYNC=1 \
+        TRANSFERVM_STATESYNC_DIR="$STATESYNC_DIR" LOCALNET_HOST=luxd \
         timeout --kill-after=30s 25m \
         go test -count=1 -v -ldflags="$GO_HOST_LDFLAGS" -timeout 20m -run '^TestLocalNetworkStateSync$' . || status_ss=$?
     log "state sync (luxd): done in $(($(date +%s) - t1)) s (exit $status_ss)"

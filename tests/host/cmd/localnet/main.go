@@ -542,8 +542,8 @@ func start(ctx context.Context, dir, luxd, plugin, chainGenesisPath string, node
 // node serves the chain and gives it the alias (waitChain and aliasChain, for
 // this node alone); without, it returns once the process runs, so a caller can
 // time the node's bootstrap itself. A node whose start or wait fails is
-// stopped and stays recorded (stopped): stop and status see it, and start
-// restarts it.
+// stopped and removed from the network, its directory kept for its logs
+// (dropNode; LOCALNET_KEEP_ON_FAILURE=1 leaves it running and recorded).
 //
 // What luxd (github.com/luxdefi/node v1.10.21) needs for such a node, read in
 // its source:
@@ -626,17 +626,8 @@ func addNode(ctx context.Context, dir string, chainConfig json.RawMessage, baseP
 	}
 	if err != nil {
 		printLogTail(n)
-		if n.PID > 0 && os.Getenv("LOCALNET_KEEP_ON_FAILURE") != "1" {
-			serr := stopProcs([]Proc{n.proc()}, nil)
-			if !running(n) {
-				n.PID, n.StartTime = 0, 0
-			}
-			if serr != nil {
-				logf("stopping node %d: %v", idx, serr)
-			}
-		}
-		if serr := st.save(); serr != nil {
-			logf("saving %s: %v", stateFile, serr)
+		if os.Getenv("LOCALNET_KEEP_ON_FAILURE") != "1" {
+			dropNode(st, n)
 		}
 		return err
 	}
@@ -645,6 +636,37 @@ func addNode(ctx context.Context, dir string, chainConfig json.RawMessage, baseP
 	}
 	printNode(st, n)
 	return nil
+}
+
+// dropNode undoes a failed add-node: it stops node n (the last one) and, once
+// it is stopped, removes it from the record and renames its directory to
+// node<i>.failed-<unix time>, keeping its logs, so that a later start does not
+// start it again (a chain config the VM refuses would fail every start) and a
+// later add-node can take its index. A node that does not stop stays recorded
+// for stop to end.
+func dropNode(st *State, n *Node) {
+	if n.PID > 0 {
+		if err := stopProcs([]Proc{n.proc()}, nil); err != nil {
+			logf("stopping node %d: %v", n.Index, err)
+		}
+	}
+	if running(n) {
+		if err := st.save(); err != nil {
+			logf("saving %s: %v", stateFile, err)
+		}
+		return
+	}
+	st.Nodes = st.Nodes[:len(st.Nodes)-1]
+	st.setURLs()
+	kept := fmt.Sprintf("%s.failed-%d", n.Dir, time.Now().Unix())
+	if err := os.Rename(n.Dir, kept); err != nil {
+		logf("keeping node %d's directory: %v", n.Index, err)
+		kept = n.Dir
+	}
+	if err := st.save(); err != nil {
+		logf("saving %s: %v", stateFile, err)
+	}
+	logf("node %d stopped and removed from the network; its logs are in %s", n.Index, kept)
 }
 
 // copyPlugins copies every plugin in from's plugin directory into to's (the

@@ -481,3 +481,38 @@ func TestCopyPlugins(t *testing.T) {
 		t.Errorf("a half-written plugin was copied (%v)", err)
 	}
 }
+
+// A failed add-node leaves nothing behind that a later start would trip over:
+// the node's process is stopped, the node is out of the record (its index free
+// again) and its directory is kept under another name for its logs.
+func TestDropNodeUndoesAFailedAdd(t *testing.T) {
+	dir := t.TempDir()
+	vdr := &Node{Index: 0, Dir: filepath.Join(dir, "node0"), HTTPPort: 1, StakingPort: 2}
+	added := &Node{Index: 1, Dir: filepath.Join(dir, "node1"), HTTPPort: 3, StakingPort: 4, NonValidator: true}
+	if err := os.MkdirAll(filepath.Join(added.Dir, "logs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := sleeper(t)
+	added.PID, added.StartTime = p.PID, p.StartTime
+	st := &State{Dir: dir, ChainID: "2chain", Nodes: []*Node{vdr, added}, Procs: []Proc{p}}
+	st.setURLs()
+
+	dropNode(st, added)
+	if alive(p) {
+		t.Fatalf("the added node's process %s still runs", p)
+	}
+	if len(st.Nodes) != 1 || len(st.RPCURLs) != 1 {
+		t.Fatalf("the node is still recorded: %d nodes, URLs %v", len(st.Nodes), st.RPCURLs)
+	}
+	if _, err := os.Stat(added.Dir); !os.IsNotExist(err) {
+		t.Fatalf("%s still exists (%v): a new node 1 would reuse its database", added.Dir, err)
+	}
+	kept, _ := filepath.Glob(filepath.Join(dir, "node1.failed-*", "logs"))
+	if len(kept) != 1 {
+		t.Fatalf("the failed node's logs are not kept: %v", kept)
+	}
+	saved, err := loadState(dir)
+	if err != nil || len(saved.Nodes) != 1 {
+		t.Fatalf("network.json after the drop: %v, %+v", err, saved)
+	}
+}

@@ -124,11 +124,13 @@ impl LatticeHash {
 
     /// BLAKE3 of the lanes (little-endian).
     pub fn checksum(&self) -> Checksum {
-        let mut hasher = blake3::Hasher::new();
-        for lane in self.0.iter() {
-            hasher.update(&lane.to_le_bytes());
+        // One call over the whole buffer: BLAKE3 hashes a 2 KiB input in parallel lanes, and
+        // 1024 two-byte updates cost ten times the hash itself.
+        let mut bytes = [0u8; LANES * 2];
+        for (pair, lane) in bytes.chunks_exact_mut(2).zip(self.0.iter()) {
+            pair.copy_from_slice(&lane.to_le_bytes());
         }
-        *hasher.finalize().as_bytes()
+        *blake3::hash(&bytes).as_bytes()
     }
 }
 
@@ -178,6 +180,48 @@ impl StateCommitment {
     pub fn update(&mut self, address: &Address, before: Account, after: Account) {
         if before != after {
             self.bucket_mut(address).hash.update(address, before, after);
+        }
+    }
+
+    /// Records a block's changes, `(address, before, after)` each, on every core when there
+    /// are enough of them: a leaf is 2 KiB of BLAKE3 output (~2.7 µs), and a block of 5 000
+    /// transfers has 20 000 of them. Each core sums its share into a commitment of its own,
+    /// starting from zero, and the shares are added; sums do not depend on how the work is
+    /// split, so neither does the result.
+    pub fn apply_changes(&mut self, changes: &[(Address, Account, Account)]) {
+        const MIN_PER_THREAD: usize = 256;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = changes.len().div_ceil(threads).max(MIN_PER_THREAD);
+        if changes.len() <= chunk {
+            for (address, before, after) in changes {
+                self.update(address, *before, *after);
+            }
+            return;
+        }
+        let share_of = |part: &[(Address, Account, Account)]| {
+            let mut share = StateCommitment::default();
+            for (address, before, after) in part {
+                share.update(address, *before, *after);
+            }
+            share
+        };
+        let shares: Vec<StateCommitment> = std::thread::scope(|scope| {
+            let mut parts = changes.chunks(chunk);
+            let first = parts.next().unwrap_or_default();
+            let others: Vec<_> = parts
+                .map(|part| scope.spawn(move || share_of(part)))
+                .collect();
+            let mut shares = vec![share_of(first)];
+            // Hashing cannot panic; if a thread ever did, a clear failure beats a wrong root.
+            shares.extend(
+                others
+                    .into_iter()
+                    .map(|h| h.join().expect("commitment thread")),
+            );
+            shares
+        });
+        for share in &shares {
+            self.merge(share);
         }
     }
 
@@ -363,6 +407,38 @@ mod tests {
             bucket_checksum(&[]),
             "an empty bucket has the empty checksum"
         );
+    }
+
+    #[test]
+    fn changes_applied_on_every_core_equal_changes_applied_one_by_one() {
+        let changes: Vec<(Address, Account, Account)> = (0..3_000u32)
+            .map(|i| {
+                let mut a = [0u8; 32];
+                a[..4].copy_from_slice(&i.wrapping_mul(2_654_435_761).to_be_bytes());
+                let before = if i % 3 == 0 {
+                    Account::default()
+                } else {
+                    account(u64::from(i), 1)
+                };
+                (Address(a), before, account(u64::from(i) + 7, 2))
+            })
+            .collect();
+        let mut base = StateCommitment::default();
+        for (address, before, _) in &changes {
+            base.insert(address, *before);
+        }
+        let mut serial = base.clone();
+        for (address, before, after) in &changes {
+            serial.update(address, *before, *after);
+        }
+        let mut parallel = base.clone();
+        parallel.apply_changes(&changes);
+        assert_eq!(parallel.finish(5), serial.finish(5));
+        let mut fresh = StateCommitment::default();
+        for (address, _, after) in &changes {
+            fresh.insert(address, *after);
+        }
+        assert_eq!(fresh.finish(5), serial.finish(5));
     }
 
     #[test]

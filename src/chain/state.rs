@@ -113,15 +113,17 @@ impl<'a, V: AccountView + ?Sized> Transition<'a, V> {
             .after = account;
     }
 
-    /// The block's overlay and the accumulator after it: two leaves per changed account,
-    /// summed in whatever order the map gives (the sum does not depend on it).
+    /// The block's overlay and the commitment after it: two leaves per changed account, summed
+    /// in whatever order the map gives, on every core (the sum depends on neither).
     pub fn finish(self) -> (Overlay, StateCommitment) {
         let mut digest = self.parent_digest;
         let mut accounts = address_map_with_capacity(self.changes.len());
+        let mut changes = Vec::with_capacity(self.changes.len());
         for (address, change) in self.changes {
-            digest.update(&address, change.before, change.after);
+            changes.push((address, change.before, change.after));
             accounts.insert(address, change.after);
         }
+        digest.apply_changes(&changes);
         let overlay = Overlay {
             accounts,
             burned: self.burned,

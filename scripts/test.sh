@@ -116,11 +116,11 @@ else
   }
   fuzz_lane tx gossip genesis &
   lane_a=$!
-  fuzz_lane block rpc &
+  fuzz_lane block rpc sync &
   lane_b=$!
   wait "$lane_a" "$lane_b"
   fuzz_failed=0
-  for target in tx block gossip rpc genesis; do
+  for target in tx block gossip rpc genesis sync; do
     if [ -f "$fuzz_work/$target.status" ]; then
       runs="$(grep -E '^Done [0-9]+ runs' "$fuzz_work/$target.log" || echo 'done')"
       echo "   $target: $runs; $(find "$fuzz_work/$target.new" -type f | wc -l) new inputs"

@@ -40,6 +40,25 @@ pub fn open_on(store: Arc<dyn KvStore>) -> Chain {
     open_chain_on(store, config())
 }
 
+/// A chain that keeps a state summary at every height, with one accepted block of transfers
+/// to a few new accounts: what a serving peer holds.
+pub fn chain_with_summary() -> Chain {
+    let mut chain = open_chain_on(
+        memory_store(),
+        ChainConfig {
+            summary_interval: Some(1),
+            ..config()
+        },
+    );
+    for nonce in 0..4u8 {
+        let tx = transfer(0, Address([0x40 * nonce + 1; 32]), 1_000, u64::from(nonce));
+        chain.check_and_admit(tx, NOW_MS).expect("admitted");
+    }
+    let block = chain.build_block(NOW_MS).expect("a block");
+    chain.accept_block(block.id).expect("accepted");
+    chain
+}
+
 /// A correctly signed transfer from dev key `key` on the local chain (fee 100, the genesis
 /// minimum; expiring 10 minutes after [`NOW_MS`]).
 pub fn transfer(key: u32, to: Address, amount: u64, nonce: u64) -> SignedTx {

@@ -12,6 +12,7 @@ pub mod genesis;
 pub mod gossip;
 pub mod rpc;
 pub mod seeds;
+pub mod sync;
 pub mod tx;
 
 /// How far an input got, for the stable test's checks on the seeds.

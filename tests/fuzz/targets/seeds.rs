@@ -13,7 +13,7 @@ use transfervm::chain::{Address, Block, Id};
 use transfervm::test_utils::Transfer;
 
 /// The fuzz targets, by name (the binary names and the corpus directory names).
-pub const TARGETS: [&str; 5] = ["tx", "block", "gossip", "rpc", "genesis"];
+pub const TARGETS: [&str; 6] = ["tx", "block", "gossip", "rpc", "genesis", "sync"];
 
 /// One seed file: its name (without the `seed-` prefix), its bytes, and the outcome it must
 /// reach. Every seed pins one, so a seed that stops reaching it (a bad signature admitted, a
@@ -29,6 +29,7 @@ pub fn seeds(target: &str) -> Vec<Seed> {
         "gossip" => gossip_seeds(),
         "rpc" => rpc_seeds(),
         "genesis" => genesis_seeds(),
+        "sync" => sync_seeds(),
         other => panic!("no target {other}"),
     }
 }
@@ -141,6 +142,51 @@ fn block_seeds() -> Vec<Seed> {
             open_chain().last_accepted().bytes.clone(),
             Rejected,
         ),
+    ]
+}
+
+fn sync_seeds() -> Vec<Seed> {
+    use transfervm::chain::commitment::BUCKETS;
+    use transfervm::chain::sync::{SyncRequest, SyncResponse};
+    let chain = super::common::chain_with_summary();
+    let snapshot = chain.last_state_summary().expect("a summary");
+    let summary = snapshot.summary().to_bytes();
+    let head = snapshot.head().to_bytes();
+    let buckets = snapshot.buckets(0, BUCKETS).to_bytes();
+    let request = SyncRequest::Buckets {
+        height: 1,
+        first: 0,
+        end: BUCKETS as u16,
+    }
+    .to_bytes();
+    // One balance changed: well-formed, but not the bucket's checksum.
+    let corrupt = match snapshot.buckets(0, BUCKETS) {
+        SyncResponse::Buckets { first, mut buckets } => {
+            let account = buckets.iter_mut().flatten().next().expect("an account");
+            account.balance += 1;
+            SyncResponse::Buckets { first, buckets }.to_bytes()
+        }
+        other => panic!("buckets expected, got {other:?}"),
+    };
+    vec![
+        ("summary", summary.clone(), Accepted),
+        (
+            "head-request",
+            SyncRequest::Head { height: 1 }.to_bytes(),
+            Accepted,
+        ),
+        ("buckets-request", request, Accepted),
+        ("buckets", buckets.clone(), Accepted),
+        ("head", head.clone(), Rejected),
+        ("corrupt-buckets", corrupt, Rejected),
+        (
+            "truncated-buckets",
+            buckets[..buckets.len() - 1].to_vec(),
+            Refused,
+        ),
+        ("summary-version-2", mutate(summary, 0, 3), Refused),
+        ("head-version-9", mutate(head, 0, 8), Refused),
+        ("empty", Vec::new(), Refused),
     ]
 }
 

@@ -144,7 +144,8 @@ pub async fn sync_state(
         "state sync: fetching the state of the summary"
     );
     let mut rotation = PeerRotation { next: 0 };
-    let head = Arc::new(fetch_head(&*peers, summary, &mut rotation).await);
+    let (head, mut refused) = fetch_head(&*peers, summary, &mut rotation).await;
+    let head = Arc::new(head);
 
     // The buckets still to fetch, in ranges of at most BUCKETS_PER_REQUEST, each with the
     // peer that last failed it.
@@ -162,7 +163,6 @@ pub async fn sync_state(
         todo.push_back((start, bucket, None));
     }
     let mut in_flight = JoinSet::new();
-    let mut refused = 0usize;
     loop {
         while in_flight.len() < PARALLEL_REQUESTS {
             let Some((first, end, failed_by)) = todo.pop_front() else {
@@ -250,12 +250,14 @@ fn finish_metrics(node: &Node) {
     node.metrics().accepted_height.set(height as i64);
 }
 
-/// Asks peers in turn for the summary's head until one answers with a head that checks out.
+/// Asks peers in turn for the summary's head until one answers with a head that checks out;
+/// also says how many answers it refused.
 async fn fetch_head(
     peers: &dyn SyncPeers,
     summary: StateSummary,
     rotation: &mut PeerRotation,
-) -> SyncHead {
+) -> (SyncHead, usize) {
+    let mut refused = 0usize;
     let request = SyncRequest::Head {
         height: summary.height,
     }
@@ -275,8 +277,9 @@ async fn fetch_head(
                 SyncHead::verify(summary, response)
             });
         match checked {
-            Ok(head) => return head,
+            Ok(head) => return (head, refused),
             Err(error) => {
+                refused += 1;
                 warn!(peer = %hex::encode(&peer), "state sync: head refused: {error}; asking another peer");
                 failed_by = Some(peer);
                 tokio::time::sleep(RETRY_PAUSE / 5).await;

@@ -141,7 +141,7 @@ log "genesis $TRANSFERVM_GENESIS"
 log "$(go version)"
 
 go vet -tags "$tags" -ldflags="$GO_HOST_LDFLAGS" .
-tests='TestHostModule|TestRegistrationLifecycle|TestTransferThroughRealHost|TestAcceptWriteFailure'
+tests='TestHostModule|TestRegistrationLifecycle|TestTransferThroughRealHost|TestAcceptWriteFailure|TestStateSyncBetweenPlugins'
 tests+='|TestProtocolMismatchNamed|TestTxEncodingLayout|TestCLISignMatchesGo|TestHostilePeers'
 status=0
 timeout --kill-after=30s 20m \

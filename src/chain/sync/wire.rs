@@ -101,7 +101,16 @@ fn decode<T: Decode>(bytes: &[u8], what: &str) -> Result<T, String> {
     match bytes.split_first() {
         None => Err(format!("empty {what}")),
         Some((&WIRE_VERSION, rest)) => {
-            T::decode_all(&mut &rest[..]).map_err(|e| format!("malformed {what}: {e}"))
+            T::decode_all(&mut &rest[..]).map_err(|e| {
+                // SCALE's error text spans lines; a log line must not (the host logs each line
+                // of a plugin's output as an entry of its own).
+                let why = e
+                    .to_string()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                format!("malformed {what}: {why}")
+            })
         }
         Some((version, _)) => Err(format!(
             "{what} of version {version} (this node speaks {WIRE_VERSION})"

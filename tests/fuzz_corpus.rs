@@ -25,6 +25,7 @@ fn run(target: &str, data: &[u8]) -> Outcome {
         "gossip" => targets::gossip::run(data),
         "rpc" => targets::rpc::run(data),
         "genesis" => targets::genesis::run(data),
+        "sync" => targets::sync::run(data),
         other => panic!("no target {other}"),
     }
 }
@@ -81,6 +82,7 @@ corpus_test!(block_corpus, "block");
 corpus_test!(gossip_corpus, "gossip");
 corpus_test!(rpc_corpus, "rpc");
 corpus_test!(genesis_corpus, "genesis");
+corpus_test!(sync_corpus, "sync");
 
 /// The committed seed files are exactly what our generator produces.
 #[test]

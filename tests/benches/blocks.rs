@@ -21,11 +21,9 @@ mod support;
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
-use ed25519_zebra::{batch, Signature, VerificationKeyBytes};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{scaled, Builder, Workload};
-use transfervm::chain::SignedTx;
+use support::{raw_batch_verify, raw_batch_verify_all_cores, scaled, Builder, Workload};
 use transfervm::node::Node;
 use transfervm::storage::fjall_store::FjallStore;
 use transfervm::storage::redb_store::RedbStore;
@@ -41,33 +39,6 @@ fn block_sizes() -> Vec<usize> {
     } else {
         vec![64]
     }
-}
-
-/// The baseline: ed25519-zebra's batch verifier alone over the same signatures (payloads
-/// prepared outside the timing), on one core.
-fn raw_batch_verify(txs: &[SignedTx], payloads: &[Vec<u8>]) {
-    let mut verifier = batch::Verifier::new();
-    for (tx, payload) in txs.iter().zip(payloads) {
-        verifier.queue((
-            VerificationKeyBytes::from(tx.body.from.0),
-            Signature::from(tx.signature),
-            payload,
-        ));
-    }
-    verifier
-        .verify(rand_core::OsRng)
-        .expect("bench signatures are valid");
-}
-
-/// The same baseline split across every core, as a node with all cores free could do it.
-fn raw_batch_verify_all_cores(txs: &[SignedTx], payloads: &[Vec<u8>]) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = txs.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        for (txs, payloads) in txs.chunks(chunk).zip(payloads.chunks(chunk)) {
-            scope.spawn(move || raw_batch_verify(txs, payloads));
-        }
-    });
 }
 
 /// A verifying node and how far along the shared sequence of built blocks it is.

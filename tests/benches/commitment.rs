@@ -13,10 +13,9 @@ mod support;
 use criterion::{
     criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
 };
-use ed25519_zebra::{batch, Signature, VerificationKeyBytes};
-use support::{scaled, Workload};
+use support::{raw_batch_verify_all_cores, scaled, Workload};
 use transfervm::chain::commitment::StateCommitment;
-use transfervm::chain::{Account, Address, SignedTx};
+use transfervm::chain::{Account, Address};
 
 fn block_sizes() -> Vec<usize> {
     if support::full_run() {
@@ -32,29 +31,6 @@ fn spread_address(i: u64) -> Address {
     a[..8].copy_from_slice(&i.wrapping_mul(0x9e37_79b9_7f4a_7c15).to_be_bytes());
     a[8..16].copy_from_slice(&i.to_le_bytes());
     Address(a)
-}
-
-/// The baseline: batch verify of `txs` split across every core.
-fn raw_batch_verify_all_cores(txs: &[SignedTx], payloads: &[Vec<u8>]) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = txs.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        for (txs, payloads) in txs.chunks(chunk).zip(payloads.chunks(chunk)) {
-            scope.spawn(move || {
-                let mut verifier = batch::Verifier::new();
-                for (tx, payload) in txs.iter().zip(payloads) {
-                    verifier.queue((
-                        VerificationKeyBytes::from(tx.body.from.0),
-                        Signature::from(tx.signature),
-                        payload,
-                    ));
-                }
-                verifier
-                    .verify(rand_core::OsRng)
-                    .expect("bench signatures are valid");
-            });
-        }
-    });
 }
 
 fn benches(c: &mut Criterion) {

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 use ed25519_dalek::SigningKey;
+use ed25519_zebra::{batch, Signature, VerificationKeyBytes};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use transfervm::chain::genesis::{Allocation, ChainParams, Genesis};
@@ -177,4 +178,31 @@ impl Builder {
         self.chain.accept_block(block.id).expect("builder accepts");
         block.bytes
     }
+}
+
+/// The baseline: ed25519-zebra's batch verifier alone over the same signatures (payloads
+/// prepared outside the timing), on one core.
+pub fn raw_batch_verify(txs: &[SignedTx], payloads: &[Vec<u8>]) {
+    let mut verifier = batch::Verifier::new();
+    for (tx, payload) in txs.iter().zip(payloads) {
+        verifier.queue((
+            VerificationKeyBytes::from(tx.body.from.0),
+            Signature::from(tx.signature),
+            payload,
+        ));
+    }
+    verifier
+        .verify(rand_core::OsRng)
+        .expect("bench signatures are valid");
+}
+
+/// The same baseline split across every core, as a node with all cores free could do it.
+pub fn raw_batch_verify_all_cores(txs: &[SignedTx], payloads: &[Vec<u8>]) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = txs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        for (txs, payloads) in txs.chunks(chunk).zip(payloads.chunks(chunk)) {
+            scope.spawn(move || raw_batch_verify(txs, payloads));
+        }
+    });
 }

@@ -428,6 +428,22 @@ func startSyncNode(t *testing.T, net *syncNet, name string, db *countingDB, chai
 	return n
 }
 
+// enterNormalOp moves n to normal operation as the engine does after bootstrapping:
+// SetState(NormalOp), then SetPreference on the last accepted block.
+func (n *ssNode) enterNormalOp(t *testing.T) {
+	t.Helper()
+	if err := n.vm.SetState(callCtx(t), snow.NormalOp); err != nil {
+		t.Fatalf("%s: SetState(NormalOp): %v", n.name, err)
+	}
+	last, err := n.vm.LastAccepted(callCtx(t))
+	if err != nil {
+		t.Fatalf("%s: LastAccepted: %v", n.name, err)
+	}
+	if err := n.vm.SetPreference(callCtx(t), last); err != nil {
+		t.Fatalf("%s: SetPreference: %v", n.name, err)
+	}
+}
+
 // toNormalOp brings a serving node to normal operation the way the node's engine
 // does: bootstrapping (accepting src's blocks, when given), then normal operation.
 // Its engine messages (PendingTxs) are drained from then on.
@@ -439,16 +455,7 @@ func (n *ssNode) toNormalOp(t *testing.T, src *ssNode) {
 	if src != nil {
 		n.acceptBlocks(t, n.name, src.blocksAbove(t, 0))
 	}
-	if err := n.vm.SetState(callCtx(t), snow.NormalOp); err != nil {
-		t.Fatalf("%s: SetState(NormalOp): %v", n.name, err)
-	}
-	last, err := n.vm.LastAccepted(callCtx(t))
-	if err != nil {
-		t.Fatalf("%s: LastAccepted: %v", n.name, err)
-	}
-	if err := n.vm.SetPreference(callCtx(t), last); err != nil {
-		t.Fatalf("%s: SetPreference: %v", n.name, err)
-	}
+	n.enterNormalOp(t)
 	n.fee = discoverFee(t, n.rpc.mustCall(t, "transfervm.info", nil), mustGenesis(t))
 	go drainUntilDone(t, n.toEngine)
 }
@@ -653,16 +660,7 @@ func (n *ssNode) bootstrapFrom(t *testing.T, src *ssNode) {
 		t.Errorf("%s has no block above %d: nothing to bootstrap", src.name, from)
 	}
 	n.acceptBlocks(t, n.name, blocks)
-	if err := n.vm.SetState(callCtx(t), snow.NormalOp); err != nil {
-		t.Fatalf("%s: SetState(NormalOp): %v", n.name, err)
-	}
-	last, err := n.vm.LastAccepted(callCtx(t))
-	if err != nil {
-		t.Fatalf("%s: LastAccepted: %v", n.name, err)
-	}
-	if err := n.vm.SetPreference(callCtx(t), last); err != nil {
-		t.Fatalf("%s: SetPreference: %v", n.name, err)
-	}
+	n.enterNormalOp(t)
 	t.Logf("%s: accepted %s's %d blocks above %d", n.name, src.name, len(blocks), from)
 	go drainUntilDone(t, n.toEngine)
 }

@@ -347,18 +347,11 @@ pub(super) fn record_account_count(store: &dyn KvStore, count: usize) -> Result<
 /// block and burned total. Written in one atomic write.
 pub(super) fn accept_batch(block: &ProcessingBlock, history: bool) -> WriteBatch {
     let sealed = &block.sealed;
-    let height = sealed.block.height;
     let mut batch = WriteBatch::default();
     for (address, account) in &block.overlay.accounts {
         batch.put(key(KEY_ACCOUNT, &address.0), account.to_bytes().to_vec());
     }
-    batch.put(key(KEY_BLOCK, &sealed.id.0), sealed.bytes.clone());
-    batch.put(key(KEY_HEIGHT, &height.to_be_bytes()), sealed.id.0.to_vec());
-    for (index, tx_id) in sealed.tx_ids.iter().enumerate() {
-        let mut location = height.to_be_bytes().to_vec();
-        location.extend_from_slice(&(index as u32).to_le_bytes());
-        batch.put(key(KEY_TX, &tx_id.0), location);
-    }
+    add_block(&mut batch, sealed);
     if history {
         add_history(&mut batch, sealed);
     }
@@ -368,6 +361,18 @@ pub(super) fn accept_batch(block: &ProcessingBlock, history: bool) -> WriteBatch
         block.burned_total.to_le_bytes().to_vec(),
     );
     batch
+}
+
+/// Puts an accepted block in `batch`: its bytes, its height entry and its transfers' locations.
+fn add_block(batch: &mut WriteBatch, sealed: &SealedBlock) {
+    let height = sealed.block.height;
+    batch.put(key(KEY_BLOCK, &sealed.id.0), sealed.bytes.clone());
+    batch.put(key(KEY_HEIGHT, &height.to_be_bytes()), sealed.id.0.to_vec());
+    for (index, tx_id) in sealed.tx_ids.iter().enumerate() {
+        let mut location = height.to_be_bytes().to_vec();
+        location.extend_from_slice(&(index as u32).to_le_bytes());
+        batch.put(key(KEY_TX, &tx_id.0), location);
+    }
 }
 
 /// An accepted block from the store.
@@ -606,13 +611,7 @@ pub(super) fn finish_sync(
 ) -> Result<(), StoreError> {
     let height = block.block.height;
     let mut batch = WriteBatch::default();
-    batch.put(key(KEY_BLOCK, &block.id.0), block.bytes.clone());
-    batch.put(key(KEY_HEIGHT, &height.to_be_bytes()), block.id.0.to_vec());
-    for (index, tx_id) in block.tx_ids.iter().enumerate() {
-        let mut location = height.to_be_bytes().to_vec();
-        location.extend_from_slice(&(index as u32).to_le_bytes());
-        batch.put(key(KEY_TX, &tx_id.0), location);
-    }
+    add_block(&mut batch, block);
     batch.put(KEY_LAST.to_vec(), block.id.0.to_vec());
     batch.put(KEY_BURNED.to_vec(), burned.to_le_bytes().to_vec());
     batch.put(KEY_SYNCED_FROM.to_vec(), height.to_le_bytes().to_vec());

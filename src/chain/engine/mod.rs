@@ -394,7 +394,7 @@ impl Chain {
         let mut chain = self;
         chain.synced_from = layout::synced_from(&*chain.store)?;
         chain.prepare_history()?;
-        chain.snapshot_if_due();
+        chain.snapshot_at_open();
         Ok(chain)
     }
 

@@ -1,13 +1,16 @@
 //! State sync in the chain: the snapshots it keeps servable at summary heights, and the store
 //! steps of a sync to a summary (begin, write verified buckets, finish and reload).
 
+use super::super::commitment::root_of;
 use super::super::error::OpenError;
+use super::super::maps::AddressMap;
+use super::super::state::AccountView;
 use super::super::sync::{StateSnapshot, StateSummary, SyncHead, SyncedBucket};
 use super::super::{Account, Address};
 use super::{layout, Chain};
 use crate::storage::StoreError;
 use std::sync::Arc;
-use tracing::info;
+use tracing::{info, warn};
 
 /// Snapshots kept: the latest and the one before, so a summary the host's vote settled on just
 /// before a new one was taken can still be served.
@@ -43,6 +46,86 @@ impl Chain {
         while self.snapshots.len() > KEPT_SNAPSHOTS {
             self.snapshots.pop_front();
         }
+    }
+
+    /// At open, the snapshot of the latest summary height, so a restarted validator serves
+    /// (and votes on) the summary it served before: taken from the accepted state when the last
+    /// accepted block is at that height, else rebuilt by undoing the blocks accepted since (a
+    /// transfer is undone exactly: the sender gets amount and fee back and its nonce, the
+    /// recipient gives the amount back). The rebuilt commitment must hash to that block's state
+    /// root; if it does not (or a block is missing), no snapshot is kept and a warning says why.
+    pub(super) fn snapshot_at_open(&mut self) {
+        let Some(interval) = self.config.summary_interval.filter(|i| *i > 0) else {
+            return;
+        };
+        let last = self.last_accepted.block.height;
+        let height = last - last % interval;
+        if self.sync_pending || height == 0 || height < self.synced_from.unwrap_or(0) {
+            return;
+        }
+        if height == last {
+            self.snapshot_if_due();
+            return;
+        }
+        match self.rebuild_snapshot(height) {
+            Ok(snapshot) => self.snapshots.push_back(Arc::new(snapshot)),
+            Err(why) => warn!(height, "no state summary served until the next one: {why}"),
+        }
+    }
+
+    /// The state at `height` (below the last accepted one), from the accepted state and the
+    /// blocks above it.
+    fn rebuild_snapshot(&self, height: u64) -> Result<StateSnapshot, String> {
+        let mut undone: AddressMap<Account> = AddressMap::default();
+        let mut burned = self.burned;
+        let last = self.last_accepted.block.height;
+        for h in (height + 1..=last).rev() {
+            let block = layout::stored_block_at(&*self.store, h).map_err(|e| e.to_string())?;
+            for tx in block.block.txs.iter().rev() {
+                let b = &tx.body;
+                let cost = b.total_cost().ok_or("an accepted transfer overflows")?;
+                let mut from = *undone
+                    .entry(b.from)
+                    .or_insert_with(|| self.accounts.account(&b.from));
+                from.balance = from.balance.checked_add(cost).ok_or("balance overflow")?;
+                from.nonce = from.nonce.checked_sub(1).ok_or("nonce underflow")?;
+                undone.insert(b.from, from);
+                let mut to = *undone
+                    .entry(b.to)
+                    .or_insert_with(|| self.accounts.account(&b.to));
+                to.balance = to
+                    .balance
+                    .checked_sub(b.amount)
+                    .ok_or("balance underflow")?;
+                undone.insert(b.to, to);
+                burned = burned.checked_sub(b.fee).ok_or("burned underflow")?;
+            }
+        }
+        let block = layout::stored_block_at(&*self.store, height).map_err(|e| e.to_string())?;
+        let changes: Vec<(Address, Account, Account)> = undone
+            .iter()
+            .map(|(address, then)| (*address, self.accounts.account(address), *then))
+            .collect();
+        let mut commitment = self.digest.clone();
+        commitment.apply_changes(&changes);
+        let checksums = commitment.checksums();
+        if root_of(burned, &checksums) != block.block.state_digest {
+            return Err(format!(
+                "the state rebuilt at height {height} does not hash to its block's root"
+            ));
+        }
+        let accounts = self
+            .accounts
+            .iter()
+            .map(|(address, now)| (*address, undone.get(address).copied().unwrap_or(*now)))
+            .chain(
+                undone
+                    .iter()
+                    .filter(|(address, _)| !self.accounts.contains_key(*address))
+                    .map(|(address, then)| (*address, *then)),
+            )
+            .collect();
+        Ok(StateSnapshot::new(block, burned, checksums, accounts))
     }
 
     /// The newest summary this node can serve.

@@ -255,3 +255,41 @@ fn a_sync_cut_short_reports_nothing_partial_and_resumes() {
     let older = server.state_summary_at(4).unwrap().summary();
     assert_eq!(other.begin_sync(&older).unwrap(), Vec::<usize>::new());
 }
+
+#[test]
+fn a_reopened_chain_serves_the_summary_it_served_before_by_undoing_the_blocks_since() {
+    let store = memory_store();
+    let mut chain = open_chain_on(store.clone(), config());
+    let mut nonce = 0u64;
+    for b in 0..7u64 {
+        for i in 0..10u32 {
+            // Self-transfers too: undone, they give back the fee alone.
+            let to = if i == 3 {
+                crate::chain::tx::address_of(&crate::keys::dev_key(0))
+            } else {
+                recipient(nonce as u32)
+            };
+            admit(
+                &mut chain,
+                Transfer::from_dev(0)
+                    .to(to)
+                    .amount(10 + nonce)
+                    .nonce(nonce)
+                    .sign(),
+            );
+            nonce += 1;
+        }
+        let block = chain.build_block(NOW_MS + b).unwrap();
+        chain.accept_block(block.id).unwrap();
+    }
+    let before = chain.last_state_summary().unwrap();
+    assert_eq!(before.summary().height, 4);
+    drop(chain);
+    let reopened = open_chain_on(store, config());
+    assert_eq!(reopened.last_accepted().block.height, 7);
+    let after = reopened.last_state_summary().expect("rebuilt at open");
+    assert_eq!(after.summary(), before.summary());
+    assert_eq!(after.head(), before.head());
+    assert_eq!(after.buckets(0, BUCKETS), before.buckets(0, BUCKETS));
+    assert_eq!(after.account_count(), before.account_count());
+}

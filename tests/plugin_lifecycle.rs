@@ -167,16 +167,14 @@ async fn a_plugin_named_for_protocol_35_serves_protocol_35() {
     .await
     .expect("AppRequestFailed with an error");
 
-    let not_implemented = vm35::Error::StateSyncNotImplemented as i32;
-    assert_eq!(not_implemented, 3);
+    // No summary yet: 35's NOT_FOUND (2, as in 30); bytes that are no summary: an error.
     let last = vm.get_last_state_summary(()).await.unwrap().into_inner();
-    assert_eq!(last.err, not_implemented);
+    assert_eq!(last.err, vm35::Error::NotFound as i32);
     let accept = vm
         .state_summary_accept(vm::StateSummaryAcceptRequest::default())
         .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(accept.err, not_implemented);
+        .unwrap_err();
+    assert_eq!(accept.code(), tonic::Code::InvalidArgument, "{accept:?}");
     let unknown = vm
         .get_block_id_at_height(vm::GetBlockIdAtHeightRequest { height: 99 })
         .await
@@ -267,7 +265,7 @@ async fn the_host_start_up_sequence() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(ongoing.err, vm::Error::StateSyncNotImplemented as i32);
+    assert_eq!(ongoing.err, vm::Error::NotFound as i32, "no sync under way");
     for state in [vm::State::Bootstrapping, vm::State::NormalOp] {
         let answer = vm
             .set_state(vm::SetStateRequest {
@@ -315,22 +313,24 @@ async fn the_host_start_up_sequence() {
         );
     }
 
-    // Other state-sync calls answer in-band too; app messages are acknowledged.
+    // No summary yet: in-band NOT_FOUND (2); bytes that are no summary: a clear error. App
+    // messages are acknowledged.
+    let not_found = vm::Error::NotFound as i32;
     assert_eq!(
         vm.get_last_state_summary(())
             .await
             .unwrap()
             .into_inner()
             .err,
-        4
+        not_found
     );
-    assert_eq!(
-        vm.parse_state_summary(vm::ParseStateSummaryRequest { bytes: vec![1] })
-            .await
-            .unwrap()
-            .into_inner()
-            .err,
-        4
+    let parse = vm
+        .parse_state_summary(vm::ParseStateSummaryRequest { bytes: vec![1] })
+        .await
+        .unwrap_err();
+    assert!(
+        parse.message().contains("state summary is 73 bytes"),
+        "{parse:?}"
     );
     assert_eq!(
         vm.get_state_summary(vm::GetStateSummaryRequest { height: 1 })
@@ -338,16 +338,13 @@ async fn the_host_start_up_sequence() {
             .unwrap()
             .into_inner()
             .err,
-        4
+        not_found
     );
-    assert_eq!(
-        vm.state_summary_accept(vm::StateSummaryAcceptRequest { bytes: vec![1] })
-            .await
-            .unwrap()
-            .into_inner()
-            .err,
-        4
-    );
+    let accept = vm
+        .state_summary_accept(vm::StateSummaryAcceptRequest { bytes: vec![1] })
+        .await
+        .unwrap_err();
+    assert_eq!(accept.code(), tonic::Code::InvalidArgument, "{accept:?}");
     vm.app_request(vm::AppRequestMsg {
         node_id: vec![9; 20],
         request_id: 1,

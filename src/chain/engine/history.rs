@@ -224,7 +224,7 @@ impl Chain {
         let last = self.last_accepted.block.height;
         let mut from = marker.unwrap_or(last.saturating_add(1));
         // A node that state-synced has no blocks below the height it synced to.
-        let floor = layout::synced_from(store)?.unwrap_or(1).max(1);
+        let floor = self.synced_from.unwrap_or(1).max(1);
         let mut batch = WriteBatch::default();
         let mut blocks_in_batch = 0;
         let mut indexed = 0u64;

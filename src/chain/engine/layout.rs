@@ -606,7 +606,6 @@ pub(super) fn finish_sync(
     store: &dyn KvStore,
     block: &SealedBlock,
     burned: u64,
-    account_count: usize,
     history: bool,
 ) -> Result<(), StoreError> {
     let height = block.block.height;
@@ -615,7 +614,6 @@ pub(super) fn finish_sync(
     batch.put(KEY_LAST.to_vec(), block.id.0.to_vec());
     batch.put(KEY_BURNED.to_vec(), burned.to_le_bytes().to_vec());
     batch.put(KEY_SYNCED_FROM.to_vec(), height.to_le_bytes().to_vec());
-    set_account_count(&mut batch, account_count);
     if history {
         add_history(&mut batch, block);
         set_history_from(&mut batch, height);
